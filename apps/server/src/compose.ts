@@ -1,0 +1,112 @@
+import { join } from 'node:path';
+import { createApp } from '@hearth/api';
+import {
+  AccessTokens,
+  AuthStore,
+  BuiltinAuthProvider,
+  type Clock,
+  LoginThrottle,
+  MemoryRateLimiter,
+  migrateStore,
+  openStore,
+  type RateLimiter,
+  resolveSigningKey,
+  type Store,
+  type StoreLocation,
+  StoreUserService,
+  systemClock,
+} from '@hearth/core';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Hono } from 'hono';
+import type { Config } from './config';
+import { createLogger, type Logger } from './logger';
+
+/** What a test (or another deployment) may put in place of the defaults. */
+export interface HearthOverrides {
+  clock?: Clock;
+  rateLimiter?: RateLimiter;
+  logger?: Logger;
+  storeLocation?: StoreLocation;
+}
+
+export interface Hearth {
+  app: Hono;
+  config: Config;
+  store: Store;
+  logger: Logger;
+  /** A sentence for the start-up log: which store and which key are in use. */
+  describe(): string;
+  close(): Promise<void>;
+}
+
+export function storeLocationFor(config: Config): StoreLocation {
+  return config.DATABASE_URL
+    ? { kind: 'postgres', url: config.DATABASE_URL, maxConnections: config.DATABASE_POOL_SIZE }
+    : { kind: 'pglite', dataDir: join(config.dataDir, 'pgdata') };
+}
+
+/** The composition root: the one place that picks adapters and wires them together. */
+export async function createHearth(config: Config, overrides: HearthOverrides = {}): Promise<Hearth> {
+  const logger = overrides.logger ?? createLogger(config.LOG_LEVEL);
+  const clock = overrides.clock ?? systemClock;
+  const location = overrides.storeLocation ?? storeLocationFor(config);
+  const store = await openStore(location);
+  try {
+    await migrateStore(store, location);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+
+  const signingKey = resolveSigningKey(config.JWT_SECRET, config.dataDir);
+  const tokens = new AccessTokens({
+    secret: signingKey.key,
+    issuer: config.JWT_ISSUER,
+    ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    clock,
+  });
+  const throttle = new LoginThrottle(overrides.rateLimiter ?? new MemoryRateLimiter(clock), {
+    perEmail: config.LOGIN_MAX_FAILURES_PER_EMAIL,
+    perIp: config.LOGIN_MAX_ATTEMPTS_PER_IP,
+    windowMs: config.LOGIN_WINDOW_SECONDS * 1000,
+  });
+  const auth = new BuiltinAuthProvider({
+    store: new AuthStore(store.db),
+    tokens,
+    throttle,
+    clock,
+    sessionTtlSeconds: config.SESSION_TTL_DAYS * 86_400,
+  });
+
+  const app = createApp({
+    deps: { auth, users: new StoreUserService(store.db, clock) },
+    logger,
+    readiness: [{ name: 'store', check: () => store.ping() }],
+    corsOrigins: config.CORS_ORIGINS,
+    trustProxy: config.TRUST_PROXY,
+    remoteAddress: (c) => getConnInfo(c).remote.address ?? 'unknown',
+    exposeErrorDetails: config.NODE_ENV === 'development',
+  });
+
+  return {
+    app,
+    config,
+    store,
+    logger,
+    describe: () => {
+      const where =
+        location.kind === 'postgres'
+          ? 'PostgreSQL (DATABASE_URL)'
+          : location.kind === 'pglite'
+            ? `PGlite at ${location.dataDir}`
+            : 'PGlite in memory';
+      const key = {
+        config: 'JWT_SECRET',
+        'data-dir': `the key kept in ${config.dataDir}`,
+        generated: `a new key kept in ${config.dataDir}`,
+      }[signingKey.source];
+      return `store: ${where}; tokens signed with ${key}`;
+    },
+    close: () => store.close(),
+  };
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, configSchema, loadConfig } from './config';
+
+describe('loadConfig', () => {
+  it('has a working default for every setting', () => {
+    const config = loadConfig({}, '/srv/hearth');
+    expect(config).toMatchObject({ PORT: 8787, NODE_ENV: 'production', ACCESS_TOKEN_TTL_SECONDS: 900 });
+    expect(config.dataDir).toBe('/srv/hearth/.hearth');
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.CORS_ORIGINS).toEqual(['http://localhost:3000', 'http://localhost:5173']);
+  });
+
+  it('reads values and treats empty ones as unset', () => {
+    const config = loadConfig({
+      PORT: '9000',
+      DATABASE_URL: '',
+      HEARTH_DATA_DIR: '/var/lib/hearth',
+      TRUST_PROXY: 'true',
+    });
+    expect(config.PORT).toBe(9000);
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.dataDir).toBe('/var/lib/hearth');
+    expect(config.TRUST_PROXY).toBe(true);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /^Invalid setting PORT: .+ \(got "eighty"\)$/],
+    [{ PORT: '70000' }, /^Invalid setting PORT: /],
+    [{ LOG_LEVEL: 'loud' }, /^Invalid setting LOG_LEVEL: /],
+    [{ DATABASE_URL: 'mysql://db/hearth' }, /^Invalid setting DATABASE_URL: expected a postgres/],
+    [{ TRUST_PROXY: 'perhaps' }, /^Invalid setting TRUST_PROXY: /],
+  ])('stops at a bad value with one line naming the setting: %o', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+    try {
+      loadConfig(env);
+    } catch (error) {
+      expect((error as Error).message).not.toContain('\n');
+    }
+  });
+
+  it('never repeats a secret in its message', () => {
+    const secret = 'short-secret';
+    expect(() => loadConfig({ JWT_SECRET: secret })).toThrow(
+      /^Invalid setting JWT_SECRET: must be at least 32 characters$/,
+    );
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db' })).not.toThrow(/hunter2/);
+  });
+
+  it('lists every setting in .env.example', async () => {
+    const { readFileSync } = await import('node:fs');
+    const example = readFileSync(new URL('../../../.env.example', import.meta.url), 'utf8');
+    for (const name of Object.keys(configSchema.shape)) expect(example).toMatch(new RegExp(`^#? ?${name}=`, 'm'));
+  });
+});

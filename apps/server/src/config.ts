@@ -1,0 +1,67 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Every setting Hearth reads, with its default. `.env.example` lists the same names. */
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+  PORT: integer(0, 65_535).default(8787),
+  /** Unset: every interface, IPv4 and IPv6. */
+  HOST: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HEARTH_DATA_DIR: z.string().min(1).default('.hearth'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' }).optional(),
+  DATABASE_POOL_SIZE: integer(1, 200).default(10),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_ISSUER: z.string().min(1).default('hearth'),
+  ACCESS_TOKEN_TTL_SECONDS: integer(60, 86_400).default(900),
+  SESSION_TTL_DAYS: integer(1, 365).default(30),
+  LOGIN_MAX_FAILURES_PER_EMAIL: integer(1, 1_000).default(5),
+  LOGIN_MAX_ATTEMPTS_PER_IP: integer(1, 100_000).default(30),
+  LOGIN_WINDOW_SECONDS: integer(1, 86_400).default(900),
+  CORS_ORIGINS: z
+    .string()
+    .default('http://localhost:3000,http://localhost:5173')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    ),
+  TRUST_PROXY: z.stringbool().default(false),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+
+export type Config = z.output<typeof configSchema> & {
+  /** HEARTH_DATA_DIR made absolute. */
+  dataDir: string;
+};
+
+const SECRET_SETTINGS = new Set(['JWT_SECRET', 'DATABASE_URL']);
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Reads settings from an environment. Empty values count as unset, as in most .env files.
+ * A bad value throws a ConfigError whose one-line message names the setting and the problem
+ * (never the value of a secret).
+ */
+export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
+  const present = Object.fromEntries(
+    Object.keys(configSchema.shape)
+      .map((key) => [key, env[key]?.trim()] as const)
+      .filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = configSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'configuration');
+    const shown = SECRET_SETTINGS.has(name) || present[name] === undefined ? '' : ` (got "${present[name]}")`;
+    throw new ConfigError(`Invalid setting ${name}: ${issue?.message ?? 'not valid'}${shown}`);
+  }
+  return { ...parsed.data, dataDir: resolve(cwd, parsed.data.HEARTH_DATA_DIR) };
+}

@@ -1,0 +1,4 @@
+export { createHearth, type Hearth, type HearthOverrides, storeLocationFor } from './compose';
+export { type Config, ConfigError, type ConfigInput, configSchema, loadConfig } from './config';
+export { listen, type RunningServer } from './listen';
+export { createLogger, type Logger } from './logger';

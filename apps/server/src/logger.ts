@@ -1,0 +1,33 @@
+import { type DestinationStream, pino } from 'pino';
+
+/**
+ * Structured JSON logs. Redaction is a second line of defence: request bodies and headers are
+ * never logged in the first place.
+ */
+export function createLogger(level: string, destination?: DestinationStream) {
+  return pino(
+    {
+      level,
+      base: { service: 'hearth' },
+      redact: {
+        paths: [
+          'password',
+          '*.password',
+          'accessToken',
+          '*.accessToken',
+          'refreshToken',
+          '*.refreshToken',
+          'token',
+          '*.token',
+          'authorization',
+          '*.authorization',
+          '*.headers.authorization',
+        ],
+        censor: '[redacted]',
+      },
+    },
+    destination,
+  );
+}
+
+export type Logger = ReturnType<typeof createLogger>;

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TrpcErrorBody } from '../support/expect-error';
+import { startTestServer, type TestServer } from '../support/test-server';
+
+describe('plain HTTP surface', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({
+      store: { kind: 'pglite-memory' },
+      env: { CORS_ORIGINS: 'https://app.example.com' },
+    });
+  });
+  afterAll(() => server?.close());
+
+  it('/healthz answers while the process serves', async () => {
+    const response = await fetch(`${server.url}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('/readyz names each part it checked', async () => {
+    const response = await fetch(`${server.url}/readyz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'ready', checks: { store: 'ok' }, failing: [] });
+  });
+
+  it('gives every response a request id, and keeps one the client sent', async () => {
+    const fresh = await fetch(`${server.url}/healthz`);
+    expect(fresh.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const kept = await fetch(`${server.url}/healthz`, { headers: { 'x-request-id': 'trace-abc-123' } });
+    expect(kept.headers.get('x-request-id')).toBe('trace-abc-123');
+  });
+
+  it('allows the configured browser origins only', async () => {
+    const preflight = (origin: string) =>
+      fetch(`${server.url}/trpc/auth.login`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+      });
+    const allowed = await preflight('https://app.example.com');
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    const refused = await preflight('https://evil.example.com');
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('answers malformed tRPC calls with the contract error shape and no stack', async () => {
+    const response = await fetch(`${server.url}/trpc/auth.login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{not json',
+    });
+    expect(response.status).toBe(400);
+    const { error } = (await response.json()) as TrpcErrorBody;
+    expect(error.json.data.appCode).toBe('INVALID_INPUT');
+    expect(JSON.stringify(error)).not.toMatch(/stack|at \w+ \(/);
+  });
+
+  it('answers an unknown procedure with NOT_FOUND', async () => {
+    const response = await fetch(`${server.url}/trpc/auth.nothing`);
+    expect(response.status).toBe(404);
+    const { error } = (await response.json()) as TrpcErrorBody;
+    expect(error.json.data.appCode).toBe('NOT_FOUND');
+  });
+});
+
+describe('logs', () => {
+  it('record each request with its id, and never a password or token', async () => {
+    const server = await startTestServer({ store: { kind: 'pglite-memory' }, captureLogs: true });
+    try {
+      const client = server.client();
+      const password = 'a very particular passphrase';
+      const { session } = await client.auth.register.mutate({ email: 'logged@example.com', password });
+      await client.auth.refresh.mutate({ refreshToken: session.refreshToken });
+      await client.auth.me.query();
+      await client.auth.login.mutate({ email: 'logged@example.com', password: 'wrong password here' }).catch(() => {});
+
+      const lines = server
+        .logs()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      const requests = lines.filter((line) => line.msg === 'request');
+      expect(requests.length).toBeGreaterThanOrEqual(4);
+      for (const line of requests) expect(line.requestId).toBeTruthy();
+      const text = server.logs();
+      for (const secret of [password, 'wrong password here', session.accessToken, session.refreshToken]) {
+        expect(text).not.toContain(secret);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});

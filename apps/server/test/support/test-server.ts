@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Clock, StoreLocation } from '@hearth/core';
+import { createHearthClient, type HearthClient, type HearthClientOptions } from '@hearth/sdk';
+import { createHearth, type Hearth } from '../../src/compose';
+import { loadConfig } from '../../src/config';
+import { listen } from '../../src/listen';
+import { createLogger } from '../../src/logger';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+
+export interface TestServer {
+  url: string;
+  hearth: Hearth;
+  /** A fresh SDK client for this server, signed out. */
+  client(options?: Omit<HearthClientOptions, 'url'>): HearthClient;
+  close(): Promise<void>;
+  /** Everything logged so far, when started with `captureLogs`. */
+  logs(): string;
+}
+
+export interface TestServerOptions {
+  store: StoreLocation;
+  env?: Record<string, string>;
+  clock?: Clock;
+  /** Log at debug level into memory instead of discarding. */
+  captureLogs?: boolean;
+}
+
+/** The real server, built by the composition root and listening on a free port. */
+export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hearth-test-'));
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    JWT_SECRET: TEST_JWT_SECRET,
+    HEARTH_DATA_DIR: dataDir,
+    DATABASE_POOL_SIZE: '4',
+    ...options.env,
+  });
+  const captured: string[] = [];
+  const logger = options.captureLogs
+    ? createLogger('debug', { write: (line: string) => void captured.push(line) })
+    : undefined;
+  const hearth = await createHearth(config, {
+    storeLocation: options.store,
+    ...(logger ? { logger } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  const server = await listen(hearth, 0, '127.0.0.1');
+  return {
+    url: server.url,
+    hearth,
+    client: (clientOptions) => createHearthClient({ url: server.url, ...clientOptions }),
+    logs: () => captured.join(''),
+    close: async () => {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+let counter = 0;
+
+/** An email no other test (or earlier run on the same database) has used. */
+export function uniqueEmail(tag = 'user'): string {
+  counter += 1;
+  return `${tag}-${Date.now().toString(36)}-${process.pid}-${counter}@example.com`;
+}
+
+export const PASSWORD = 'a sturdy passphrase 42';

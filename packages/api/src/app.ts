@@ -1,0 +1,97 @@
+import { AppError } from '@hearth/core';
+import { trpcServer } from '@hono/trpc-server';
+import type { FetchCreateContextFnOptions } from '@trpc/server/adapters/fetch';
+import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import type { ApiContext, ApiDeps, ApiLogger } from './context';
+import { payloadTooLarge } from './http/payload-too-large';
+import { type ReadinessCheck, readinessResponse } from './http/readiness';
+import { requestLog } from './http/request-log';
+import { appRouter } from './router';
+
+export interface AppOptions {
+  deps: ApiDeps;
+  logger: ApiLogger;
+  readiness: ReadinessCheck[];
+  /** Browser origins allowed to call the API; `*` allows any. */
+  corsOrigins: string[];
+  maxBodyBytes?: number;
+  /** The peer address of a request as the HTTP server saw it. */
+  remoteAddress: (c: Context) => string;
+  /** Behind a reverse proxy, take the client address from X-Forwarded-For. */
+  trustProxy?: boolean;
+  exposeErrorDetails?: boolean;
+}
+
+const ONE_MIB = 1024 * 1024;
+
+function bearerToken(req: Request, connectionParams: Record<string, string | undefined> | null): string | null {
+  const header = req.headers.get('authorization');
+  if (header?.toLowerCase().startsWith('bearer ')) return header.slice(7).trim() || null;
+  return connectionParams?.token || null;
+}
+
+/** Builds the HTTP surface from its dependencies; nothing here reaches for globals. */
+export function createApp(options: AppOptions): Hono {
+  const maxBodyBytes = options.maxBodyBytes ?? ONE_MIB;
+  const exposeErrorDetails = options.exposeErrorDetails ?? false;
+  const clientIp = (c: Context): string => {
+    if (options.trustProxy) {
+      const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+      if (forwarded) return forwarded;
+    }
+    return options.remoteAddress(c);
+  };
+
+  const app = new Hono();
+  app.use(requestId());
+  app.use(requestLog(options.logger));
+  app.use(secureHeaders());
+  app.use(
+    cors({
+      origin: options.corsOrigins.includes('*') ? '*' : options.corsOrigins,
+      allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'trpc-accept', 'x-request-id'],
+      exposeHeaders: ['Retry-After', 'X-Request-Id'],
+      maxAge: 600,
+    }),
+  );
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', (c) => readinessResponse(c, options.readiness));
+
+  app.use('/trpc/*', bodyLimit({ maxSize: maxBodyBytes, onError: (c) => payloadTooLarge(c, maxBodyBytes) }));
+  app.use(
+    '/trpc/*',
+    trpcServer({
+      router: appRouter,
+      endpoint: '/trpc',
+      createContext: (opts: FetchCreateContextFnOptions, c: Context): ApiContext => {
+        const requestIdValue = c.get('requestId');
+        return {
+          deps: options.deps,
+          requestId: requestIdValue,
+          client: { ip: clientIp(c), userAgent: c.req.header('user-agent') ?? null },
+          accessToken: bearerToken(opts.req, opts.info.connectionParams),
+          log: options.logger,
+          exposeErrorDetails,
+        };
+      },
+      responseMeta: ({ errors }) => {
+        const retryAfter = errors
+          .map((error) => (error.cause instanceof AppError ? error.cause.data.retryAfterSeconds : undefined))
+          .find((seconds) => seconds !== undefined);
+        return retryAfter === undefined ? {} : { headers: { 'Retry-After': String(retryAfter) } };
+      },
+      onError: ({ error, path }) => {
+        if (error.code !== 'INTERNAL_SERVER_ERROR') return;
+        options.logger.error({ path, err: error.cause ?? error }, 'procedure failed');
+      },
+    }),
+  );
+
+  app.notFound((c) => c.json({ error: 'Not found' }, 404));
+  return app;
+}

@@ -1,0 +1,18 @@
+export { type AccessTokenOptions, AccessTokens } from './auth/builtin/access-tokens';
+export { AuthStore } from './auth/builtin/auth-store';
+export { type BuiltinAuthOptions, BuiltinAuthProvider } from './auth/builtin/builtin-auth-provider';
+export { LoginThrottle, type LoginThrottleLimits } from './auth/login-throttle';
+export { resolveSigningKey } from './auth/signing-key';
+export { normalizeEmail } from './domain/email';
+export { APP_CODES, type AppCode, AppError, type AppErrorData, isAppError } from './domain/errors';
+export type { AuthResult, ClientInfo, Session } from './domain/session';
+export type { AuthenticatedUser, User, UserProfile, UserRole } from './domain/user';
+export type { AuthProvider, LoginInput, RegisterInput } from './ports/auth-provider';
+export { type Clock, systemClock } from './ports/clock';
+export type { RateLimitDecision, RateLimiter } from './ports/rate-limiter';
+export type { UserService } from './ports/user-service';
+export { MemoryRateLimiter } from './rate-limit/memory-rate-limiter';
+export { type Database, openStore, type Store, type StoreLocation } from './store/database';
+export { migrateStore } from './store/migrate';
+export * as schema from './store/schema';
+export { StoreUserService } from './users/user-service';

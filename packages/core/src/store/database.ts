@@ -1,0 +1,54 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import * as schema from './schema';
+
+export type Schema = typeof schema;
+export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+
+export type StoreLocation =
+  | { kind: 'postgres'; url: string; maxConnections?: number }
+  | { kind: 'pglite'; dataDir: string }
+  | { kind: 'pglite-memory' };
+
+export interface Store {
+  readonly kind: StoreLocation['kind'];
+  readonly db: Database;
+  /** Answers when the database does; used by /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openStore(location: StoreLocation): Promise<Store> {
+  if (location.kind === 'postgres') {
+    const client = postgres(location.url, {
+      max: location.maxConnections ?? 10,
+      onnotice: () => {},
+      connection: { application_name: 'hearth' },
+    });
+    const db = drizzlePostgres(client, { schema });
+    return {
+      kind: 'postgres',
+      db,
+      ping: async () => {
+        await db.execute(sql`select 1`);
+      },
+      close: () => client.end({ timeout: 5 }),
+    };
+  }
+  if (location.kind === 'pglite') mkdirSync(location.dataDir, { recursive: true });
+  const client = await PGlite.create(location.kind === 'pglite' ? location.dataDir : undefined);
+  const db = drizzlePglite(client, { schema });
+  return {
+    kind: location.kind,
+    db,
+    ping: async () => {
+      await db.execute(sql`select 1`);
+    },
+    close: () => client.close(),
+  };
+}

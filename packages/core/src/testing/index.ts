@@ -1,0 +1,3 @@
+/** Helpers for tests of Hearth and of code built on it; not used by the server itself. */
+export { type TestDatabase, testDatabases } from './databases';
+export { TestClock } from './test-clock';

@@ -1,0 +1,141 @@
+import {
+  createTRPCClient,
+  httpBatchLink,
+  httpLink,
+  httpSubscriptionLink,
+  splitLink,
+  type TRPCClient,
+} from '@trpc/client';
+import { EventSource as FetchEventSource } from 'eventsource';
+import superjson from 'superjson';
+import { isHearthError } from './errors';
+import { sessionLink } from './links/session-link';
+import { SessionKeeper, type SessionListener } from './session-keeper';
+import type { AppRouter, Session } from './types';
+
+type FetchFn = typeof globalThis.fetch;
+
+/** What the SDK needs of an EventSource instance: the browser's own has all of it. */
+export interface EventSourceInstance {
+  readonly CLOSED: number;
+  readonly CONNECTING: number;
+  readonly OPEN: number;
+  readonly readyState: number;
+  addEventListener(type: string, listener: (event: object) => void): void;
+  removeEventListener(type: string, listener: (event: object) => void): void;
+  close(): void;
+}
+
+/** Any EventSource class, such as `globalThis.EventSource` in a browser. */
+export type EventSourceConstructor = new (url: string, init?: { withCredentials?: boolean }) => EventSourceInstance;
+
+export interface HearthClientOptions {
+  /** Where the server is, e.g. `http://localhost:8787`. */
+  url: string;
+  /** A session saved earlier (see `onSessionChange`), to start signed in. */
+  session?: Session | null;
+  /** Called whenever the session is issued, renewed or ended: persist it here if you like. */
+  onSessionChange?: SessionListener;
+  /** Renew the access token when it has less than this left. Default 60 seconds. */
+  refreshMarginMs?: number;
+  /** Headers sent with every call (not with subscriptions in browsers' native EventSource). */
+  headers?: Record<string, string>;
+  fetch?: FetchFn;
+  /**
+   * Leave unset to stream with Hearth's fetch-based EventSource, which sends the Authorization
+   * header in Node and in browsers. Pass the browser's own `EventSource` to use it instead; the
+   * token then travels as a connection parameter in the URL.
+   */
+  EventSource?: EventSourceConstructor;
+}
+
+type Routers = Pick<TRPCClient<AppRouter>, 'auth' | 'user'>;
+
+export interface HearthClient extends Routers {
+  /** The raw tRPC client, for anything the SDK does not wrap. */
+  readonly trpc: TRPCClient<AppRouter>;
+  /** The current session, or null when signed out. */
+  readonly session: Session | null;
+  /** Signs in with a saved session, or signs out locally with null. */
+  setSession(session: Session | null): void;
+  /** Subscribes to session changes; returns the unsubscribe function. */
+  onSessionChange(listener: SessionListener): () => void;
+}
+
+const PERMANENT_REFRESH_FAILURES = ['UNAUTHENTICATED', 'SESSION_REVOKED', 'INVALID_INPUT'] as const;
+
+/**
+ * The typed Hearth client. It holds the session: access tokens are renewed before they expire,
+ * and a call refused as UNAUTHENTICATED is retried once after a refresh.
+ *
+ * ```ts
+ * const hearth = createHearthClient({ url: 'http://localhost:8787' });
+ * await hearth.auth.register.mutate({ email, password });
+ * const me = await hearth.auth.me.query();
+ * ```
+ */
+export function createHearthClient(options: HearthClientOptions): HearthClient {
+  const url = `${options.url.replace(/\/+$/, '')}/trpc`;
+  const fetchFn: FetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+
+  const refresher = createTRPCClient<AppRouter>({
+    links: [httpLink({ url, transformer: superjson, fetch: fetchFn, headers: () => options.headers ?? {} })],
+  });
+  const keeper = new SessionKeeper(
+    options.session ?? null,
+    async (refreshToken) => (await refresher.auth.refresh.mutate({ refreshToken })).session,
+    options.refreshMarginMs ?? 60_000,
+    (error) => PERMANENT_REFRESH_FAILURES.some((code) => isHearthError(error, code)),
+  );
+  if (options.onSessionChange) keeper.subscribe(options.onSessionChange);
+
+  const authHeaders = async (): Promise<Record<string, string>> => {
+    const token = await keeper.accessToken();
+    return { ...options.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  };
+
+  const nativeEventSource = options.EventSource;
+  const subscriptions = nativeEventSource
+    ? httpSubscriptionLink({
+        url,
+        transformer: superjson,
+        EventSource: nativeEventSource,
+        connectionParams: async () => {
+          const token = await keeper.accessToken();
+          return token ? { token } : null;
+        },
+      })
+    : httpSubscriptionLink({
+        url,
+        transformer: superjson,
+        EventSource: FetchEventSource,
+        eventSourceOptions: async () => {
+          const headers = await authHeaders();
+          return {
+            fetch: (input, init) => fetchFn(input, { ...init, headers: { ...init?.headers, ...headers } }),
+          };
+        },
+      });
+
+  const trpc = createTRPCClient<AppRouter>({
+    links: [
+      sessionLink(keeper),
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: subscriptions,
+        false: httpBatchLink({ url, transformer: superjson, fetch: fetchFn, headers: authHeaders }),
+      }),
+    ],
+  });
+
+  return {
+    trpc,
+    auth: trpc.auth,
+    user: trpc.user,
+    get session() {
+      return keeper.current;
+    },
+    setSession: (session) => keeper.set(session),
+    onSessionChange: (listener) => keeper.subscribe(listener),
+  };
+}
