@@ -2,14 +2,23 @@ import { join } from 'node:path';
 import { createApp } from '@hearth/api';
 import {
   AccessTokens,
+  AgentService,
+  AgentStore,
   AuthStore,
+  BuiltinAgentRuntime,
   BuiltinAuthProvider,
+  ChatService,
+  ChatStore,
   type Clock,
+  type LlmClient,
   LoginThrottle,
   MemoryRateLimiter,
   migrateStore,
+  OfflineModel,
+  OpenAiCompatibleClient,
   openStore,
   type RateLimiter,
+  RunHub,
   resolveSigningKey,
   type Store,
   type StoreLocation,
@@ -27,6 +36,18 @@ export interface HearthOverrides {
   rateLimiter?: RateLimiter;
   logger?: Logger;
   storeLocation?: StoreLocation;
+  llm?: LlmClient;
+}
+
+export function llmFor(config: Config): LlmClient {
+  if (!config.LLM_BASE_URL) return new OfflineModel(config.OFFLINE_WORD_DELAY_MS);
+  return new OpenAiCompatibleClient({
+    baseUrl: config.LLM_BASE_URL,
+    apiKey: config.LLM_API_KEY ?? 'none',
+    defaultModel: config.LLM_MODEL,
+    connectTimeoutMs: config.LLM_CONNECT_TIMEOUT_MS,
+    idleTimeoutMs: config.LLM_IDLE_TIMEOUT_MS,
+  });
 }
 
 export interface Hearth {
@@ -78,10 +99,50 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     sessionTtlSeconds: config.SESSION_TTL_DAYS * 86_400,
   });
 
-  const app = createApp({
-    deps: { auth, users: new StoreUserService(store.db, clock) },
+  const llm = overrides.llm ?? llmFor(config);
+  const runtime = new BuiltinAgentRuntime({
+    store: new AgentStore(store.db, clock),
+    llm,
+    maxSteps: config.AGENT_MAX_STEPS,
+    contextWindow: llm.isOffline ? 8_192 : config.LLM_CONTEXT_WINDOW,
+    maxOutputTokens: config.LLM_MAX_OUTPUT_TOKENS,
+  });
+  const chatStore = new ChatStore(store.db, clock);
+  const orphaned = await chatStore.failOrphanedRuns();
+  if (orphaned > 0) logger.warn({ runs: orphaned }, 'marked runs left running by an earlier process as failed');
+  const hub = new RunHub(config.RUN_EVENT_RETENTION_SECONDS * 1000);
+  const chat = new ChatService({
+    store: chatStore,
+    hub,
+    runtime,
+    clock,
     logger,
-    readiness: [{ name: 'store', check: () => store.ping() }],
+    models: [llm.defaultModel],
+    historyLimit: 200,
+  });
+  if (llm.isOffline) {
+    logger.warn('no LLM_BASE_URL: answering with the built-in offline demo model (hearth/offline), not a real LLM');
+  }
+
+  const readiness = [{ name: 'store', check: () => store.ping() }];
+  if (!llm.isOffline) {
+    readiness.push({
+      name: 'llm',
+      check: async () => {
+        if (!(await llm.probe())) throw new Error('the LLM provider did not answer');
+      },
+    });
+  }
+
+  const app = createApp({
+    deps: {
+      auth,
+      users: new StoreUserService(store.db, clock),
+      chat,
+      agent: new AgentService(runtime, chatStore, hub),
+    },
+    logger,
+    readiness,
     corsOrigins: config.CORS_ORIGINS,
     trustProxy: config.TRUST_PROXY,
     remoteAddress: (c) => getConnInfo(c).remote.address ?? 'unknown',
@@ -105,7 +166,8 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
         'data-dir': `the key kept in ${config.dataDir}`,
         generated: `a new key kept in ${config.dataDir}`,
       }[signingKey.source];
-      return `store: ${where}; tokens signed with ${key}`;
+      const model = llm.isOffline ? 'the offline demo model' : `${llm.defaultModel} at ${config.LLM_BASE_URL}`;
+      return `store: ${where}; tokens signed with ${key}; model: ${model}`;
     },
     close: () => store.close(),
   };

@@ -30,6 +30,18 @@ export const configSchema = z.object({
         .filter(Boolean),
     ),
   TRUST_PROXY: z.stringbool().default(false),
+  /** Any OpenAI-compatible endpoint (OpenAI, LiteLLM proxy, Ollama, vLLM). Unset: the offline demo model. */
+  LLM_BASE_URL: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
+  LLM_API_KEY: z.string().min(1).optional(),
+  LLM_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  LLM_CONTEXT_WINDOW: integer(1_024, 10_000_000).default(128_000),
+  LLM_MAX_OUTPUT_TOKENS: integer(1, 1_000_000).default(4_096),
+  LLM_CONNECT_TIMEOUT_MS: integer(100, 600_000).default(10_000),
+  LLM_IDLE_TIMEOUT_MS: integer(100, 600_000).default(60_000),
+  AGENT_MAX_STEPS: integer(1, 50).default(8),
+  /** Pause between the offline model's words, so streaming is visible in a demo. */
+  OFFLINE_WORD_DELAY_MS: integer(0, 1_000).default(15),
+  RUN_EVENT_RETENTION_SECONDS: integer(60, 86_400).default(600),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -39,7 +51,7 @@ export type Config = z.output<typeof configSchema> & {
   dataDir: string;
 };
 
-const SECRET_SETTINGS = new Set(['JWT_SECRET', 'DATABASE_URL']);
+const SECRET_SETTINGS = new Set(['JWT_SECRET', 'DATABASE_URL', 'LLM_API_KEY']);
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

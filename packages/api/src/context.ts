@@ -1,4 +1,11 @@
-import type { AuthenticatedUser, AuthProvider, ClientInfo, UserService } from '@hearth/core';
+import type {
+  AgentOperations,
+  AuthenticatedUser,
+  AuthProvider,
+  ChatOperations,
+  ClientInfo,
+  UserService,
+} from '@hearth/core';
 
 /** The few logging calls the API makes; pino's logger satisfies it. */
 export interface ApiLogger {
@@ -14,6 +21,8 @@ export interface ApiLogger {
 export interface ApiDeps {
   auth: AuthProvider;
   users: UserService;
+  chat: ChatOperations;
+  agent: AgentOperations;
 }
 
 // A type alias, not an interface: @hono/trpc-server wants a context assignable to Record<string, unknown>.

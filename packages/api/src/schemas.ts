@@ -26,3 +26,38 @@ export const loginInput = z.object({
 export const refreshInput = z.object({ refreshToken: z.string().min(1).max(512) });
 export const emptyInput = z.object({}).optional();
 export const updateProfileInput = z.object({ displayName: displayName.nullable() });
+
+const id = (what: string) => z.uuid(`${what} must be a UUID.`);
+const limit = (fallback: number) => z.number().int().min(1).max(100).default(fallback);
+const cursor = z.string().min(1).max(512);
+const title = z
+  .string()
+  .trim()
+  .min(1, 'A title has at least 1 character.')
+  .max(200, 'A title has at most 200 characters.');
+
+export const sendInput = z.object({
+  text: z
+    .string()
+    .max(32_000, 'A message has at most 32,000 characters.')
+    .refine((text) => text.trim().length > 0, 'A message cannot be empty.'),
+  conversationId: id('conversationId').optional(),
+  clientMessageId: id('clientMessageId').optional(),
+  model: z.string().min(1).max(200).optional(),
+});
+export const eventsInput = z.object({ runId: id('runId'), lastEventId: z.string().max(64).nullish() });
+export const runInput = z.object({ runId: id('runId') });
+export const historyInput = z
+  .object({ conversationId: id('conversationId').optional(), cursor: cursor.optional(), limit: limit(50) })
+  .default({ limit: 50 });
+export const conversationsInput = z.object({ cursor: cursor.optional(), limit: limit(20) }).default({ limit: 20 });
+export const createConversationInput = z.object({ title: title.optional() }).default({});
+export const renameConversationInput = z.object({ conversationId: id('conversationId'), title });
+export const conversationInput = z.object({ conversationId: id('conversationId') });
+
+export const updateMemoryInput = z.object({
+  label: z.string().min(1).max(64),
+  // The block's own limit is checked by the agent (MEMORY_LIMIT); this only bounds the request.
+  value: z.string().max(200_000),
+});
+export const resetInput = z.object({ scope: z.enum(['messages', 'memory', 'all']) });

@@ -1,14 +1,35 @@
+export { AgentService } from './agent/agent-service';
+export { AgentStore } from './agent/agent-store';
+export { BuiltinAgentRuntime, type BuiltinRuntimeOptions } from './agent/builtin-agent-runtime';
+export { DEFAULT_BLOCKS } from './agent/default-blocks';
 export { type AccessTokenOptions, AccessTokens } from './auth/builtin/access-tokens';
 export { AuthStore } from './auth/builtin/auth-store';
 export { type BuiltinAuthOptions, BuiltinAuthProvider } from './auth/builtin/builtin-auth-provider';
 export { LoginThrottle, type LoginThrottleLimits } from './auth/login-throttle';
 export { resolveSigningKey } from './auth/signing-key';
+export { ChatService, type ChatServiceOptions } from './chat/chat-service';
+export { ChatStore } from './chat/chat-store';
+export { RunHub } from './chat/run-hub';
+export type {
+  Conversation,
+  MemoryBlock,
+  Message,
+  MessageStatus,
+  RunEvent,
+  RunStatus,
+  Usage,
+} from './domain/chat';
 export { normalizeEmail } from './domain/email';
 export { APP_CODES, type AppCode, AppError, type AppErrorData, isAppError } from './domain/errors';
 export type { AuthResult, ClientInfo, Session } from './domain/session';
 export type { AuthenticatedUser, User, UserProfile, UserRole } from './domain/user';
+export { OFFLINE_MODEL, OfflineModel } from './llm/offline-model';
+export { OpenAiCompatibleClient, type OpenAiCompatibleOptions } from './llm/openai-compatible-client';
+export type { AgentInfo, AgentRuntime, AgentTurn, TurnEvent } from './ports/agent-runtime';
 export type { AuthProvider, LoginInput, RegisterInput } from './ports/auth-provider';
+export type { AgentOperations, AgentStatus, ChatOperations, SendInput, SendResult, StreamedEvent } from './ports/chat';
 export { type Clock, systemClock } from './ports/clock';
+export type { LlmClient, LlmMessage, LlmRequest, LlmStreamEvent, LlmTool, LlmToolCall } from './ports/llm-client';
 export type { RateLimitDecision, RateLimiter } from './ports/rate-limiter';
 export type { UserService } from './ports/user-service';
 export { MemoryRateLimiter } from './rate-limit/memory-rate-limiter';

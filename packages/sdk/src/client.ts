@@ -49,7 +49,7 @@ export interface HearthClientOptions {
   EventSource?: EventSourceConstructor;
 }
 
-type Routers = Pick<TRPCClient<AppRouter>, 'auth' | 'user'>;
+type Routers = Pick<TRPCClient<AppRouter>, 'auth' | 'user' | 'chat' | 'agent'>;
 
 export interface HearthClient extends Routers {
   /** The raw tRPC client, for anything the SDK does not wrap. */
@@ -132,6 +132,8 @@ export function createHearthClient(options: HearthClientOptions): HearthClient {
     trpc,
     auth: trpc.auth,
     user: trpc.user,
+    chat: trpc.chat,
+    agent: trpc.agent,
     get session() {
       return keeper.current;
     },

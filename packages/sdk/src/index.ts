@@ -8,13 +8,21 @@ export {
 export { type HearthError, isHearthError } from './errors';
 export type { SessionListener } from './session-keeper';
 export type {
+  AgentStatus,
   AppCode,
   AppRouter,
   AuthResult,
+  Conversation,
   HearthErrorData,
+  MemoryBlock,
+  Message,
   RouterInputs,
   RouterOutputs,
+  RunEvent,
+  RunStatus,
   Session,
+  TrackedRunEvent,
+  Usage,
   User,
   UserProfile,
 } from './types';

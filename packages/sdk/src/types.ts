@@ -12,3 +12,12 @@ export type User = RouterOutputs['auth']['me'];
 export type Session = RouterOutputs['auth']['refresh']['session'];
 export type AuthResult = RouterOutputs['auth']['login'];
 export type UserProfile = RouterOutputs['user']['profile'];
+export type Message = RouterOutputs['chat']['send']['userMessage'];
+export type Conversation = RouterOutputs['chat']['createConversation'];
+export type MemoryBlock = RouterOutputs['agent']['updateMemory'];
+export type AgentStatus = RouterOutputs['agent']['status'];
+export type RunStatus = RouterOutputs['chat']['cancel']['status'];
+/** One event of `chat.events` as delivered: `id` (pass it back as `lastEventId` to resume) and `data`. */
+export type TrackedRunEvent = RouterOutputs['chat']['events'] extends AsyncIterable<infer E> ? E : never;
+export type RunEvent = TrackedRunEvent['data'];
+export type Usage = Extract<RunEvent, { type: 'run.completed' }>['usage'];

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Clock, StoreLocation } from '@hearth/core';
+import type { Clock, LlmClient, StoreLocation } from '@hearth/core';
 import { createHearthClient, type HearthClient, type HearthClientOptions } from '@hearth/sdk';
 import { createHearth, type Hearth } from '../../src/compose';
 import { loadConfig } from '../../src/config';
@@ -26,6 +26,7 @@ export interface TestServerOptions {
   clock?: Clock;
   /** Log at debug level into memory instead of discarding. */
   captureLogs?: boolean;
+  llm?: LlmClient;
 }
 
 /** The real server, built by the composition root and listening on a free port. */
@@ -36,6 +37,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     JWT_SECRET: TEST_JWT_SECRET,
     HEARTH_DATA_DIR: dataDir,
     DATABASE_POOL_SIZE: '4',
+    OFFLINE_WORD_DELAY_MS: '0',
     ...options.env,
   });
   const captured: string[] = [];
@@ -45,6 +47,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const hearth = await createHearth(config, {
     storeLocation: options.store,
     ...(logger ? { logger } : {}),
+    ...(options.llm ? { llm: options.llm } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const server = await listen(hearth, 0, '127.0.0.1');

@@ -26,6 +26,8 @@ export interface AppErrorData {
   fieldErrors?: Record<string, string[]>;
   retryAfterSeconds?: number;
   remainingUsd?: number;
+  /** For upstream failures: whether trying again later may succeed. */
+  retryable?: boolean;
 }
 
 /**

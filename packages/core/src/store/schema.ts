@@ -1,5 +1,20 @@
 import { sql } from 'drizzle-orm';
-import { check, index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  check,
+  customType,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -59,4 +74,128 @@ export const refreshTokens = pgTable(
     usedAt: timestamp('used_at', { withTimezone: true }),
   },
   (t) => [index('refresh_tokens_session_id_idx').on(t.sessionId)],
+);
+
+/** One personal agent per user, created on first use. */
+export const agents = pgTable('agents', {
+  id: uuid('id').primaryKey(),
+  userId: uuid('user_id')
+    .notNull()
+    .unique()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  model: text('model').notNull(),
+  createdAt: createdAt(),
+  lastActiveAt: timestamp('last_active_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Core memory: labelled blocks always compiled into the agent's system prompt. */
+export const memoryBlocks = pgTable(
+  'memory_blocks',
+  {
+    agentId: uuid('agent_id')
+      .notNull()
+      .references(() => agents.id, { onDelete: 'cascade' }),
+    label: text('label').notNull(),
+    value: text('value').notNull(),
+    charLimit: integer('char_limit').notNull(),
+    description: text('description').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedBy: text('updated_by', { enum: ['user', 'agent', 'system'] }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.agentId, t.label] })],
+);
+
+export const conversations = pgTable(
+  'conversations',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    title: text('title'),
+    isDefault: boolean('is_default').notNull().default(false),
+    createdAt: createdAt(),
+    lastActiveAt: timestamp('last_active_at', { withTimezone: true }).notNull().defaultNow(),
+    messageCount: integer('message_count').notNull().default(0),
+  },
+  (t) => [
+    index('conversations_user_active_idx').on(t.userId, t.lastActiveAt),
+    uniqueIndex('conversations_one_default_idx').on(t.userId).where(sql`${t.isDefault}`),
+  ],
+);
+
+/** Every user and assistant message, kept for history and for conversation_search. */
+export const messages = pgTable(
+  'messages',
+  {
+    id: uuid('id').primaryKey(),
+    seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    runId: uuid('run_id'),
+    role: text('role', { enum: ['user', 'assistant'] }).notNull(),
+    content: text('content').notNull(),
+    status: text('status', { enum: ['complete', 'incomplete', 'failed'] }).notNull(),
+    promptTokens: integer('prompt_tokens'),
+    completionTokens: integer('completion_tokens'),
+    costMicros: bigint('cost_micros', { mode: 'number' }),
+    createdAt: createdAt(),
+    search: tsvector('search').generatedAlwaysAs(sql`to_tsvector('simple', content)`),
+  },
+  (t) => [
+    index('messages_conversation_seq_idx').on(t.conversationId, t.seq),
+    index('messages_search_idx').using('gin', t.search),
+  ],
+);
+
+export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+
+/** One agent turn: the model steps and tool calls that answer one user message. */
+export const runs = pgTable(
+  'runs',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    userMessageId: uuid('user_message_id').notNull(),
+    assistantMessageId: uuid('assistant_message_id'),
+    clientMessageId: uuid('client_message_id'),
+    status: text('status', { enum: RUN_STATUSES }).notNull(),
+    model: text('model').notNull(),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    createdAt: createdAt(),
+    firstTokenAt: timestamp('first_token_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('runs_client_message_idx').on(t.userId, t.clientMessageId),
+    // One live run per conversation, enforced by the database so concurrent sends cannot both start.
+    uniqueIndex('runs_one_active_idx').on(t.conversationId).where(sql`${t.status} in ('queued', 'running')`),
+    index('runs_user_status_idx').on(t.userId, t.status),
+  ],
+);
+
+/** Archival memory: passages the agent chose to keep, searched by full text. */
+export const archivalPassages = pgTable(
+  'archival_passages',
+  {
+    id: uuid('id').primaryKey(),
+    agentId: uuid('agent_id')
+      .notNull()
+      .references(() => agents.id, { onDelete: 'cascade' }),
+    content: text('content').notNull(),
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    createdAt: createdAt(),
+    search: tsvector('search').generatedAlwaysAs(sql`to_tsvector('simple', content)`),
+  },
+  (t) => [index('archival_search_idx').using('gin', t.search)],
 );

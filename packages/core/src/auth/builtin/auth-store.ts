@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { User, UserRole } from '../../domain/user';
 import type { Database } from '../../store/database';
+import { isUniqueViolation } from '../../store/errors';
 import { credentials, refreshTokens, sessions, users } from '../../store/schema';
 import { toUser } from '../../users/user-row';
 import { hashRefreshToken } from './refresh-tokens';
@@ -14,17 +15,6 @@ export type RotationOutcome =
   | { kind: 'reused'; sessionId: string }
   | { kind: 'revoked' }
   | { kind: 'expired' };
-
-const PG_UNIQUE_VIOLATION = '23505';
-
-function isUniqueViolation(error: unknown): boolean {
-  let current = error;
-  while (current && typeof current === 'object') {
-    if ((current as { code?: unknown }).code === PG_UNIQUE_VIOLATION) return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
-}
 
 /** The built-in provider's tables: credentials, sessions and their refresh tokens. */
 export class AuthStore {

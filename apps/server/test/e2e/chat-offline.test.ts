@@ -1,0 +1,80 @@
+import { testDatabases } from '@hearth/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chatTurn } from '../support/run-events';
+import { PASSWORD, startTestServer, type TestServer, uniqueEmail } from '../support/test-server';
+
+describe.each(testDatabases())('chat with the offline model on $name', ({ location }) => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({ store: location });
+  });
+  afterAll(() => server?.close());
+
+  const signedIn = async () => {
+    const client = server.client();
+    await client.auth.register.mutate({ email: uniqueEmail('chat'), password: PASSWORD });
+    return client;
+  };
+
+  it('remembers a name told in one conversation and uses it in another', async () => {
+    const client = await signedIn();
+    const first = await chatTurn(client, 'Hi! My name is Ada.');
+    const types = first.events.map((e) => e.data.type);
+    expect(types[0]).toBe('run.started');
+    expect(types).toContain('tool.call');
+    expect(types).toContain('memory.updated');
+    expect(types.at(-1)).toBe('run.completed');
+    const call = first.events.find((e) => e.data.type === 'tool.call')?.data;
+    expect(call).toMatchObject({ name: 'memory_insert', arguments: { label: 'human', new_string: 'Name: Ada' } });
+    expect(first.text).toBe("Nice to meet you, Ada! I'll remember your name.");
+    expect(first.terminal).toMatchObject({ type: 'run.completed', message: { role: 'assistant', status: 'complete' } });
+
+    const memory = await client.agent.memory.query();
+    expect(memory.blocks.find((b) => b.label === 'human')).toMatchObject({ value: 'Name: Ada', updatedBy: 'agent' });
+
+    const other = await client.chat.createConversation.mutate({ title: 'Another day' });
+    const second = await chatTurn(client, "What's my name?", other.id);
+    expect(second.text).toBe('Your name is Ada.');
+    expect(second.sent.conversationId).toBe(other.id);
+  });
+
+  it('streams word by word and stores both sides in history', async () => {
+    const client = await signedIn();
+    const turn = await chatTurn(client, 'hello there');
+    const deltas = turn.events.filter((e) => e.data.type === 'text.delta');
+    expect(deltas.length).toBeGreaterThan(5);
+    const usage = turn.events.find((e) => e.data.type === 'usage')?.data;
+    expect(usage).toMatchObject({ type: 'usage', costUsd: 0 });
+    const { messages } = await client.chat.history.query({});
+    expect(messages.map((m) => [m.role, m.status])).toEqual([
+      ['user', 'complete'],
+      ['assistant', 'complete'],
+    ]);
+    expect(messages[1]?.content).toBe(turn.text);
+    expect(messages[1]?.usage?.completionTokens).toBeGreaterThan(0);
+  });
+
+  it("lets the user edit memory, and the agent's next turn sees it", async () => {
+    const client = await signedIn();
+    const block = await client.agent.updateMemory.mutate({ label: 'human', value: 'Name: Grace' });
+    expect(block).toMatchObject({ label: 'human', value: 'Name: Grace', updatedBy: 'user' });
+    expect((await chatTurn(client, 'what is my name?')).text).toBe('Your name is Grace.');
+  });
+
+  it('reports the agent and resets what is asked', async () => {
+    const client = await signedIn();
+    await chatTurn(client, 'My name is Linus');
+    const status = await client.agent.status.query();
+    expect(status).toMatchObject({ backend: 'builtin', model: 'hearth/offline', messageCount: 2, activeRunIds: [] });
+    expect(status.memory.blocks).toBe(2);
+
+    await client.agent.reset.mutate({ scope: 'messages' });
+    expect((await client.chat.history.query({})).messages).toHaveLength(0);
+    expect((await client.agent.memory.query()).blocks.find((b) => b.label === 'human')?.value).toBe('Name: Linus');
+
+    await client.agent.reset.mutate({ scope: 'memory' });
+    expect((await client.agent.memory.query()).blocks.find((b) => b.label === 'human')?.value).toBe('');
+    expect((await chatTurn(client, "what's my name?")).text).toMatch(/don't know your name/);
+  });
+});

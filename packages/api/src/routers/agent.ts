@@ -1,0 +1,17 @@
+import { resetInput, updateMemoryInput } from '../schemas';
+import { authedProcedure, router } from '../trpc';
+
+export const agentRouter = router({
+  status: authedProcedure.query(({ ctx }) => ctx.deps.agent.status(ctx.user)),
+
+  memory: authedProcedure.query(({ ctx }) => ctx.deps.agent.memory(ctx.user)),
+
+  updateMemory: authedProcedure
+    .input(updateMemoryInput)
+    .mutation(({ ctx, input }) => ctx.deps.agent.updateMemory(ctx.user, input.label, input.value)),
+
+  reset: authedProcedure.input(resetInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.agent.reset(ctx.user, input.scope);
+    return { ok: true as const };
+  }),
+});

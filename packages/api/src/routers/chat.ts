@@ -1,0 +1,54 @@
+import type { StreamedEvent } from '@hearth/core';
+import { tracked } from '@trpc/server';
+import {
+  conversationInput,
+  conversationsInput,
+  createConversationInput,
+  eventsInput,
+  historyInput,
+  renameConversationInput,
+  runInput,
+  sendInput,
+} from '../schemas';
+import { authedProcedure, router } from '../trpc';
+
+async function* asTracked(events: AsyncIterable<StreamedEvent>) {
+  for await (const { id, event } of events) yield tracked(id, event);
+}
+
+export const chatRouter = router({
+  send: authedProcedure.input(sendInput).mutation(({ ctx, input }) => ctx.deps.chat.send(ctx.user, input)),
+
+  // Not a generator: ownership is checked before the stream opens, so NOT_FOUND is a plain 404
+  // the client does not retry, rather than an error in the middle of a stream.
+  events: authedProcedure.input(eventsInput).subscription(async ({ ctx, input, signal }) => {
+    const events = await ctx.deps.chat.events(
+      ctx.user,
+      input.runId,
+      input.lastEventId,
+      signal ?? new AbortController().signal,
+    );
+    return asTracked(events);
+  }),
+
+  cancel: authedProcedure.input(runInput).mutation(({ ctx, input }) => ctx.deps.chat.cancel(ctx.user, input.runId)),
+
+  history: authedProcedure.input(historyInput).query(({ ctx, input }) => ctx.deps.chat.history(ctx.user, input)),
+
+  conversations: authedProcedure
+    .input(conversationsInput)
+    .query(({ ctx, input }) => ctx.deps.chat.conversations(ctx.user, input)),
+
+  createConversation: authedProcedure
+    .input(createConversationInput)
+    .mutation(({ ctx, input }) => ctx.deps.chat.createConversation(ctx.user, input.title ?? null)),
+
+  renameConversation: authedProcedure
+    .input(renameConversationInput)
+    .mutation(({ ctx, input }) => ctx.deps.chat.renameConversation(ctx.user, input.conversationId, input.title)),
+
+  deleteConversation: authedProcedure.input(conversationInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.chat.deleteConversation(ctx.user, input.conversationId);
+    return { ok: true as const };
+  }),
+});

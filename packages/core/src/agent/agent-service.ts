@@ -1,0 +1,51 @@
+import type { ChatStore } from '../chat/chat-store';
+import type { RunHub } from '../chat/run-hub';
+import type { MemoryBlock } from '../domain/chat';
+import type { AuthenticatedUser } from '../domain/user';
+import type { AgentRuntime } from '../ports/agent-runtime';
+import type { AgentOperations, AgentStatus } from '../ports/chat';
+
+/** The user's view of their agent: status, memory they can read and edit, and resets. */
+export class AgentService implements AgentOperations {
+  constructor(
+    private readonly runtime: AgentRuntime,
+    private readonly chat: ChatStore,
+    private readonly hub: RunHub,
+  ) {}
+
+  async status(caller: AuthenticatedUser): Promise<AgentStatus> {
+    const agent = await this.runtime.ensureAgent(caller.id);
+    const [blocks, messageCount, activeRunIds] = await Promise.all([
+      this.runtime.memory(caller.id),
+      this.chat.countMessages(caller.id),
+      this.chat.activeRunIds(caller.id),
+    ]);
+    return {
+      agentId: agent.agentId,
+      backend: this.runtime.backend,
+      model: agent.model,
+      createdAt: agent.createdAt,
+      lastActiveAt: agent.lastActiveAt,
+      messageCount,
+      memory: { blocks: blocks.length, chars: blocks.reduce((n, block) => n + block.value.length, 0) },
+      activeRunIds,
+    };
+  }
+
+  async memory(caller: AuthenticatedUser): Promise<{ blocks: MemoryBlock[] }> {
+    return { blocks: await this.runtime.memory(caller.id) };
+  }
+
+  updateMemory(caller: AuthenticatedUser, label: string, value: string): Promise<MemoryBlock> {
+    return this.runtime.updateMemory(caller.id, label, value);
+  }
+
+  async reset(caller: AuthenticatedUser, scope: 'messages' | 'memory' | 'all'): Promise<void> {
+    if (scope !== 'memory') {
+      // A run still writing would put messages back right after they were cleared.
+      await Promise.all((await this.chat.activeRunIds(caller.id)).map((runId) => this.hub.cancel(runId)));
+      await this.chat.deleteAllMessages(caller.id);
+    }
+    if (scope !== 'messages') await this.runtime.resetMemory(caller.id);
+  }
+}

@@ -1,0 +1,19 @@
+import { countMessageTokens } from '../llm/token-count';
+import type { LlmMessage } from '../ports/llm-client';
+
+/**
+ * Keeps the prompt inside the model's window the way Letta does: once it passes 90%, the oldest
+ * messages leave the context (cut so the kept part starts at a user message) until 70% remains.
+ * They stay in the store, where conversation_search still finds them.
+ */
+export function fitToContext(system: LlmMessage, conversation: LlmMessage[], contextWindow: number): LlmMessage[] {
+  const all = [system, ...conversation];
+  if (countMessageTokens(all) <= contextWindow * 0.9) return all;
+  const target = contextWindow * 0.7;
+  let start = 0;
+  while (start < conversation.length - 1 && countMessageTokens([system, ...conversation.slice(start)]) > target) {
+    start += 1;
+    while (start < conversation.length - 1 && conversation[start]?.role !== 'user') start += 1;
+  }
+  return [system, ...conversation.slice(start)];
+}

@@ -1,0 +1,231 @@
+import type { Conversation, Message, RunEvent, RunStatus, Usage } from '../domain/chat';
+import { AppError, isAppError } from '../domain/errors';
+import type { AuthenticatedUser } from '../domain/user';
+import type { AgentRuntime, TurnEvent } from '../ports/agent-runtime';
+import type { ChatOperations, SendInput, StreamedEvent } from '../ports/chat';
+import type { Clock } from '../ports/clock';
+import type { ChatStore, RunRecord, StartedRun } from './chat-store';
+import type { RunHub } from './run-hub';
+
+export interface ChatLogger {
+  error(fields: object, message?: string): void;
+}
+
+export interface ChatServiceOptions {
+  store: ChatStore;
+  hub: RunHub;
+  runtime: AgentRuntime;
+  clock: Clock;
+  logger: ChatLogger;
+  /** Models a client may ask for; the first is the default. */
+  models: readonly string[];
+  /** Earlier messages loaded as a turn's history (the runtime trims them to the context window). */
+  historyLimit: number;
+}
+
+const EMPTY_USAGE: Usage = { promptTokens: 0, completionTokens: 0, costUsd: 0 };
+
+/** Chat runs: accept a message, run the agent in the background, stream and persist what it says. */
+export class ChatService implements ChatOperations {
+  constructor(private readonly options: ChatServiceOptions) {}
+
+  async send(caller: AuthenticatedUser, input: SendInput): Promise<StartedRun> {
+    const { store, runtime, models } = this.options;
+    if (input.clientMessageId) {
+      const earlier = await store.runByClientMessageId(caller.id, input.clientMessageId);
+      if (earlier) return earlier;
+    }
+    const model = input.model ?? models[0] ?? '';
+    if (!models.includes(model)) {
+      throw new AppError('INVALID_INPUT', `The model "${model}" is not available here.`, {
+        fieldErrors: { model: [`Available: ${models.join(', ')}`] },
+      });
+    }
+    const conversation = input.conversationId
+      ? await store.conversation(caller.id, input.conversationId)
+      : await store.defaultConversation(caller.id);
+    await runtime.ensureAgent(caller.id);
+    const started = await store.startRun({
+      userId: caller.id,
+      conversationId: conversation.id,
+      text: input.text,
+      model,
+      clientMessageId: input.clientMessageId,
+    });
+    if ('conflict' in started) {
+      if (started.conflict === 'duplicate' && input.clientMessageId) {
+        const earlier = await store.runByClientMessageId(caller.id, input.clientMessageId);
+        if (earlier) return earlier;
+      }
+      throw new AppError('RUN_ACTIVE', 'The agent is still answering in this conversation. Wait or cancel it.');
+    }
+    const signal = this.options.hub.open(started.runId);
+    void this.execute(caller.id, started, model, signal);
+    return started;
+  }
+
+  /** Events of a run after `lastEventId`; for a run that ended long ago, its terminal event alone. */
+  async events(
+    caller: AuthenticatedUser,
+    runId: string,
+    lastEventId: string | null | undefined,
+    signal: AbortSignal,
+  ): Promise<AsyncIterable<StreamedEvent>> {
+    const run = await this.options.store.run(caller.id, runId);
+    const { hub } = this.options;
+    if (hub.has(runId)) {
+      const afterId = Number.parseInt(lastEventId ?? '0', 10);
+      return mapIds(hub.follow(runId, Number.isFinite(afterId) && afterId > 0 ? afterId : 0, signal));
+    }
+    return this.storedOutcome(run);
+  }
+
+  async cancel(caller: AuthenticatedUser, runId: string): Promise<{ runId: string; status: RunStatus }> {
+    await this.options.store.run(caller.id, runId);
+    await this.options.hub.cancel(runId);
+    const run = await this.options.store.run(caller.id, runId);
+    return { runId, status: run.status };
+  }
+
+  async history(
+    caller: AuthenticatedUser,
+    input: { conversationId?: string | undefined; cursor?: string | undefined; limit: number },
+  ) {
+    const conversation = input.conversationId
+      ? await this.options.store.conversation(caller.id, input.conversationId)
+      : await this.options.store.defaultConversation(caller.id);
+    return this.options.store.history(caller.id, conversation.id, input.cursor, input.limit);
+  }
+
+  conversations(caller: AuthenticatedUser, input: { cursor?: string | undefined; limit: number }) {
+    return this.options.store.listConversations(caller.id, input.cursor, input.limit);
+  }
+
+  createConversation(caller: AuthenticatedUser, title: string | null): Promise<Conversation> {
+    return this.options.store.createConversation(caller.id, title);
+  }
+
+  renameConversation(caller: AuthenticatedUser, conversationId: string, title: string): Promise<Conversation> {
+    return this.options.store.renameConversation(caller.id, conversationId, title);
+  }
+
+  async deleteConversation(caller: AuthenticatedUser, conversationId: string): Promise<void> {
+    await this.options.store.deleteConversation(caller.id, conversationId);
+  }
+
+  private async execute(userId: string, started: StartedRun, model: string, signal: AbortSignal): Promise<void> {
+    const { store, hub, runtime, clock, logger, historyLimit } = this.options;
+    const runId = started.runId;
+    const publish = (event: RunEvent) => hub.publish(runId, event);
+    const record = { id: runId, userId, conversationId: started.conversationId };
+    let text = '';
+    let firstTokenAt: Date | null = null;
+    const usage: Usage = { ...EMPTY_USAGE };
+    publish({
+      type: 'run.started',
+      runId,
+      conversationId: started.conversationId,
+      model,
+      userMessageId: started.userMessage.id,
+    });
+    try {
+      const history = await store.recentMessages(started.conversationId, started.userMessage.id, historyLimit);
+      await runtime.runTurn({
+        userId,
+        conversationId: started.conversationId,
+        runId,
+        model,
+        history,
+        userMessage: started.userMessage.content,
+        signal,
+        emit: (event: TurnEvent) => {
+          if (signal.aborted) return;
+          if (event.type === 'text.delta') {
+            firstTokenAt ??= clock.now();
+            text += event.text;
+          } else if (event.type === 'usage') {
+            usage.promptTokens += event.promptTokens;
+            usage.completionTokens += event.completionTokens;
+            usage.costUsd += event.costUsd;
+          }
+          publish(event);
+        },
+      });
+      if (signal.aborted) throw new DOMException('cancelled', 'AbortError');
+      const message = await store.finishRun({ run: record, status: 'completed', text, usage, firstTokenAt });
+      if (!message) throw new Error('a completed run stored no message');
+      publish({ type: 'run.completed', message, usage });
+    } catch (error) {
+      await this.endEarly(record, error, text, usage, firstTokenAt, signal.aborted).catch((storeError: unknown) => {
+        logger.error({ err: storeError, runId }, 'could not record the end of a run');
+        publish({
+          type: 'run.failed',
+          appCode: 'INTERNAL',
+          message: 'The run failed.',
+          retryable: true,
+          partial: null,
+        });
+      });
+    }
+  }
+
+  private async endEarly(
+    run: { id: string; userId: string; conversationId: string },
+    error: unknown,
+    text: string,
+    usage: Usage,
+    firstTokenAt: Date | null,
+    cancelled: boolean,
+  ): Promise<void> {
+    const { store, hub, logger } = this.options;
+    if (cancelled) {
+      const partial = await store.finishRun({ run, status: 'cancelled', text, usage, firstTokenAt });
+      hub.publish(run.id, { type: 'run.cancelled', partial });
+      return;
+    }
+    const appError = isAppError(error) ? error : new AppError('INTERNAL', 'The agent failed while answering.');
+    if (!isAppError(error)) logger.error({ err: error, runId: run.id }, 'run failed');
+    const partial = await store.finishRun({
+      run,
+      status: 'failed',
+      text,
+      usage,
+      firstTokenAt,
+      error: { code: appError.appCode, message: appError.message },
+    });
+    hub.publish(run.id, {
+      type: 'run.failed',
+      appCode: appError.appCode,
+      message: appError.message,
+      retryable: appError.data.retryable ?? appError.appCode === 'INTERNAL',
+      partial,
+    });
+  }
+
+  private async *storedOutcome(run: RunRecord): AsyncGenerator<StreamedEvent> {
+    const message: Message | null = run.assistantMessageId
+      ? await this.options.store.message(run.assistantMessageId)
+      : null;
+    const id = 'final';
+    if (run.status === 'completed' && message) {
+      yield { id, event: { type: 'run.completed', message, usage: message.usage ?? EMPTY_USAGE } };
+    } else if (run.status === 'cancelled') {
+      yield { id, event: { type: 'run.cancelled', partial: message } };
+    } else {
+      yield {
+        id,
+        event: {
+          type: 'run.failed',
+          appCode: run.errorCode ?? 'INTERNAL',
+          message: run.errorMessage ?? 'The run did not finish.',
+          retryable: true,
+          partial: message,
+        },
+      };
+    }
+  }
+}
+
+async function* mapIds(source: AsyncIterable<{ id: number; event: RunEvent }>): AsyncGenerator<StreamedEvent> {
+  for await (const item of source) yield { id: String(item.id), event: item.event };
+}

@@ -1,0 +1,99 @@
+import { isTerminal, type RunEvent } from '../domain/chat';
+
+export interface SequencedEvent {
+  id: number;
+  event: RunEvent;
+}
+
+interface LiveRun {
+  events: SequencedEvent[];
+  wake: Set<() => void>;
+  controller: AbortController;
+  ended: boolean;
+  settled: Promise<void>;
+  settle: () => void;
+}
+
+/**
+ * The live event log of each run in this process. Subscribers replay from any event id and then
+ * follow; the log outlives the run by `retentionMs` so a client that reconnects late still gets
+ * every event exactly once.
+ */
+export class RunHub {
+  private readonly runs = new Map<string, LiveRun>();
+
+  constructor(private readonly retentionMs: number) {}
+
+  open(runId: string): AbortSignal {
+    let settle = () => {};
+    const settled = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    const run: LiveRun = {
+      events: [],
+      wake: new Set(),
+      controller: new AbortController(),
+      ended: false,
+      settled,
+      settle,
+    };
+    this.runs.set(runId, run);
+    return run.controller.signal;
+  }
+
+  has(runId: string): boolean {
+    return this.runs.has(runId);
+  }
+
+  get activeCount(): number {
+    let count = 0;
+    for (const run of this.runs.values()) if (!run.ended) count += 1;
+    return count;
+  }
+
+  publish(runId: string, event: RunEvent): void {
+    const run = this.runs.get(runId);
+    if (!run || run.ended) return;
+    run.events.push({ id: run.events.length + 1, event });
+    if (isTerminal(event)) {
+      run.ended = true;
+      run.settle();
+      setTimeout(() => this.runs.delete(runId), this.retentionMs).unref();
+    }
+    for (const wake of run.wake) wake();
+  }
+
+  /** Asks a live run to stop; resolves once it has ended (or at once if it is not here). */
+  async cancel(runId: string): Promise<void> {
+    const run = this.runs.get(runId);
+    if (!run) return;
+    run.controller.abort();
+    await run.settled;
+  }
+
+  /** Every event after `afterId`, then each new one as it comes, until the terminal event or `signal`. */
+  async *follow(runId: string, afterId: number, signal: AbortSignal): AsyncGenerator<SequencedEvent> {
+    const run = this.runs.get(runId);
+    if (!run) return;
+    let next = afterId;
+    while (!signal.aborted) {
+      while (next < run.events.length) {
+        const item = run.events[next];
+        next += 1;
+        if (item) yield item;
+        if (item && isTerminal(item.event)) return;
+      }
+      // Register before re-checking, so an event published in between cannot be missed.
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          run.wake.delete(wake);
+          signal.removeEventListener('abort', wake);
+          resolve();
+        };
+        run.wake.add(wake);
+        signal.addEventListener('abort', wake, { once: true });
+        if (next < run.events.length || signal.aborted) wake();
+      });
+    }
+  }
+}

@@ -1,0 +1,54 @@
+export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+export type MessageStatus = 'complete' | 'incomplete' | 'failed';
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+}
+
+export interface Message {
+  id: string;
+  conversationId: string;
+  role: 'user' | 'assistant';
+  content: string;
+  status: MessageStatus;
+  createdAt: Date;
+  usage: Usage | null;
+}
+
+export interface Conversation {
+  id: string;
+  title: string | null;
+  createdAt: Date;
+  lastActiveAt: Date;
+  messageCount: number;
+}
+
+export interface MemoryBlock {
+  label: string;
+  value: string;
+  limit: number;
+  description: string;
+  updatedAt: Date;
+  updatedBy: 'user' | 'agent' | 'system';
+}
+
+/** What a run streams to its subscribers (spec/api.md, RunEvent). */
+export type RunEvent =
+  | { type: 'run.started'; runId: string; conversationId: string; model: string; userMessageId: string }
+  | { type: 'reasoning.delta'; text: string }
+  | { type: 'text.delta'; text: string }
+  | { type: 'tool.call'; callId: string; name: string; arguments: unknown }
+  | { type: 'tool.result'; callId: string; name: string; ok: boolean; result: unknown }
+  | { type: 'memory.updated'; block: MemoryBlock }
+  | { type: 'usage'; promptTokens: number; completionTokens: number; costUsd: number }
+  | { type: 'run.completed'; message: Message; usage: Usage }
+  | { type: 'run.failed'; appCode: string; message: string; retryable: boolean; partial: Message | null }
+  | { type: 'run.cancelled'; partial: Message | null };
+
+export type TerminalRunEvent = Extract<RunEvent, { type: 'run.completed' | 'run.failed' | 'run.cancelled' }>;
+
+export function isTerminal(event: RunEvent): event is TerminalRunEvent {
+  return event.type === 'run.completed' || event.type === 'run.failed' || event.type === 'run.cancelled';
+}

@@ -1,0 +1,40 @@
+import type { MemoryBlock, RunEvent, Usage } from '../domain/chat';
+
+export interface AgentInfo {
+  agentId: string;
+  model: string;
+  createdAt: Date;
+  lastActiveAt: Date;
+}
+
+/** Events a turn streams while it runs; the chat service adds the run's start and end. */
+export type TurnEvent = Extract<
+  RunEvent,
+  { type: 'reasoning.delta' | 'text.delta' | 'tool.call' | 'tool.result' | 'memory.updated' | 'usage' }
+>;
+
+export interface AgentTurn {
+  userId: string;
+  conversationId: string;
+  runId: string;
+  model: string;
+  /** Earlier messages of the conversation, oldest first, without the new one. */
+  history: ReadonlyArray<{ role: 'user' | 'assistant'; content: string }>;
+  userMessage: string;
+  signal: AbortSignal;
+  emit(event: TurnEvent): void;
+}
+
+/**
+ * A stateful agent per user: the built-in runtime in Hearth's store, or Letta. A turn's text
+ * reaches the caller only through `emit`; failures throw AppError, cancellation an AbortError.
+ */
+export interface AgentRuntime {
+  readonly backend: 'builtin' | 'letta';
+  findAgent(userId: string): Promise<AgentInfo | null>;
+  ensureAgent(userId: string): Promise<AgentInfo>;
+  memory(userId: string): Promise<MemoryBlock[]>;
+  updateMemory(userId: string, label: string, value: string): Promise<MemoryBlock>;
+  resetMemory(userId: string): Promise<void>;
+  runTurn(turn: AgentTurn): Promise<{ usage: Usage }>;
+}

@@ -1,0 +1,66 @@
+import type { Conversation, MemoryBlock, Message, RunEvent, RunStatus } from '../domain/chat';
+import type { AuthenticatedUser } from '../domain/user';
+
+export interface SendInput {
+  text: string;
+  conversationId?: string | undefined;
+  clientMessageId?: string | undefined;
+  model?: string | undefined;
+}
+
+export interface SendResult {
+  runId: string;
+  conversationId: string;
+  userMessage: Message;
+}
+
+export interface StreamedEvent {
+  id: string;
+  event: RunEvent;
+}
+
+export interface Page<T> {
+  nextCursor: string | null;
+  items: T[];
+}
+
+/** What the API needs from chat: plain data in, plain data out. */
+export interface ChatOperations {
+  send(caller: AuthenticatedUser, input: SendInput): Promise<SendResult>;
+  events(
+    caller: AuthenticatedUser,
+    runId: string,
+    lastEventId: string | null | undefined,
+    signal: AbortSignal,
+  ): Promise<AsyncIterable<StreamedEvent>>;
+  cancel(caller: AuthenticatedUser, runId: string): Promise<{ runId: string; status: RunStatus }>;
+  history(
+    caller: AuthenticatedUser,
+    input: { conversationId?: string | undefined; cursor?: string | undefined; limit: number },
+  ): Promise<{ messages: Message[]; nextCursor: string | null }>;
+  conversations(
+    caller: AuthenticatedUser,
+    input: { cursor?: string | undefined; limit: number },
+  ): Promise<{ conversations: Conversation[]; nextCursor: string | null }>;
+  createConversation(caller: AuthenticatedUser, title: string | null): Promise<Conversation>;
+  renameConversation(caller: AuthenticatedUser, conversationId: string, title: string): Promise<Conversation>;
+  deleteConversation(caller: AuthenticatedUser, conversationId: string): Promise<void>;
+}
+
+export interface AgentStatus {
+  agentId: string;
+  backend: 'builtin' | 'letta';
+  model: string;
+  createdAt: Date;
+  lastActiveAt: Date;
+  messageCount: number;
+  memory: { blocks: number; chars: number };
+  activeRunIds: string[];
+}
+
+export interface AgentOperations {
+  status(caller: AuthenticatedUser): Promise<AgentStatus>;
+  memory(caller: AuthenticatedUser): Promise<{ blocks: MemoryBlock[] }>;
+  updateMemory(caller: AuthenticatedUser, label: string, value: string): Promise<MemoryBlock>;
+  reset(caller: AuthenticatedUser, scope: 'messages' | 'memory' | 'all'): Promise<void>;
+}

@@ -1,0 +1,48 @@
+/** A message in the model's context, in the OpenAI chat format every supported provider speaks. */
+export type LlmMessage =
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string }
+  | { role: 'assistant'; content: string | null; toolCalls?: LlmToolCall[] }
+  | { role: 'tool'; toolCallId: string; content: string };
+
+export interface LlmToolCall {
+  id: string;
+  name: string;
+  /** Raw JSON text as the model wrote it: it may not parse. */
+  arguments: string;
+}
+
+export interface LlmTool {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments. */
+  parameters: Record<string, unknown>;
+}
+
+export interface LlmRequest {
+  model: string;
+  messages: LlmMessage[];
+  tools?: LlmTool[];
+  maxTokens?: number;
+  signal: AbortSignal;
+}
+
+export type LlmStreamEvent =
+  | { type: 'text'; text: string }
+  | { type: 'reasoning'; text: string }
+  | { type: 'tool_calls'; calls: LlmToolCall[] }
+  | { type: 'usage'; promptTokens: number; completionTokens: number }
+  | { type: 'finish'; reason: 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'other' };
+
+/**
+ * One model step, streamed. Failures are thrown as AppError with UPSTREAM_UNAVAILABLE,
+ * UPSTREAM_TIMEOUT or UPSTREAM_ERROR; an aborted signal ends the stream with an AbortError.
+ */
+export interface LlmClient {
+  /** The model used when a request names none; `hearth/offline` for the built-in demo model. */
+  readonly defaultModel: string;
+  readonly isOffline: boolean;
+  stream(request: LlmRequest): AsyncIterable<LlmStreamEvent>;
+  /** Whether the provider answers; null when there is nothing to ask (offline). */
+  probe(): Promise<boolean | null>;
+}
