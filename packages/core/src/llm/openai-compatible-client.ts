@@ -99,6 +99,9 @@ export class OpenAiCompatibleClient implements LlmClient {
         const reason = chunk.choices[0]?.finish_reason;
         if (reason) finish = { type: 'finish', reason: toFinishReason(reason) };
       }
+      // The openai package ends an aborted stream quietly; an abort must not pass for a finished answer.
+      if (idle.signal.aborted) throw new IdleTimeout();
+      if (request.signal.aborted) throw abortError();
       if (calls.size > 0) yield { type: 'tool_calls', calls: [...calls.values()] };
       yield finish ?? { type: 'finish', reason: 'other' };
     } catch (error) {
