@@ -108,7 +108,9 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     maxOutputTokens: config.LLM_MAX_OUTPUT_TOKENS,
   });
   const chatStore = new ChatStore(store.db, clock);
-  const orphaned = await chatStore.failOrphanedRuns();
+  // PGlite has one owner, so anything left running was cut off by a crash. PostgreSQL may be shared
+  // with live processes: there, orphaned runs wait for a heartbeat-based sweep.
+  const orphaned = location.kind === 'postgres' ? 0 : await chatStore.failOrphanedRuns();
   if (orphaned > 0) logger.warn({ runs: orphaned }, 'marked runs left running by an earlier process as failed');
   const hub = new RunHub(config.RUN_EVENT_RETENTION_SECONDS * 1000);
   const chat = new ChatService({

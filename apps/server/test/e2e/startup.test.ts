@@ -66,6 +66,34 @@ describe('the server process', () => {
     }
   }, 60_000);
 
+  it('marks a run cut off by a crash as failed on the next start, keeping the user message', async () => {
+    const env = { HEARTH_DATA_DIR: join(dataDir, 'crash'), INIT_CWD: serverDir, OFFLINE_WORD_DELAY_MS: '500' };
+    const first = await startProcess(env);
+    const client = createHearthClient({ url: first.url });
+    await client.auth.register.mutate({ email: `crash-${Date.now()}@example.com`, password: PASSWORD });
+    const { runId } = await client.chat.send.mutate({ text: 'tell me something long' });
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    first.child.kill('SIGKILL');
+    await new Promise((resolve) => first.child.once('exit', resolve));
+
+    const second = await startProcess(env);
+    try {
+      const again = createHearthClient({ url: second.url, session: client.session });
+      const terminal = await new Promise((resolve, reject) => {
+        const subscription = again.chat.events.subscribe(
+          { runId },
+          { onData: (event) => (subscription.unsubscribe(), resolve(event.data)), onError: reject },
+        );
+      });
+      expect(terminal).toMatchObject({ type: 'run.failed', appCode: 'INTERNAL' });
+      const { messages } = await again.chat.history.query({});
+      expect(messages.map((m) => [m.role, m.content])).toEqual([['user', 'tell me something long']]);
+      expect(second.output()).toContain('marked runs left running');
+    } finally {
+      await stop(second.child);
+    }
+  }, 60_000);
+
   it('refuses to start on a bad setting, with one line naming it', async () => {
     const failure = await startProcess({ HEARTH_DATA_DIR: dataDir, PORT: 'not-a-port' }).catch(
       (error: { code: number; output: string }) => error,

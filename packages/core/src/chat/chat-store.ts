@@ -305,7 +305,10 @@ export class ChatStore {
     });
   }
 
-  /** Runs a crash left running can never finish: mark them failed (start-up, single process). */
+  /**
+   * Runs a crash left running can never finish: marks them failed. Only safe where this process is
+   * the store's one owner (PGlite); on a shared PostgreSQL other processes' live runs would be hit.
+   */
   async failOrphanedRuns(): Promise<number> {
     const failed = await this.db
       .update(runs)

@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthStore } from '../auth/builtin/auth-store';
+import { systemClock } from '../ports/clock';
+import { openStore, type Store } from '../store/database';
+import { migrateStore } from '../store/migrate';
+import { testDatabases } from '../testing';
+import { ChatStore } from './chat-store';
+
+describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
+  let store: Store;
+  let chat: ChatStore;
+  let userId: string;
+
+  beforeAll(async () => {
+    store = await openStore(location);
+    await migrateStore(store, location);
+    chat = new ChatStore(store.db, systemClock);
+    const user = await new AuthStore(store.db).createUser({
+      email: `chat-store-${crypto.randomUUID()}@example.com`,
+      passwordHash: 'h',
+      displayName: null,
+    });
+    userId = user?.id ?? '';
+  });
+  afterAll(() => store?.close());
+
+  it('lets only one of many concurrent sends start a run in a conversation', async () => {
+    const conversation = await chat.createConversation(userId, null);
+    const attempts = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        chat.startRun({ userId, conversationId: conversation.id, text: `send ${i}`, model: 'm' }),
+      ),
+    );
+    expect(attempts.filter((a) => 'runId' in a)).toHaveLength(1);
+    expect(attempts.filter((a) => 'conflict' in a && a.conflict === 'run_active')).toHaveLength(5);
+    const history = await chat.history(userId, conversation.id, undefined, 50);
+    expect(history.messages).toHaveLength(1);
+  });
+
+  it('creates one default conversation however many ask at once', async () => {
+    const ids = await Promise.all(Array.from({ length: 4 }, () => chat.defaultConversation(userId)));
+    expect(new Set(ids.map((c) => c.id)).size).toBe(1);
+  });
+
+  // Only where one process owns the store: on a shared PostgreSQL the sweep would end other processes' runs.
+  it.runIf(location.kind !== 'postgres')('marks runs a crash left running as failed', async () => {
+    const conversation = await chat.createConversation(userId, null);
+    const started = await chat.startRun({ userId, conversationId: conversation.id, text: 'interrupted', model: 'm' });
+    if (!('runId' in started)) throw new Error('run did not start');
+    expect(await chat.failOrphanedRuns()).toBeGreaterThanOrEqual(1);
+    expect(await chat.run(userId, started.runId)).toMatchObject({ status: 'failed', errorCode: 'INTERNAL' });
+    expect(await chat.activeRunIds(userId)).toEqual([]);
+  });
+});

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import type { RunEvent } from '../domain/chat';
+import { RunHub } from './run-hub';
+
+const text = (t: string): RunEvent => ({ type: 'text.delta', text: t });
+const done: RunEvent = { type: 'run.cancelled', partial: null };
+
+async function drain(iterable: AsyncIterable<{ id: number; event: RunEvent }>) {
+  const seen: number[] = [];
+  for await (const item of iterable) seen.push(item.id);
+  return seen;
+}
+
+describe('RunHub', () => {
+  it('replays after an id and then follows live events to the terminal one', async () => {
+    const hub = new RunHub(60_000);
+    hub.open('r');
+    hub.publish('r', text('a'));
+    hub.publish('r', text('b'));
+    const following = drain(hub.follow('r', 1, new AbortController().signal));
+    hub.publish('r', text('c'));
+    await Promise.resolve();
+    hub.publish('r', done);
+    expect(await following).toEqual([2, 3, 4]);
+    expect(await drain(hub.follow('r', 0, new AbortController().signal))).toEqual([1, 2, 3, 4]);
+  });
+
+  it('ignores events after the terminal one and stops a follower on abort', async () => {
+    const hub = new RunHub(60_000);
+    hub.open('r');
+    const stop = new AbortController();
+    const following = drain(hub.follow('r', 0, stop.signal));
+    hub.publish('r', text('a'));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    stop.abort();
+    expect(await following).toEqual([1]);
+    hub.publish('r', done);
+    hub.publish('r', text('late'));
+    expect(await drain(hub.follow('r', 0, new AbortController().signal))).toEqual([1, 2]);
+  });
+
+  it('signals cancellation to the run and waits for it to end', async () => {
+    const hub = new RunHub(60_000);
+    const signal = hub.open('r');
+    signal.addEventListener('abort', () => setTimeout(() => hub.publish('r', done), 5));
+    await hub.cancel('r');
+    expect(signal.aborted).toBe(true);
+    expect(hub.activeCount).toBe(0);
+  });
+});
