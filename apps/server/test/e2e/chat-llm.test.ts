@@ -145,7 +145,7 @@ describe('chat against an OpenAI-compatible provider', () => {
     expect(JSON.stringify(results[1]?.result)).toMatch(/not valid JSON/);
     expect(JSON.stringify(results[2]?.result)).toMatch(/occurs 0 times/);
     expect(turn.terminal).toMatchObject({ type: 'run.completed', message: { content: 'Sorry, I could not do that.' } });
-    const toolMessages = (llm.calls[3]?.messages as Array<{ role: string }>).filter((m) => m.role === 'tool');
+    const toolMessages = ((llm.calls[3]?.messages ?? []) as Array<{ role: string }>).filter((m) => m.role === 'tool');
     expect(toolMessages).toHaveLength(3);
   });
 

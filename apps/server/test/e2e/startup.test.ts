@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createHearthClient } from '@hearth/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
+import { collectRun } from '../support/run-events';
 import { PASSWORD } from '../support/test-server';
 
 const serverDir = resolve(import.meta.dirname, '../..');
@@ -79,12 +80,7 @@ describe('the server process', () => {
     const second = await startProcess(env);
     try {
       const again = createHearthClient({ url: second.url, session: client.session });
-      const terminal = await new Promise((resolve, reject) => {
-        const subscription = again.chat.events.subscribe(
-          { runId },
-          { onData: (event) => (subscription.unsubscribe(), resolve(event.data)), onError: reject },
-        );
-      });
+      const { terminal } = await collectRun(again, runId);
       expect(terminal).toMatchObject({ type: 'run.failed', appCode: 'INTERNAL' });
       const { messages } = await again.chat.history.query({});
       expect(messages.map((m) => [m.role, m.content])).toEqual([['user', 'tell me something long']]);
