@@ -8,7 +8,10 @@ import type { LlmMessage } from '../ports/llm-client';
  */
 export function fitToContext(system: LlmMessage, conversation: LlmMessage[], contextWindow: number): LlmMessage[] {
   const all = [system, ...conversation];
-  if (countMessageTokens(all) <= contextWindow * 0.9) return all;
+  // A token is at least one character, so a prompt with fewer characters than the budget cannot
+  // exceed it: most turns skip tokenizing altogether.
+  const characters = all.reduce((n, m) => n + (m.content?.length ?? 0) + 16, 0);
+  if (characters <= contextWindow * 0.9 || countMessageTokens(all) <= contextWindow * 0.9) return all;
   const target = contextWindow * 0.7;
   let start = 0;
   while (start < conversation.length - 1 && countMessageTokens([system, ...conversation.slice(start)]) > target) {

@@ -1,0 +1,160 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createHearthClient, type HearthClient } from '@hearth/sdk';
+import { type LlmTestServer, startLlmTestServer } from '@hearth/testkit';
+import OpenAI from 'openai';
+import { startServerProcess } from './server-process';
+import { percentile, round } from './stats';
+
+/**
+ * `pnpm bench:chat`: N concurrent users chat through the SDK with a Hearth server (its own process,
+ * embedded default) in front of the LLM test server. Prints and writes to bench-results/chat.json:
+ * the time to first token Hearth adds over calling the same server directly, completed runs and
+ * delivered tokens per second against a zero-latency server, and the server's peak RSS.
+ */
+const USERS = Number(process.env.BENCH_USERS ?? 50);
+const TTFT_MS = Number(process.env.BENCH_TTFT_MS ?? 100);
+const TOKENS = Number(process.env.BENCH_TOKENS ?? 20);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const THROUGHPUT_SECONDS = Number(process.env.BENCH_THROUGHPUT_SECONDS ?? 8);
+
+const answer = Array.from({ length: TOKENS }, (_, i) => `token${i}`).join(' ');
+
+async function directTtfts(llm: LlmTestServer): Promise<number[]> {
+  const client = new OpenAI({ baseURL: llm.url, apiKey: 'bench', maxRetries: 0 });
+  const once = async () => {
+    const started = performance.now();
+    const stream = await client.chat.completions.create({
+      model: 'test-model',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let ttft = Number.NaN;
+    for await (const chunk of stream) {
+      if (Number.isNaN(ttft) && chunk.choices[0]?.delta.content) ttft = performance.now() - started;
+    }
+    return ttft;
+  };
+  const results: number[] = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    results.push(...(await Promise.all(Array.from({ length: USERS }, once))));
+  }
+  return results;
+}
+
+/** One chat turn through the SDK: time to the first text delta, and the deltas delivered. */
+function turn(client: HearthClient, conversationId: string): Promise<{ ttft: number; tokens: number }> {
+  const started = performance.now();
+  return client.chat.send.mutate({ text: 'hi', conversationId }).then(
+    ({ runId }) =>
+      new Promise((resolvePromise, reject) => {
+        let ttft = Number.NaN;
+        let tokens = 0;
+        const subscription = client.chat.events.subscribe(
+          { runId },
+          {
+            onData: ({ data }) => {
+              if (data.type === 'text.delta') {
+                if (Number.isNaN(ttft)) ttft = performance.now() - started;
+                tokens += 1;
+              }
+              if (data.type === 'run.completed' || data.type === 'run.failed' || data.type === 'run.cancelled') {
+                subscription.unsubscribe();
+                if (data.type === 'run.completed') resolvePromise({ ttft, tokens });
+                else reject(new Error(`run ended with ${data.type}`));
+              }
+            },
+            onError: reject,
+          },
+        );
+      }),
+  );
+}
+
+async function users(url: string): Promise<Array<{ client: HearthClient; conversationId: string }>> {
+  return Promise.all(
+    Array.from({ length: USERS }, async (_, i) => {
+      const client = createHearthClient({ url });
+      await client.auth.register.mutate({
+        email: `bench-${Date.now()}-${i}@example.com`,
+        password: 'bench passphrase 1',
+      });
+      const { id } = await client.chat.createConversation.mutate({});
+      return { client, conversationId: id };
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  const llm = await startLlmTestServer({ respond: () => ({ text: answer, ttftMs: TTFT_MS }) });
+  const dataDir = mkdtempSync(join(tmpdir(), 'hearth-bench-'));
+  const server = await startServerProcess({
+    HEARTH_DATA_DIR: dataDir,
+    LLM_BASE_URL: llm.url,
+    LLM_API_KEY: 'bench',
+    LLM_MODEL: 'test-model',
+    JWT_SECRET: 'bench-secret-that-is-long-enough-0123456789',
+    LOGIN_MAX_ATTEMPTS_PER_IP: '100000',
+  });
+  try {
+    const direct = await directTtfts(llm);
+    const sessions = await users(server.url);
+    await Promise.all(sessions.map((s) => turn(s.client, s.conversationId))); // warm-up
+    const hearth: number[] = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const results = await Promise.all(sessions.map((s) => turn(s.client, s.conversationId)));
+      hearth.push(...results.map((r) => r.ttft));
+    }
+
+    llm.setResponder(() => ({ text: answer, ttftMs: 0, tokenIntervalMs: 0 }));
+    let completed = 0;
+    let delivered = 0;
+    const deadline = performance.now() + THROUGHPUT_SECONDS * 1000;
+    const started = performance.now();
+    await Promise.all(
+      sessions.map(async (s) => {
+        while (performance.now() < deadline) {
+          const result = await turn(s.client, s.conversationId);
+          completed += 1;
+          delivered += result.tokens;
+        }
+      }),
+    );
+    const elapsedSeconds = (performance.now() - started) / 1000;
+
+    const figures = {
+      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+      setup: { users: USERS, upstreamTtftMs: TTFT_MS, tokensPerAnswer: TOKENS, rounds: ROUNDS, store: 'pglite' },
+      ttftMs: {
+        direct: { p50: round(percentile(direct, 50)), p99: round(percentile(direct, 99)) },
+        hearth: { p50: round(percentile(hearth, 50)), p99: round(percentile(hearth, 99)) },
+      },
+      addedTtftMs: {
+        p50: round(percentile(hearth, 50) - percentile(direct, 50)),
+        p99: round(percentile(hearth, 99) - percentile(direct, 99)),
+      },
+      throughput: {
+        seconds: round(elapsedSeconds),
+        completedRunsPerSecond: round(completed / elapsedSeconds, 1),
+        deliveredTokensPerSecond: round(delivered / elapsedSeconds, 0),
+      },
+      serverPeakRssMiB: round(server.peakRssMiB(), 1),
+    };
+    console.log(JSON.stringify(figures, null, 2));
+    const out = resolve(import.meta.dirname, '../../../bench-results');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, 'chat.json'), `${JSON.stringify(figures, null, 2)}\n`);
+    console.log(`written to ${join(out, 'chat.json')}`);
+  } finally {
+    await server.stop();
+    await llm.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
