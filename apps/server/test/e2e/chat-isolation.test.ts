@@ -3,7 +3,7 @@ import { testDatabases } from '@hearth/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectHearthError } from '../support/expect-error';
 import { chatTurn, collectRun } from '../support/run-events';
-import { PASSWORD, startTestServer, type TestServer, uniqueEmail } from '../support/test-server';
+import { signedInClient, startTestServer, type TestServer } from '../support/test-server';
 
 describe.each(testDatabases())('chat isolation, paging and limits on $name', ({ location }) => {
   let server: TestServer;
@@ -13,11 +13,7 @@ describe.each(testDatabases())('chat isolation, paging and limits on $name', ({ 
   });
   afterAll(() => server?.close());
 
-  const signedIn = async () => {
-    const client = server.client();
-    await client.auth.register.mutate({ email: uniqueEmail('iso'), password: PASSWORD });
-    return client;
-  };
+  const signedIn = () => signedInClient(server, 'iso');
 
   it("answers NOT_FOUND for another user's run, conversation and cursor", async () => {
     const alice = await signedIn();

@@ -3,7 +3,7 @@ import { type LlmTestServer, startLlmTestServer } from '@hearth/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expectHearthError } from '../support/expect-error';
 import { chatTurn, collectRun } from '../support/run-events';
-import { PASSWORD, startTestServer, type TestServer, uniqueEmail } from '../support/test-server';
+import { signedInClient, startTestServer, type TestServer } from '../support/test-server';
 
 describe('chat against an OpenAI-compatible provider', () => {
   let llm: LlmTestServer;
@@ -28,11 +28,7 @@ describe('chat against an OpenAI-compatible provider', () => {
     await llm?.close();
   });
 
-  const signedIn = async () => {
-    const client = server.client();
-    await client.auth.register.mutate({ email: uniqueEmail('llm'), password: PASSWORD });
-    return client;
-  };
+  const signedIn = () => signedInClient(server, 'llm');
 
   it('sends the compiled memory, history and tools, and asks for usage', async () => {
     const client = await signedIn();

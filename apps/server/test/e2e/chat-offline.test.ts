@@ -1,7 +1,7 @@
 import { testDatabases } from '@hearth/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatTurn } from '../support/run-events';
-import { PASSWORD, startTestServer, type TestServer, uniqueEmail } from '../support/test-server';
+import { signedInClient, startTestServer, type TestServer } from '../support/test-server';
 
 describe.each(testDatabases())('chat with the offline model on $name', ({ location }) => {
   let server: TestServer;
@@ -11,11 +11,7 @@ describe.each(testDatabases())('chat with the offline model on $name', ({ locati
   });
   afterAll(() => server?.close());
 
-  const signedIn = async () => {
-    const client = server.client();
-    await client.auth.register.mutate({ email: uniqueEmail('chat'), password: PASSWORD });
-    return client;
-  };
+  const signedIn = () => signedInClient(server, 'chat');
 
   it('remembers a name told in one conversation and uses it in another', async () => {
     const client = await signedIn();

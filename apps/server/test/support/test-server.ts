@@ -72,3 +72,10 @@ export function uniqueEmail(tag = 'user'): string {
 }
 
 export const PASSWORD = 'a sturdy passphrase 42';
+
+/** A client signed in as a fresh user of `server`. */
+export async function signedInClient(server: TestServer, tag = 'user'): Promise<HearthClient> {
+  const client = server.client();
+  await client.auth.register.mutate({ email: uniqueEmail(tag), password: PASSWORD });
+  return client;
+}
