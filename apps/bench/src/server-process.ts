@@ -12,10 +12,13 @@ export interface ServerProcess {
 
 const serverDir = resolve(import.meta.dirname, '../../server');
 
+/** Extra Node flags for the server, e.g. BENCH_SERVER_NODE_ARGS=--cpu-prof to profile it. */
+const nodeArgs = () => (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 /** Starts the real server (`src/main.ts`) in its own process, so its event loop and memory are its own. */
 export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   // tsx as a loader in this one process (its CLI would fork a second one), so /proc shows the server.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...nodeArgs(), '--import', 'tsx', 'src/main.ts'], {
     cwd: serverDir,
     env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

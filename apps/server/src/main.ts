@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     stopping = true;
     hearth.logger.info({ signal }, 'shutting down');
     await server.close();
-    process.exit(0);
+    hearth.logger.flush(() => process.exit(0));
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));

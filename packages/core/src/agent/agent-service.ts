@@ -14,7 +14,9 @@ export class AgentService implements AgentOperations {
   ) {}
 
   async status(caller: AuthenticatedUser): Promise<AgentStatus> {
-    const agent = await this.runtime.ensureAgent(caller.id);
+    await this.runtime.ensureAgent(caller.id);
+    // Read afresh: runs move lastActiveAt, and ensureAgent may answer from a cache.
+    const agent = (await this.runtime.findAgent(caller.id)) ?? (await this.runtime.ensureAgent(caller.id));
     const [blocks, messageCount, activeRunIds] = await Promise.all([
       this.runtime.memory(caller.id),
       this.chat.countMessages(caller.id),

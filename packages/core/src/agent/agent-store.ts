@@ -34,6 +34,9 @@ function toBlock(row: typeof memoryBlocks.$inferSelect): MemoryBlock {
 
 /** The built-in runtime's agents, their core memory and their archival memory. */
 export class AgentStore {
+  /** Agents are never replaced while their user exists, so once found an agent's id can be reused. */
+  private readonly known = new Map<string, AgentRecord>();
+
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
@@ -46,8 +49,13 @@ export class AgentStore {
 
   /** The user's agent, created with the default blocks on first use (safe under concurrent calls). */
   async ensure(userId: string, model: string): Promise<AgentRecord> {
+    const cached = this.known.get(userId);
+    if (cached) return cached;
     const existing = await this.find(userId);
-    if (existing) return existing;
+    if (existing) {
+      this.known.set(userId, existing);
+      return existing;
+    }
     const id = randomUUID();
     await this.db.transaction(async (tx) => {
       const inserted = await tx
@@ -69,11 +77,8 @@ export class AgentStore {
     });
     const created = await this.find(userId);
     if (!created) throw new Error('agent vanished right after creation');
+    this.known.set(userId, created);
     return created;
-  }
-
-  async touch(agentId: string): Promise<void> {
-    await this.db.update(agents).set({ lastActiveAt: this.clock.now() }).where(eq(agents.id, agentId));
   }
 
   async blocks(agentId: string): Promise<MemoryBlock[]> {

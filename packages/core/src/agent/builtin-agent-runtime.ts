@@ -53,7 +53,6 @@ export class BuiltinAgentRuntime implements AgentRuntime {
   async runTurn(turn: AgentTurn): Promise<{ usage: Usage }> {
     const { store, llm, maxSteps, contextWindow, maxOutputTokens } = this.options;
     const agent = await store.ensure(turn.userId, llm.defaultModel);
-    await store.touch(agent.id);
     let blocks = await store.blocks(agent.id);
     const conversation: LlmMessage[] = [...turn.history, { role: 'user', content: turn.userMessage }];
     const total: Usage = { promptTokens: 0, completionTokens: 0, costUsd: 0 };

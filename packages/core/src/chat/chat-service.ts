@@ -41,25 +41,30 @@ export class ChatService implements ChatOperations {
         fieldErrors: { model: [`Available: ${models.join(', ')}`] },
       });
     }
-    const conversation = input.conversationId
-      ? await store.conversation(caller.id, input.conversationId)
-      : await store.defaultConversation(caller.id);
     await runtime.ensureAgent(caller.id);
-    const started = await store.startRun({
-      userId: caller.id,
-      conversationId: conversation.id,
-      text: input.text,
-      model,
-      clientMessageId: input.clientMessageId,
-    });
+    const start = (conversationId: string) =>
+      store.startRun({
+        userId: caller.id,
+        conversationId,
+        text: input.text,
+        model,
+        clientMessageId: input.clientMessageId,
+      });
+    let started = await start(input.conversationId ?? (await store.defaultConversationId(caller.id)));
+    if (!input.conversationId && 'conflict' in started && started.conflict === 'no_conversation') {
+      // The remembered default conversation was deleted (perhaps by another process): find or make it anew.
+      store.forgetDefault(caller.id);
+      started = await start(await store.defaultConversationId(caller.id));
+    }
     if ('conflict' in started) {
+      if (started.conflict === 'no_conversation') throw new AppError('NOT_FOUND', 'That conversation does not exist.');
       if (started.conflict === 'duplicate' && input.clientMessageId) {
         const earlier = await store.runByClientMessageId(caller.id, input.clientMessageId);
         if (earlier) return earlier;
       }
       throw new AppError('RUN_ACTIVE', 'The agent is still answering in this conversation. Wait or cancel it.');
     }
-    const signal = this.options.hub.open(started.runId);
+    const signal = this.options.hub.open(started.runId, caller.id);
     void this.execute(caller.id, started, model, signal);
     return started;
   }
@@ -71,12 +76,14 @@ export class ChatService implements ChatOperations {
     lastEventId: string | null | undefined,
     signal: AbortSignal,
   ): Promise<AsyncIterable<StreamedEvent>> {
-    const run = await this.options.store.run(caller.id, runId);
     const { hub } = this.options;
+    // A live run is owned in memory; only older runs need the store to say whose they are.
+    const run = hub.ownerOf(runId) === caller.id ? null : await this.options.store.run(caller.id, runId);
     if (hub.has(runId)) {
       const afterId = Number.parseInt(lastEventId ?? '0', 10);
       return mapIds(hub.follow(runId, Number.isFinite(afterId) && afterId > 0 ? afterId : 0, signal));
     }
+    if (!run) throw new AppError('NOT_FOUND', 'That run does not exist.');
     return this.storedOutcome(run);
   }
 

@@ -3,7 +3,7 @@ import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Conversation, Message, MessageStatus, RunStatus, Usage } from '../domain/chat';
 import { AppError } from '../domain/errors';
 import type { Clock } from '../ports/clock';
-import type { Database } from '../store/database';
+import { type Database, queryRows } from '../store/database';
 import { isUniqueViolation } from '../store/errors';
 import { conversations, messages, runs } from '../store/schema';
 import { decodeCursor, encodeCursor } from './cursor';
@@ -32,6 +32,9 @@ const notFound = (what: string) => new AppError('NOT_FOUND', `That ${what} does 
 
 /** Conversations, messages and runs. Every read is scoped to the calling user. */
 export class ChatStore {
+  /** Each user's default conversation id; a send that finds it gone asks again (see forgetDefault). */
+  private readonly defaults = new Map<string, string>();
+
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
@@ -44,6 +47,19 @@ export class ChatStore {
       .where(and(eq(conversations.id, conversationId), eq(conversations.userId, userId)));
     if (!row) throw notFound('conversation');
     return toConversation(row);
+  }
+
+  /** The id of the user's default conversation, from memory when it was seen before. */
+  async defaultConversationId(userId: string): Promise<string> {
+    const known = this.defaults.get(userId);
+    if (known) return known;
+    const { id } = await this.defaultConversation(userId);
+    this.defaults.set(userId, id);
+    return id;
+  }
+
+  forgetDefault(userId: string): void {
+    this.defaults.delete(userId);
   }
 
   /** The conversation used when a client names none; created on first use. */
@@ -84,6 +100,7 @@ export class ChatStore {
       .where(and(eq(conversations.id, conversationId), eq(conversations.userId, userId)))
       .returning({ id: conversations.id });
     if (deleted.length === 0) throw notFound('conversation');
+    if (this.defaults.get(userId) === conversationId) this.defaults.delete(userId);
   }
 
   async listConversations(userId: string, cursor: string | undefined, limit: number) {
@@ -125,8 +142,9 @@ export class ChatStore {
   }
 
   /**
-   * Stores the user's message and its run together. The database's one-active-run index decides
-   * RUN_ACTIVE, so two sends racing into one conversation cannot both start.
+   * Stores the user's message and its run in one statement (one round trip), and only if the
+   * conversation belongs to the user. The database's one-active-run index decides RUN_ACTIVE, so two
+   * sends racing into one conversation cannot both start; a refused send stores nothing.
    */
   async startRun(input: {
     userId: string;
@@ -134,46 +152,52 @@ export class ChatStore {
     text: string;
     model: string;
     clientMessageId?: string | undefined;
-  }): Promise<StartedRun | { conflict: 'run_active' | 'duplicate' }> {
+  }): Promise<StartedRun | { conflict: 'run_active' | 'duplicate' | 'no_conversation' }> {
     const runId = randomUUID();
+    const messageId = randomUUID();
     const now = this.clock.now();
+    const at = now.toISOString();
     try {
-      return await this.db.transaction(async (tx) => {
-        const [message] = await tx
-          .insert(messages)
-          .values({
-            id: randomUUID(),
-            userId: input.userId,
-            conversationId: input.conversationId,
-            runId,
-            role: 'user',
-            content: input.text,
-            status: 'complete',
-            createdAt: now,
-          })
-          .returning();
-        if (!message) throw new Error('insert returned no row');
-        await tx.insert(runs).values({
-          id: runId,
-          userId: input.userId,
-          conversationId: input.conversationId,
-          userMessageId: message.id,
-          clientMessageId: input.clientMessageId ?? null,
-          status: 'running',
-          model: input.model,
-          createdAt: now,
-        });
-        await tx
-          .update(conversations)
-          .set({ lastActiveAt: now, messageCount: sql`${conversations.messageCount} + 1` })
-          .where(eq(conversations.id, input.conversationId));
-        return { runId, conversationId: input.conversationId, userMessage: toMessage(message) };
-      });
+      const rows = await queryRows<{ id: string }>(
+        this.db,
+        sql`with conv as (
+              update conversations set last_active_at = ${at}::timestamptz, message_count = message_count + 1
+              where id = ${input.conversationId}::uuid and user_id = ${input.userId}::uuid
+              returning id
+            ), msg as (
+              insert into messages (id, user_id, conversation_id, run_id, role, content, status, created_at)
+              select ${messageId}::uuid, ${input.userId}::uuid, conv.id, ${runId}::uuid, 'user', ${input.text},
+                     'complete', ${at}::timestamptz
+              from conv
+              returning id, conversation_id
+            ), run as (
+              insert into runs (id, user_id, conversation_id, user_message_id, client_message_id, status, model, created_at)
+              select ${runId}::uuid, ${input.userId}::uuid, msg.conversation_id, msg.id,
+                     ${input.clientMessageId ?? null}::uuid, 'running', ${input.model}, ${at}::timestamptz
+              from msg
+              returning id
+            )
+            select id from run`,
+      );
+      if (rows.length === 0) return { conflict: 'no_conversation' };
     } catch (error) {
       if (isUniqueViolation(error, 'runs_one_active_idx')) return { conflict: 'run_active' };
       if (isUniqueViolation(error, 'runs_client_message_idx')) return { conflict: 'duplicate' };
       throw error;
     }
+    return {
+      runId,
+      conversationId: input.conversationId,
+      userMessage: {
+        id: messageId,
+        conversationId: input.conversationId,
+        role: 'user',
+        content: input.text,
+        status: 'complete',
+        createdAt: now,
+        usage: null,
+      },
+    };
   }
 
   async run(userId: string, runId: string): Promise<RunRecord> {
@@ -207,7 +231,10 @@ export class ChatStore {
     return rows.reverse();
   }
 
-  /** Ends a run, storing the assistant's message (complete or partial) when there is one. */
+  /**
+   * Ends a run in one statement: the assistant's message (complete, or partial when there is text),
+   * the conversation's counters, the agent's last activity and the run's outcome.
+   */
   async finishRun(input: {
     run: { id: string; userId: string; conversationId: string };
     status: Exclude<RunStatus, 'queued' | 'running'>;
@@ -217,46 +244,45 @@ export class ChatStore {
     error?: { code: string; message: string };
   }): Promise<Message | null> {
     const now = this.clock.now();
-    const messageStatus: MessageStatus = input.status === 'completed' ? 'complete' : 'incomplete';
-    const keepMessage = input.status === 'completed' || input.text.length > 0;
-    return this.db.transaction(async (tx) => {
-      let message: Message | null = null;
-      if (keepMessage) {
-        const [row] = await tx
-          .insert(messages)
-          .values({
+    const at = now.toISOString();
+    const { run, usage } = input;
+    const message: Message | null =
+      input.status === 'completed' || input.text.length > 0
+        ? {
             id: randomUUID(),
-            userId: input.run.userId,
-            conversationId: input.run.conversationId,
-            runId: input.run.id,
+            conversationId: run.conversationId,
             role: 'assistant',
             content: input.text,
-            status: messageStatus,
-            promptTokens: input.usage.promptTokens,
-            completionTokens: input.usage.completionTokens,
-            costMicros: Math.round(input.usage.costUsd * MICROS_PER_USD),
+            status: input.status === 'completed' ? 'complete' : 'incomplete',
             createdAt: now,
-          })
-          .returning();
-        message = row ? toMessage(row) : null;
-        await tx
-          .update(conversations)
-          .set({ lastActiveAt: now, messageCount: sql`${conversations.messageCount} + 1` })
-          .where(eq(conversations.id, input.run.conversationId));
-      }
-      await tx
-        .update(runs)
-        .set({
-          status: input.status,
-          assistantMessageId: message?.id ?? null,
-          firstTokenAt: input.firstTokenAt,
-          finishedAt: now,
-          errorCode: input.error?.code ?? null,
-          errorMessage: input.error?.message ?? null,
-        })
-        .where(eq(runs.id, input.run.id));
-      return message;
-    });
+            usage: { ...usage },
+          }
+        : null;
+    const stored = message
+      ? sql`msg as (
+          insert into messages (id, user_id, conversation_id, run_id, role, content, status,
+                                prompt_tokens, completion_tokens, cost_micros, created_at)
+          values (${message.id}::uuid, ${run.userId}::uuid, ${run.conversationId}::uuid, ${run.id}::uuid, 'assistant',
+                  ${message.content}, ${message.status}, ${usage.promptTokens}, ${usage.completionTokens},
+                  ${Math.round(usage.costUsd * MICROS_PER_USD)}, ${at}::timestamptz)
+          returning id
+        ), conv as (
+          update conversations set last_active_at = ${at}::timestamptz, message_count = message_count + 1
+          where id = ${run.conversationId}::uuid
+        ),`
+      : sql``;
+    await queryRows(
+      this.db,
+      sql`with ${stored} agent as (
+            update agents set last_active_at = ${at}::timestamptz where user_id = ${run.userId}::uuid
+          )
+          update runs set status = ${input.status}, assistant_message_id = ${message?.id ?? null}::uuid,
+                 first_token_at = ${input.firstTokenAt?.toISOString() ?? null}::timestamptz,
+                 finished_at = ${at}::timestamptz,
+                 error_code = ${input.error?.code ?? null}, error_message = ${input.error?.message ?? null}
+          where id = ${run.id}::uuid`,
+    );
+    return message;
   }
 
   async history(userId: string, conversationId: string, cursor: string | undefined, limit: number) {

@@ -14,7 +14,7 @@ async function drain(iterable: AsyncIterable<{ id: number; event: RunEvent }>) {
 describe('RunHub', () => {
   it('replays after an id and then follows live events to the terminal one', async () => {
     const hub = new RunHub(60_000);
-    hub.open('r');
+    hub.open('r', 'u');
     hub.publish('r', text('a'));
     hub.publish('r', text('b'));
     const following = drain(hub.follow('r', 1, new AbortController().signal));
@@ -27,7 +27,7 @@ describe('RunHub', () => {
 
   it('ignores events after the terminal one and stops a follower on abort', async () => {
     const hub = new RunHub(60_000);
-    hub.open('r');
+    hub.open('r', 'u');
     const stop = new AbortController();
     const following = drain(hub.follow('r', 0, stop.signal));
     hub.publish('r', text('a'));
@@ -41,7 +41,7 @@ describe('RunHub', () => {
 
   it('signals cancellation to the run and waits for it to end', async () => {
     const hub = new RunHub(60_000);
-    const signal = hub.open('r');
+    const signal = hub.open('r', 'u');
     signal.addEventListener('abort', () => setTimeout(() => hub.publish('r', done), 5));
     await hub.cancel('r');
     expect(signal.aborted).toBe(true);

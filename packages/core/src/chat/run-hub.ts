@@ -6,6 +6,7 @@ export interface SequencedEvent {
 }
 
 interface LiveRun {
+  userId: string;
   events: SequencedEvent[];
   wake: Set<() => void>;
   controller: AbortController;
@@ -24,12 +25,13 @@ export class RunHub {
 
   constructor(private readonly retentionMs: number) {}
 
-  open(runId: string): AbortSignal {
+  open(runId: string, userId: string): AbortSignal {
     let settle = () => {};
     const settled = new Promise<void>((resolve) => {
       settle = resolve;
     });
     const run: LiveRun = {
+      userId,
       events: [],
       wake: new Set(),
       controller: new AbortController(),
@@ -39,6 +41,10 @@ export class RunHub {
     };
     this.runs.set(runId, run);
     return run.controller.signal;
+  }
+
+  ownerOf(runId: string): string | undefined {
+    return this.runs.get(runId)?.userId;
   }
 
   has(runId: string): boolean {

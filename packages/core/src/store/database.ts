@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
@@ -51,4 +51,13 @@ export async function openStore(location: StoreLocation): Promise<Store> {
     },
     close: () => client.close(),
   };
+}
+
+/**
+ * Runs raw SQL and returns its rows whatever the driver: PGlite answers `{ rows }`, postgres.js an
+ * array. For statements Drizzle's builder cannot express, such as one-round-trip writable CTEs.
+ */
+export async function queryRows<T>(db: Database, query: SQL): Promise<T[]> {
+  const result: unknown = await db.execute(query);
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }

@@ -22,9 +22,24 @@ export interface BuiltinAuthOptions {
 
 const INVALID_CREDENTIALS = 'The email or password is incorrect.';
 
+/**
+ * How long a session found live is trusted without asking the store again. Revocations made by this
+ * process apply at once; ones made by another process sharing the database, within this time.
+ */
+const SESSION_RECHECK_MS = 5_000;
+const MAX_REMEMBERED_SESSIONS = 50_000;
+
+interface LiveSession {
+  userId: string;
+  email: string;
+  role: AuthenticatedUser['role'];
+  recheckAt: number;
+}
+
 /** Email and password accounts kept in Hearth's own store. */
 export class BuiltinAuthProvider implements AuthProvider {
   readonly name = 'builtin' as const;
+  private readonly liveSessions = new Map<string, LiveSession>();
 
   constructor(private readonly options: BuiltinAuthOptions) {}
 
@@ -74,6 +89,7 @@ export class BuiltinAuthProvider implements AuthProvider {
       case 'reused':
         // A spent token coming back means it was copied: end the session for whoever holds it.
         await store.revokeSession(outcome.sessionId, 'refresh_token_reuse', now);
+        this.liveSessions.delete(outcome.sessionId);
         throw new AppError('SESSION_REVOKED', 'This refresh token was already used; the session has been ended.');
       case 'revoked':
         throw new AppError('SESSION_REVOKED', 'This session has ended. Log in again.');
@@ -86,6 +102,7 @@ export class BuiltinAuthProvider implements AuthProvider {
 
   async logout(caller: AuthenticatedUser): Promise<void> {
     await this.options.store.revokeSession(caller.sessionId, 'logout', this.options.clock.now());
+    this.liveSessions.delete(caller.sessionId);
   }
 
   async authenticate(accessToken: string): Promise<AuthenticatedUser> {
