@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
-import type { Conversation, Message, MessageStatus, RunStatus, Usage } from '../domain/chat';
+import type { Conversation, Message, RunStatus, Usage } from '../domain/chat';
 import { AppError } from '../domain/errors';
 import type { Clock } from '../ports/clock';
 import { type Database, queryRows } from '../store/database';

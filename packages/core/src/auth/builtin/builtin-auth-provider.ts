@@ -107,13 +107,23 @@ export class BuiltinAuthProvider implements AuthProvider {
 
   async authenticate(accessToken: string): Promise<AuthenticatedUser> {
     const claims = await this.options.tokens.verify(accessToken);
+    const now = this.options.clock.now();
+    const known = this.liveSessions.get(claims.sessionId);
+    if (known && known.userId === claims.userId && known.recheckAt > now.getTime()) {
+      return { id: known.userId, email: known.email, role: known.role, sessionId: claims.sessionId };
+    }
     // The signature proves who; the session row proves they have not logged out or been revoked since.
-    const session = await this.options.store.findActiveSession(
-      claims.sessionId,
-      claims.userId,
-      this.options.clock.now(),
-    );
-    if (!session) throw new AppError('UNAUTHENTICATED', 'This session has ended. Log in again.');
+    const session = await this.options.store.findActiveSession(claims.sessionId, claims.userId, now);
+    if (!session) {
+      this.liveSessions.delete(claims.sessionId);
+      throw new AppError('UNAUTHENTICATED', 'This session has ended. Log in again.');
+    }
+    if (this.liveSessions.size >= MAX_REMEMBERED_SESSIONS) this.liveSessions.clear();
+    this.liveSessions.set(claims.sessionId, {
+      userId: claims.userId,
+      ...session,
+      recheckAt: now.getTime() + SESSION_RECHECK_MS,
+    });
     return { id: claims.userId, email: session.email, role: session.role, sessionId: claims.sessionId };
   }
 
