@@ -3,8 +3,9 @@ import { countMessageTokens, countTokens } from '../llm/token-count';
 import type { AgentInfo, AgentRuntime, AgentTurn } from '../ports/agent-runtime';
 import type { LlmClient, LlmMessage, LlmToolCall } from '../ports/llm-client';
 import type { AgentRecord, AgentStore } from './agent-store';
-import { fitToContext } from './context-window';
+import { messagesToEvict, trimToWindow } from './context-window';
 import { MEMORY_TOOLS, runTool } from './memory-tools';
+import { summarize } from './summarizer';
 import { compileSystemPrompt } from './system-prompt';
 
 export interface BuiltinRuntimeOptions {
@@ -54,13 +55,19 @@ export class BuiltinAgentRuntime implements AgentRuntime {
     const { store, llm, maxSteps, contextWindow, maxOutputTokens } = this.options;
     const agent = await store.ensure(turn.userId, llm.defaultModel);
     let blocks = await store.blocks(agent.id);
-    const conversation: LlmMessage[] = [...turn.history, { role: 'user', content: turn.userMessage }];
     const total: Usage = { promptTokens: 0, completionTokens: 0, costUsd: 0 };
+    const report = (usage: { promptTokens: number; completionTokens: number }) => {
+      turn.emit({ type: 'usage', ...usage, costUsd: 0 });
+      total.promptTokens += usage.promptTokens;
+      total.completionTokens += usage.completionTokens;
+    };
+    const { summary, history } = await this.compact(turn, compileSystemPrompt(blocks, turn.summary), report);
+    const conversation: LlmMessage[] = [...history, { role: 'user', content: turn.userMessage }];
 
     for (let step = 1; step <= maxSteps; step += 1) {
       // Rebuilt every step, so a memory edit (the agent's or the user's) reaches the very next call.
-      const system: LlmMessage = { role: 'system', content: compileSystemPrompt(blocks) };
-      const messages = fitToContext(system, conversation, contextWindow);
+      const system: LlmMessage = { role: 'system', content: compileSystemPrompt(blocks, summary) };
+      const messages = trimToWindow([system, ...conversation], contextWindow);
       let text = '';
       let calls: LlmToolCall[] = [];
       let reported: { promptTokens: number; completionTokens: number } | undefined;
@@ -87,9 +94,7 @@ export class BuiltinAgentRuntime implements AgentRuntime {
         promptTokens: countMessageTokens(messages),
         completionTokens: countTokens(text) + calls.reduce((n, c) => n + countTokens(c.arguments), 0),
       };
-      turn.emit({ type: 'usage', ...usage, costUsd: 0 });
-      total.promptTokens += usage.promptTokens;
-      total.completionTokens += usage.completionTokens;
+      report(usage);
       if (calls.length === 0) break;
 
       conversation.push({ role: 'assistant', content: text || null, toolCalls: calls });
@@ -110,6 +115,41 @@ export class BuiltinAgentRuntime implements AgentRuntime {
       }
     }
     return { usage: total };
+  }
+
+  /**
+   * When the prompt would pass 90% of the window, folds the oldest messages into the conversation's
+   * summary (written by the model) and leaves them out of the prompt; they stay stored and searchable.
+   * A summary that cannot be written does not stop the turn: the messages are left out all the same.
+   */
+  private async compact(
+    turn: AgentTurn,
+    system: string,
+    report: (usage: { promptTokens: number; completionTokens: number }) => void,
+  ): Promise<{ summary: string | null; history: LlmMessage[] }> {
+    const history: LlmMessage[] = turn.history.map(({ role, content }) => ({ role, content }));
+    const current: LlmMessage[] = [{ role: 'user', content: turn.userMessage }];
+    const evict = messagesToEvict({ role: 'system', content: system }, history, current, this.options.contextWindow);
+    if (evict === 0) return { summary: turn.summary, history };
+    const evicted = turn.history.slice(0, evict);
+    const throughSeq = evicted.at(-1)?.seq ?? 0;
+    try {
+      const result = await summarize(this.options.llm, turn.model, turn.summary, evicted, turn.signal);
+      const messages = evicted.map(({ role, content }) => ({ role, content }));
+      report(
+        result.usage ?? {
+          promptTokens: countMessageTokens(messages as LlmMessage[]),
+          completionTokens: countTokens(result.summary),
+        },
+      );
+      if (result.summary) {
+        await turn.saveSummary(result.summary, throughSeq);
+        return { summary: result.summary, history: history.slice(evict) };
+      }
+    } catch (error) {
+      if (turn.signal.aborted) throw error;
+    }
+    return { summary: turn.summary, history: history.slice(evict) };
   }
 }
 

@@ -1,22 +1,42 @@
 import { countMessageTokens } from '../llm/token-count';
 import type { LlmMessage } from '../ports/llm-client';
 
+const COMPACT_ABOVE = 0.9;
+const COMPACT_TO = 0.7;
+
+/** A token is at least one character, so a prompt with fewer characters than the budget cannot exceed it. */
+function fits(messages: readonly LlmMessage[], budget: number): boolean {
+  const characters = messages.reduce((n, m) => n + (m.content?.length ?? 0) + 16, 0);
+  return characters <= budget || countMessageTokens(messages) <= budget;
+}
+
 /**
- * Keeps the prompt inside the model's window the way Letta does: once it passes 90%, the oldest
- * messages leave the context (cut so the kept part starts at a user message) until 70% remains.
- * They stay in the store, where conversation_search still finds them.
+ * Letta's rule: once the prompt passes 90% of the window, the oldest messages leave it until 70%
+ * remains, cut so that what stays starts with a user message. Returns how many of `history`'s
+ * oldest messages to evict: 0 when the prompt fits.
  */
-export function fitToContext(system: LlmMessage, conversation: LlmMessage[], contextWindow: number): LlmMessage[] {
-  const all = [system, ...conversation];
-  // A token is at least one character, so a prompt with fewer characters than the budget cannot
-  // exceed it: most turns skip tokenizing altogether.
-  const characters = all.reduce((n, m) => n + (m.content?.length ?? 0) + 16, 0);
-  if (characters <= contextWindow * 0.9 || countMessageTokens(all) <= contextWindow * 0.9) return all;
-  const target = contextWindow * 0.7;
-  let start = 0;
-  while (start < conversation.length - 1 && countMessageTokens([system, ...conversation.slice(start)]) > target) {
-    start += 1;
-    while (start < conversation.length - 1 && conversation[start]?.role !== 'user') start += 1;
+export function messagesToEvict(
+  system: LlmMessage,
+  history: readonly LlmMessage[],
+  current: readonly LlmMessage[],
+  contextWindow: number,
+): number {
+  if (fits([system, ...history, ...current], contextWindow * COMPACT_ABOVE)) return 0;
+  for (let start = 1; start < history.length; start += 1) {
+    if (history[start]?.role !== 'user') continue;
+    if (fits([system, ...history.slice(start), ...current], contextWindow * COMPACT_TO)) return start;
   }
-  return [system, ...conversation.slice(start)];
+  return history.length;
+}
+
+/**
+ * The last resort inside a turn (tool results can grow the prompt after compaction): drop the
+ * oldest non-system messages until the prompt fits the window.
+ */
+export function trimToWindow(messages: LlmMessage[], contextWindow: number): LlmMessage[] {
+  const [system, ...rest] = messages;
+  if (!system || fits(messages, contextWindow * COMPACT_ABOVE)) return messages;
+  let start = 0;
+  while (start < rest.length - 1 && !fits([system, ...rest.slice(start)], contextWindow * COMPACT_TO)) start += 1;
+  return [system, ...rest.slice(start)];
 }

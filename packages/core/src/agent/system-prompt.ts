@@ -6,7 +6,7 @@ with memory_insert or correct it with memory_replace. Use conversation_search to
 archival_memory_insert / archival_memory_search for longer notes. Reply to the person in plain text.`;
 
 /** Renders core memory the way Letta does, so prompts written for Letta agents behave the same here. */
-export function compileSystemPrompt(blocks: readonly MemoryBlock[]): string {
+export function compileSystemPrompt(blocks: readonly MemoryBlock[], summary: string | null = null): string {
   const rendered = blocks
     .map(
       (block) =>
@@ -15,5 +15,8 @@ export function compileSystemPrompt(blocks: readonly MemoryBlock[]): string {
         `<value>\n${block.value}\n</value>\n</${block.label}>`,
     )
     .join('\n');
-  return `${INSTRUCTIONS}\n\n<memory_blocks>\n${rendered}\n</memory_blocks>`;
+  const memory = `${INSTRUCTIONS}\n\n<memory_blocks>\n${rendered}\n</memory_blocks>`;
+  return summary
+    ? `${memory}\n\n<conversation_summary>\nEarlier messages, no longer shown (conversation_search finds them):\n${summary}\n</conversation_summary>`
+    : memory;
 }

@@ -136,13 +136,15 @@ export class ChatService implements ChatOperations {
       userMessageId: started.userMessage.id,
     });
     try {
-      const history = await store.recentMessages(started.conversationId, started.userMessage.id, historyLimit);
+      const context = await store.turnContext(started.conversationId, started.userMessage.id, historyLimit);
       await runtime.runTurn({
         userId,
         conversationId: started.conversationId,
         runId,
         model,
-        history,
+        history: context.history,
+        summary: context.summary,
+        saveSummary: (summary, throughSeq) => store.saveSummary(started.conversationId, summary, throughSeq),
         userMessage: started.userMessage.content,
         signal,
         emit: (event: TurnEvent) => {

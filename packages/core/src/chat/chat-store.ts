@@ -5,7 +5,7 @@ import { AppError } from '../domain/errors';
 import type { Clock } from '../ports/clock';
 import { type Database, queryRows } from '../store/database';
 import { isUniqueViolation } from '../store/errors';
-import { conversations, messages, runs } from '../store/schema';
+import { conversationSummaries, conversations, messages, runs } from '../store/schema';
 import { decodeCursor, encodeCursor } from './cursor';
 import { MICROS_PER_USD, toConversation, toMessage } from './message-row';
 
@@ -19,6 +19,11 @@ export interface RunRecord {
   model: string;
   errorCode: string | null;
   errorMessage: string | null;
+}
+
+export interface TurnContext {
+  summary: string | null;
+  history: Array<{ seq: number; role: 'user' | 'assistant'; content: string }>;
 }
 
 export interface StartedRun {
@@ -214,21 +219,38 @@ export class ChatStore {
     return row ? toMessage(row) : null;
   }
 
-  /** The newest `limit` messages before `beforeMessageId`'s, oldest first: the turn's history. */
-  async recentMessages(conversationId: string, beforeMessageId: string, limit: number) {
-    const rows = await this.db
-      .select({ role: messages.role, content: messages.content })
-      .from(messages)
-      .where(
-        and(
-          eq(messages.conversationId, conversationId),
-          lt(messages.seq, sql`(select seq from ${messages} where id = ${beforeMessageId})`),
-          sql`${messages.content} <> ''`,
-        ),
-      )
-      .orderBy(desc(messages.seq))
-      .limit(limit);
-    return rows.reverse();
+  /**
+   * What a turn starts from, in one query: the conversation's summary (if earlier messages were
+   * compacted) and the newest `limit` messages after it and before `beforeMessageId`, oldest first.
+   */
+  async turnContext(conversationId: string, beforeMessageId: string, limit: number): Promise<TurnContext> {
+    const rows = await queryRows<{ seq: number; role: 'user' | 'assistant' | 'summary'; content: string }>(
+      this.db,
+      sql`(select 0::float8 as seq, 'summary' as role, summary as content
+             from conversation_summaries where conversation_id = ${conversationId}::uuid)
+          union all
+          (select seq::float8, role, content from messages
+             where conversation_id = ${conversationId}::uuid and content <> ''
+               and seq < (select seq from messages where id = ${beforeMessageId}::uuid)
+               and seq > coalesce((select through_seq from conversation_summaries
+                                   where conversation_id = ${conversationId}::uuid), 0)
+             order by seq desc limit ${limit})`,
+    );
+    const summary = rows.find((row) => row.role === 'summary')?.content ?? null;
+    const history = rows
+      .filter((row): row is TurnContext['history'][number] => row.role !== 'summary')
+      .map((row) => ({ seq: Number(row.seq), role: row.role, content: row.content }))
+      .sort((a, b) => a.seq - b.seq);
+    return { summary, history };
+  }
+
+  /** Records that messages up to `throughSeq` are now represented by `summary`. */
+  async saveSummary(conversationId: string, summary: string, throughSeq: number): Promise<void> {
+    const updatedAt = this.clock.now();
+    await this.db
+      .insert(conversationSummaries)
+      .values({ conversationId, summary, throughSeq, updatedAt })
+      .onConflictDoUpdate({ target: conversationSummaries.conversationId, set: { summary, throughSeq, updatedAt } });
   }
 
   /**
@@ -327,6 +349,14 @@ export class ChatStore {
   async deleteAllMessages(userId: string): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.delete(messages).where(eq(messages.userId, userId));
+      await tx
+        .delete(conversationSummaries)
+        .where(
+          inArray(
+            conversationSummaries.conversationId,
+            tx.select({ id: conversations.id }).from(conversations).where(eq(conversations.userId, userId)),
+          ),
+        );
       await tx.update(conversations).set({ messageCount: 0 }).where(eq(conversations.userId, userId));
     });
   }

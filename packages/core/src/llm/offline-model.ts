@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SUMMARIZER_INSTRUCTIONS } from '../agent/summarizer';
 import type { LlmClient, LlmMessage, LlmRequest, LlmStreamEvent, LlmToolCall } from '../ports/llm-client';
 import { splitWords } from './split-words';
 import { countMessageTokens, countTokens } from './token-count';
@@ -48,6 +49,7 @@ const NAME_ASKED = /\bwhat(?:'|’)?s my name\b|\bwhat is my name\b|\bdo you (?:
 const REMEMBER = /^\s*(?:please\s+)?remember(?: that)?\s+(.+?)[.!]?\s*$/i;
 
 function decide(messages: readonly LlmMessage[], tools: Set<string>): Reply {
+  if (messages[0]?.content === SUMMARIZER_INSTRUCTIONS) return { text: summarizeLines(messages.at(-1)?.content ?? '') };
   const last = messages.at(-1);
   if (last?.role === 'tool') return afterTool(messages, last.content);
 
@@ -83,6 +85,14 @@ function afterTool(messages: readonly LlmMessage[], result: string): Reply {
   if (!/^ok\b|"ok":\s*true/i.test(result)) return { text: 'I tried to remember that, but my memory refused it.' };
   const name = /^Name: (.+)$/.exec(inserted ?? '')?.[1];
   return { text: name ? `Nice to meet you, ${name}! I'll remember your name.` : "Noted. I'll remember that." };
+}
+
+/** A summary a reader can check: the user's own lines, shortened, newest last. */
+function summarizeLines(request: string): string {
+  const earlier = /^Earlier summary:\n([\s\S]*?)\n\nMessages:/.exec(request)?.[1];
+  const said = [...request.matchAll(/^user: (.+)$/gm)].map((m) => (m[1] ?? '').slice(0, 80));
+  const lines = [...(earlier ? [earlier] : []), ...said.map((line) => `The person said: "${line}".`)];
+  return lines.slice(-12).join('\n');
 }
 
 let callCounter = 0;

@@ -18,8 +18,12 @@ export interface AgentTurn {
   conversationId: string;
   runId: string;
   model: string;
-  /** Earlier messages of the conversation, oldest first, without the new one. */
-  history: ReadonlyArray<{ role: 'user' | 'assistant'; content: string }>;
+  /** Earlier messages of the conversation after its summary, oldest first, without the new one. */
+  history: ReadonlyArray<{ seq: number; role: 'user' | 'assistant'; content: string }>;
+  /** What the agent wrote about the messages before `history`, if it ever compacted this conversation. */
+  summary: string | null;
+  /** Persists a new summary standing for every message up to `throughSeq`. */
+  saveSummary(summary: string, throughSeq: number): Promise<void>;
   userMessage: string;
   signal: AbortSignal;
   emit(event: TurnEvent): void;

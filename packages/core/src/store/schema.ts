@@ -199,3 +199,16 @@ export const archivalPassages = pgTable(
   },
   (t) => [index('archival_search_idx').using('gin', t.search)],
 );
+
+/**
+ * What the agent wrote about the part of a conversation that no longer fits its context window:
+ * messages up to `throughSeq` are replaced by `summary` in the prompt (they stay stored and searchable).
+ */
+export const conversationSummaries = pgTable('conversation_summaries', {
+  conversationId: uuid('conversation_id')
+    .primaryKey()
+    .references(() => conversations.id, { onDelete: 'cascade' }),
+  summary: text('summary').notNull(),
+  throughSeq: bigint('through_seq', { mode: 'number' }).notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
