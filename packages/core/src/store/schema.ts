@@ -212,3 +212,53 @@ export const conversationSummaries = pgTable('conversation_summaries', {
   throughSeq: bigint('through_seq', { mode: 'number' }).notNull(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+export const BUDGET_PERIODS = ['day', 'week', 'month', 'none'] as const;
+
+/** A user's budget for the current period. Money is integer micro-dollars. */
+export const budgets = pgTable('budgets', {
+  userId: uuid('user_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  limitMicros: bigint('limit_micros', { mode: 'number' }),
+  period: text('period', { enum: BUDGET_PERIODS }).notNull(),
+  periodStart: timestamp('period_start', { withTimezone: true }).notNull(),
+  spentMicros: bigint('spent_micros', { mode: 'number' }).notNull().default(0),
+  reservedMicros: bigint('reserved_micros', { mode: 'number' }).notNull().default(0),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Money set aside for one model step before the call; settled (deleted) once its real cost is known. */
+export const reservations = pgTable(
+  'reservations',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    runId: uuid('run_id'),
+    model: text('model').notNull(),
+    amountMicros: bigint('amount_micros', { mode: 'number' }).notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('reservations_expires_idx').on(t.expiresAt), index('reservations_user_idx').on(t.userId)],
+);
+
+/** One row per model step: what it used and what it cost. */
+export const usageRecords = pgTable(
+  'usage_records',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    runId: uuid('run_id'),
+    model: text('model').notNull(),
+    promptTokens: integer('prompt_tokens').notNull(),
+    completionTokens: integer('completion_tokens').notNull(),
+    costMicros: bigint('cost_micros', { mode: 'number' }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('usage_user_time_idx').on(t.userId, t.createdAt)],
+);

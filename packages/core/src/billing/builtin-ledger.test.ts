@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthStore } from '../auth/builtin/auth-store';
+import { isAppError } from '../domain/errors';
+import { openStore, type Store } from '../store/database';
+import { migrateStore } from '../store/migrate';
+import { TestClock, testDatabases } from '../testing';
+import { BuiltinLedger } from './builtin-ledger';
+import { PriceTable } from './prices';
+
+// $1 per 1,000 prompt tokens, $2 per 1,000 completion tokens: 1,000 and 2,000 micro-dollars per token.
+const prices = new PriceTable({
+  'priced-model': { inputUsdPerToken: 0.001, outputUsdPerToken: 0.002, contextWindow: 10_000, maxOutputTokens: 1_000 },
+});
+
+describe.each(testDatabases())('BuiltinLedger on $name', ({ location }) => {
+  let store: Store;
+  const clock = new TestClock(new Date('2026-11-24T12:00:00Z'));
+  let ledger: BuiltinLedger;
+  const newUser = async () =>
+    (
+      await new AuthStore(store.db).createUser({
+        email: `ledger-${crypto.randomUUID()}@example.com`,
+        passwordHash: 'h',
+        displayName: null,
+      })
+    )?.id ?? '';
+
+  beforeAll(async () => {
+    store = await openStore(location);
+    await migrateStore(store, location);
+    ledger = new BuiltinLedger({
+      db: store.db,
+      clock,
+      prices,
+      defaultLimitMicros: null,
+      defaultPeriod: 'month',
+      ceilingMicros: 100_000_000,
+      reservationTtlMs: 60_000,
+    });
+  });
+  afterAll(() => store?.close());
+
+  // promptAllowance(10) = 27 tokens → 27,000 µ$; 20 output tokens → 40,000 µ$: one step reserves 67,000 µ$.
+  const step = (userId: string) => ({
+    userId,
+    runId: null,
+    model: 'priced-model',
+    promptTokens: 10,
+    maxOutputTokens: 20,
+  });
+
+  it('grants exactly the concurrent reservations the budget covers', async () => {
+    const userId = await newUser();
+    await ledger.setBudget(userId, { limitMicros: 67_000 * 3, period: 'month' });
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => ledger.reserve(step(userId))));
+    const granted = results.filter((r) => r.status === 'fulfilled');
+    expect(granted).toHaveLength(3);
+    for (const r of results) if (r.status === 'rejected') expect(isAppError(r.reason, 'BUDGET_EXCEEDED')).toBe(true);
+    expect((await ledger.budget(userId)).reservedMicros).toBe(67_000 * 3);
+
+    for (const r of granted)
+      if (r.status === 'fulfilled') await ledger.settle(r.value, { promptTokens: 10, completionTokens: 5 });
+    const after = await ledger.budget(userId);
+    expect(after).toMatchObject({ reservedMicros: 0, spentMicros: 3 * (10_000 + 10_000) });
+  });
+
+  it('caps max tokens to what the remaining budget can pay, and refuses below a minimal answer', async () => {
+    const userId = await newUser();
+    await ledger.setBudget(userId, { limitMicros: 27_000 + 2_000 * 16, period: 'none' });
+    const grant = await ledger.reserve({ ...step(userId), maxOutputTokens: 500 });
+    expect(grant.maxOutputTokens).toBe(16);
+    await ledger.settle(grant, { promptTokens: 10, completionTokens: 16 });
+    const refused = await ledger.reserve(step(userId)).catch((e: unknown) => e);
+    expect(isAppError(refused, 'BUDGET_EXCEEDED')).toBe(true);
+    expect(isAppError(refused) && refused.data.remainingUsd).toBeCloseTo((27_000 + 32_000 - 10_000 - 32_000) / 1e6);
+  });
+
+  it('rolls the period over by the UTC calendar when reserving and reading', async () => {
+    const userId = await newUser();
+    await ledger.setBudget(userId, { limitMicros: 100_000, period: 'day' });
+    await ledger.settle(await ledger.reserve(step(userId)), { promptTokens: 50, completionTokens: 20 });
+    expect((await ledger.budget(userId)).spentMicros).toBe(90_000);
+    await expect(ledger.reserve(step(userId))).rejects.toSatisfy((e) => isAppError(e, 'BUDGET_EXCEEDED'));
+    clock.advance(12 * 3_600_000); // past midnight UTC
+    const fresh = await ledger.budget(userId);
+    expect(fresh).toMatchObject({ spentMicros: 0, remainingMicros: 100_000 });
+    expect(fresh.periodStart.toISOString()).toBe('2026-11-25T00:00:00.000Z');
+    await ledger.reserve(step(userId));
+  });
+
+  it('counts only the new period’s usage when the period changes', async () => {
+    const userId = await newUser();
+    await ledger.setBudget(userId, { limitMicros: 1_000_000, period: 'month' });
+    await ledger.settle(await ledger.reserve(step(userId)), { promptTokens: 100, completionTokens: 0 });
+    clock.advance(2 * 86_400_000);
+    await ledger.settle(await ledger.reserve(step(userId)), { promptTokens: 10, completionTokens: 0 });
+    expect((await ledger.budget(userId)).spentMicros).toBe(110_000);
+    const daily = await ledger.setBudget(userId, { limitMicros: 1_000_000, period: 'day' });
+    expect(daily.spentMicros).toBe(10_000);
+  });
+
+  it('enforces the operator ceiling', async () => {
+    const userId = await newUser();
+    await expect(ledger.setBudget(userId, { limitMicros: 100_000_001, period: 'day' })).rejects.toSatisfy((e) =>
+      isAppError(e, 'BUDGET_CEILING'),
+    );
+    await expect(ledger.setBudget(userId, { limitMicros: null, period: 'day' })).rejects.toSatisfy((e) =>
+      isAppError(e, 'BUDGET_CEILING'),
+    );
+  });
+
+  it('releases reservations orphaned by a crash once they expire', async () => {
+    const userId = await newUser();
+    await ledger.setBudget(userId, { limitMicros: 1_000_000, period: 'month' });
+    await ledger.reserve(step(userId));
+    expect((await ledger.budget(userId)).reservedMicros).toBe(67_000);
+    clock.advance(61_000);
+    expect(await ledger.releaseExpired()).toBeGreaterThanOrEqual(1);
+    expect((await ledger.budget(userId)).reservedMicros).toBe(0);
+  });
+
+  it('adds usage buckets up to the totals', async () => {
+    const userId = await newUser();
+    await ledger.setBudget(userId, { limitMicros: null, period: 'none' }).catch(() => {});
+    for (const promptTokens of [5, 7, 11]) {
+      await ledger.settle(await ledger.reserve(step(userId)), { promptTokens, completionTokens: 3 });
+      clock.advance(86_400_000);
+    }
+    const byDay = await ledger.usage(userId, { groupBy: 'day' });
+    expect(byDay.totals).toEqual({ requests: 3, promptTokens: 23, completionTokens: 9, costMicros: 23_000 + 18_000 });
+    expect(byDay.buckets).toHaveLength(3);
+    const sum = byDay.buckets.reduce((n, b) => n + b.costMicros, 0);
+    expect(sum).toBe(byDay.totals.costMicros);
+    const byModel = await ledger.usage(userId, { groupBy: 'model' });
+    expect(byModel.buckets).toEqual([{ key: 'priced-model', ...byDay.totals }]);
+  });
+});

@@ -1,0 +1,289 @@
+import { randomUUID } from 'node:crypto';
+import { and, eq, gte, lt, sql } from 'drizzle-orm';
+import { AppError } from '../domain/errors';
+import type { Clock } from '../ports/clock';
+import type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery, UsageTotals } from '../ports/ledger';
+import { type Database, queryRows } from '../store/database';
+import { budgets, usageRecords } from '../store/schema';
+import { type BudgetPeriod, periodEnd, periodStart } from './periods';
+import { costMicros, type PriceTable } from './prices';
+
+export interface LedgerOptions {
+  db: Database;
+  clock: Clock;
+  prices: PriceTable;
+  defaultLimitMicros: number | null;
+  defaultPeriod: BudgetPeriod;
+  ceilingMicros: number | null;
+  /** After this long an unsettled reservation is taken for orphaned (its process died) and released. */
+  reservationTtlMs: number;
+}
+
+/** The smallest answer worth starting a step for: below this the step is refused outright. */
+const MINIMAL_ANSWER_TOKENS = 16;
+
+/** Our tokenizer and the provider's may differ a little: reserve for a slightly longer prompt. */
+const promptAllowance = (counted: number) => Math.ceil(counted * 1.1) + 16;
+
+/** SQL for the start of the period a budget row is in now: calendar periods roll over by themselves. */
+const currentStart = (now: string) =>
+  sql`case when b.period = 'none' then b.period_start
+           else date_trunc(b.period, ${now}::timestamptz at time zone 'UTC') at time zone 'UTC' end`;
+
+interface BudgetRow {
+  limit_micros: number | null;
+  period: BudgetPeriod;
+  period_start: Date | string;
+  spent: number;
+  reserved: number;
+}
+
+/** The built-in ledger, in Hearth's store. */
+export class BuiltinLedger implements Ledger {
+  private readonly knownBudgets = new Set<string>();
+
+  constructor(private readonly options: LedgerOptions) {}
+
+  async budget(userId: string): Promise<BudgetView> {
+    await this.ensureBudget(userId);
+    const now = this.options.clock.now().toISOString();
+    const [row] = await queryRows<BudgetRow>(
+      this.options.db,
+      sql`select b.limit_micros::float8 as limit_micros, b.period, ${currentStart(now)} as period_start,
+                 (case when ${currentStart(now)} > b.period_start then 0 else b.spent_micros end)::float8 as spent,
+                 b.reserved_micros::float8 as reserved
+          from budgets b where b.user_id = ${userId}::uuid`,
+    );
+    if (!row) throw new Error('budget row missing after ensureBudget');
+    return this.view(row);
+  }
+
+  async setBudget(userId: string, change: { limitMicros: number | null; period: BudgetPeriod }): Promise<BudgetView> {
+    const { ceilingMicros } = this.options;
+    if (ceilingMicros !== null && (change.limitMicros === null || change.limitMicros > ceilingMicros)) {
+      throw new AppError(
+        'BUDGET_CEILING',
+        `Budgets here are capped at $${(ceilingMicros / 1_000_000).toFixed(2)}; choose a limit at or below it.`,
+        { fieldErrors: { limitUsd: [`At most ${ceilingMicros / 1_000_000}.`] } },
+      );
+    }
+    await this.ensureBudget(userId);
+    const now = this.options.clock.now();
+    const start = periodStart(change.period, now, now);
+    const { db } = this.options;
+    await db.transaction(async (tx) => {
+      const [current] = await tx.select().from(budgets).where(eq(budgets.userId, userId)).for('update');
+      if (!current) throw new Error('budget row missing after ensureBudget');
+      const samePeriod = current.period === change.period;
+      // A new period counts only what was spent inside it, so old spend never blocks the new one.
+      const [spent] = samePeriod
+        ? [{ total: current.spentMicros }]
+        : await tx
+            .select({ total: sql<number>`coalesce(sum(${usageRecords.costMicros}), 0)::float8` })
+            .from(usageRecords)
+            .where(and(eq(usageRecords.userId, userId), gte(usageRecords.createdAt, start)));
+      await tx
+        .update(budgets)
+        .set({
+          limitMicros: change.limitMicros,
+          period: change.period,
+          ...(samePeriod ? {} : { periodStart: start, spentMicros: Number(spent?.total ?? 0) }),
+          updatedAt: now,
+        })
+        .where(eq(budgets.userId, userId));
+    });
+    return this.budget(userId);
+  }
+
+  async reserve(request: ReserveRequest): Promise<Grant> {
+    const price = this.options.prices.get(request.model);
+    if (!price) {
+      throw new AppError('INVALID_INPUT', `The model "${request.model}" has no price, so it cannot be billed.`, {
+        fieldErrors: { model: ['No price is configured for this model.'] },
+      });
+    }
+    await this.ensureBudget(request.userId);
+    const promptTokens = promptAllowance(request.promptTokens);
+    const maxOutput = Math.min(request.maxOutputTokens, price.maxOutputTokens);
+    const desired = costMicros(price, promptTokens, maxOutput);
+    const minimal = costMicros(price, promptTokens, Math.min(MINIMAL_ANSWER_TOKENS, maxOutput));
+    const id = randomUUID();
+    const now = this.options.clock.now();
+    const at = now.toISOString();
+    const expires = new Date(now.getTime() + this.options.reservationTtlMs).toISOString();
+    // One statement: lock the row, roll the period over if due, grant what fits (at most `desired`,
+    // at least `minimal`), and record the reservation. Concurrent steps queue on the row lock.
+    const [row] = await queryRows<{ granted: number | null; remaining: number | null }>(
+      this.options.db,
+      sql`with cur as (
+            select b.user_id, b.limit_micros, b.reserved_micros, b.period_start, b.spent_micros,
+                   ${currentStart(at)} as current_start
+            from budgets b where b.user_id = ${request.userId}::uuid for update
+          ), g as (
+            select user_id, current_start,
+                   case when current_start > period_start then 0 else spent_micros end as spent,
+                   case when limit_micros is null then ${desired}::bigint
+                        else least(${desired}::bigint, limit_micros - reserved_micros
+                                   - case when current_start > period_start then 0 else spent_micros end) end as amount,
+                   limit_micros - reserved_micros
+                     - case when current_start > period_start then 0 else spent_micros end as remaining
+            from cur
+          ), upd as (
+            update budgets b set spent_micros = g.spent, period_start = g.current_start,
+                   reserved_micros = b.reserved_micros + g.amount, updated_at = ${at}::timestamptz
+            from g where b.user_id = g.user_id and g.amount >= ${minimal}::bigint
+            returning g.amount
+          ), res as (
+            insert into reservations (id, user_id, run_id, model, amount_micros, created_at, expires_at)
+            select ${id}::uuid, ${request.userId}::uuid, ${request.runId}::uuid, ${request.model}, upd.amount,
+                   ${at}::timestamptz, ${expires}::timestamptz
+            from upd
+            returning amount_micros
+          )
+          select (select amount_micros::float8 from res) as granted, (select remaining::float8 from g) as remaining`,
+    );
+    const granted = row?.granted === null || row?.granted === undefined ? null : Number(row.granted);
+    if (granted === null) {
+      const remainingUsd = Math.max(0, Number(row?.remaining ?? 0)) / 1_000_000;
+      throw new AppError(
+        'BUDGET_EXCEEDED',
+        `Your budget has $${remainingUsd.toFixed(6)} left, not enough for an answer. It resets with the next period.`,
+        { remainingUsd },
+      );
+    }
+    const outputMicrosPerToken = price.outputUsdPerToken * 1_000_000;
+    const affordable =
+      outputMicrosPerToken > 0
+        ? Math.floor((granted - costMicros(price, promptTokens, 0)) / outputMicrosPerToken)
+        : maxOutput;
+    return {
+      id,
+      userId: request.userId,
+      runId: request.runId,
+      model: request.model,
+      amountMicros: granted,
+      maxOutputTokens: Math.max(1, Math.min(maxOutput, affordable)),
+    };
+  }
+
+  async settle(
+    grant: Grant,
+    used: { promptTokens: number; completionTokens: number },
+  ): Promise<{ costMicros: number }> {
+    const price = this.options.prices.get(grant.model);
+    const cost = price ? costMicros(price, used.promptTokens, used.completionTokens) : 0;
+    const at = this.options.clock.now().toISOString();
+    // One statement: drop the reservation (if a sweep has not already), move its amount from
+    // reserved to the real cost in spent, and record the step.
+    await queryRows(
+      this.options.db,
+      sql`with rel as (
+            delete from reservations where id = ${grant.id}::uuid returning amount_micros
+          ), cur as (
+            select b.user_id, b.period_start, b.spent_micros, ${currentStart(at)} as current_start
+            from budgets b where b.user_id = ${grant.userId}::uuid for update
+          ), upd as (
+            update budgets b set
+              spent_micros = (case when cur.current_start > cur.period_start then 0 else cur.spent_micros end) + ${cost}::bigint,
+              period_start = cur.current_start,
+              reserved_micros = greatest(0, b.reserved_micros - coalesce((select amount_micros from rel), 0)),
+              updated_at = ${at}::timestamptz
+            from cur where b.user_id = cur.user_id
+            returning b.user_id
+          )
+          insert into usage_records (id, user_id, run_id, model, prompt_tokens, completion_tokens, cost_micros, created_at)
+          select ${randomUUID()}::uuid, ${grant.userId}::uuid, ${grant.runId}::uuid, ${grant.model},
+                 ${used.promptTokens}, ${used.completionTokens}, ${cost}::bigint, ${at}::timestamptz
+          from upd`,
+    );
+    return { costMicros: cost };
+  }
+
+  async usage(userId: string, query: UsageQuery) {
+    const { db } = this.options;
+    const where = and(
+      eq(usageRecords.userId, userId),
+      query.from ? gte(usageRecords.createdAt, query.from) : undefined,
+      query.to ? lt(usageRecords.createdAt, query.to) : undefined,
+    );
+    const totals = {
+      requests: sql<number>`count(*)::float8`,
+      promptTokens: sql<number>`coalesce(sum(${usageRecords.promptTokens}), 0)::float8`,
+      completionTokens: sql<number>`coalesce(sum(${usageRecords.completionTokens}), 0)::float8`,
+      costMicros: sql<number>`coalesce(sum(${usageRecords.costMicros}), 0)::float8`,
+    };
+    const [total] = await db.select(totals).from(usageRecords).where(where);
+    const key =
+      query.groupBy === 'model'
+        ? sql<string>`${usageRecords.model}`
+        : sql<string>`to_char(${usageRecords.createdAt} at time zone 'UTC', 'YYYY-MM-DD')`;
+    const buckets = query.groupBy
+      ? await db
+          .select({ key, ...totals })
+          .from(usageRecords)
+          .where(where)
+          .groupBy(key)
+          .orderBy(key)
+      : [];
+    return { totals: numbers(total), buckets: buckets.map((bucket) => ({ key: bucket.key, ...numbers(bucket) })) };
+  }
+
+  async releaseExpired(all = false): Promise<number> {
+    const cutoff = all ? 'infinity' : this.options.clock.now().toISOString();
+    const rows = await queryRows<{ released: number }>(
+      this.options.db,
+      sql`with rel as (
+            delete from reservations where expires_at < ${cutoff}::timestamptz returning user_id, amount_micros
+          ), sums as (
+            select user_id, sum(amount_micros) as amount, count(*) as n from rel group by user_id
+          ), upd as (
+            update budgets b set reserved_micros = greatest(0, b.reserved_micros - sums.amount)
+            from sums where b.user_id = sums.user_id
+          )
+          select coalesce(sum(n), 0)::float8 as released from sums`,
+    );
+    return Number(rows[0]?.released ?? 0);
+  }
+
+  private async ensureBudget(userId: string): Promise<void> {
+    if (this.knownBudgets.has(userId)) return;
+    const now = this.options.clock.now();
+    const { defaultPeriod, defaultLimitMicros } = this.options;
+    await this.options.db
+      .insert(budgets)
+      .values({
+        userId,
+        limitMicros: defaultLimitMicros,
+        period: defaultPeriod,
+        periodStart: periodStart(defaultPeriod, now, now),
+        updatedAt: now,
+      })
+      .onConflictDoNothing();
+    this.knownBudgets.add(userId);
+  }
+
+  private view(row: BudgetRow): BudgetView {
+    const limit = row.limit_micros === null ? null : Number(row.limit_micros);
+    const spent = Number(row.spent);
+    const reserved = Number(row.reserved);
+    return {
+      limitMicros: limit,
+      ceilingMicros: this.options.ceilingMicros,
+      period: row.period,
+      spentMicros: spent,
+      reservedMicros: reserved,
+      remainingMicros: limit === null ? null : Math.max(0, limit - spent - reserved),
+      periodStart: new Date(row.period_start),
+      resetsAt: periodEnd(row.period, this.options.clock.now()),
+    };
+  }
+}
+
+function numbers(row: Record<string, unknown> | undefined): UsageTotals {
+  return {
+    requests: Number(row?.requests ?? 0),
+    promptTokens: Number(row?.promptTokens ?? 0),
+    completionTokens: Number(row?.completionTokens ?? 0),
+    costMicros: Number(row?.costMicros ?? 0),
+  };
+}

@@ -1,0 +1,65 @@
+import type { BudgetPeriod } from '../billing/periods';
+
+export interface BudgetView {
+  limitMicros: number | null;
+  ceilingMicros: number | null;
+  period: BudgetPeriod;
+  spentMicros: number;
+  reservedMicros: number;
+  /** limit − spent − reserved, never below 0; null when there is no limit. */
+  remainingMicros: number | null;
+  periodStart: Date;
+  resetsAt: Date | null;
+}
+
+export interface ReserveRequest {
+  userId: string;
+  runId: string | null;
+  model: string;
+  /** Counted with a tokenizer before the call. */
+  promptTokens: number;
+  /** What the step would like to be allowed to write. */
+  maxOutputTokens: number;
+}
+
+/** Money set aside for one step, and how many tokens the step may write within it. */
+export interface Grant {
+  id: string;
+  userId: string;
+  runId: string | null;
+  model: string;
+  amountMicros: number;
+  maxOutputTokens: number;
+}
+
+export interface UsageTotals {
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  costMicros: number;
+}
+
+export interface UsageQuery {
+  from?: Date | undefined;
+  to?: Date | undefined;
+  groupBy?: 'day' | 'model' | undefined;
+}
+
+/**
+ * The per-user budget, enforced before every model step: `reserve` sets the most a step can cost
+ * aside in one atomic update (BUDGET_EXCEEDED when even a minimal answer no longer fits), and
+ * `settle` replaces it with the real cost. Spend therefore never passes the limit, however many
+ * steps run at once.
+ */
+export interface Ledger {
+  budget(userId: string): Promise<BudgetView>;
+  setBudget(userId: string, change: { limitMicros: number | null; period: BudgetPeriod }): Promise<BudgetView>;
+  reserve(request: ReserveRequest): Promise<Grant>;
+  settle(grant: Grant, used: { promptTokens: number; completionTokens: number }): Promise<{ costMicros: number }>;
+  usage(
+    userId: string,
+    query: UsageQuery,
+  ): Promise<{ totals: UsageTotals; buckets: Array<UsageTotals & { key: string }> }>;
+  /** Gives back reservations whose step can no longer settle them (a crash); returns how many. */
+  releaseExpired(all?: boolean): Promise<number>;
+}
