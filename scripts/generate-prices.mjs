@@ -3,10 +3,25 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 
 export const MODELS = [
-  'gpt-4o-mini', 'gpt-4o', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-4.1-nano', 'gpt-5', 'gpt-5-mini', 'gpt-5-nano',
-  'o3-mini', 'o4-mini', 'claude-sonnet-4-20250514', 'claude-3-5-haiku-20241022', 'claude-haiku-4-5',
-  'gemini/gemini-2.0-flash', 'gemini/gemini-2.5-flash', 'gemini/gemini-2.5-pro', 'deepseek/deepseek-chat',
-  'mistral/mistral-large-latest', 'groq/llama-3.3-70b-versatile',
+  'gpt-4o-mini',
+  'gpt-4o',
+  'gpt-4.1',
+  'gpt-4.1-mini',
+  'gpt-4.1-nano',
+  'gpt-5',
+  'gpt-5-mini',
+  'gpt-5-nano',
+  'o3-mini',
+  'o4-mini',
+  'claude-sonnet-4-20250514',
+  'claude-3-5-haiku-20241022',
+  'claude-haiku-4-5',
+  'gemini/gemini-2.0-flash',
+  'gemini/gemini-2.5-flash',
+  'gemini/gemini-2.5-pro',
+  'deepseek/deepseek-chat',
+  'mistral/mistral-large-latest',
+  'groq/llama-3.3-70b-versatile',
 ];
 
 export function pricesFrom(map) {

@@ -2,11 +2,13 @@ import { join } from 'node:path';
 import { createApp } from '@hearth/api';
 import {
   AccessTokens,
+  AccountService,
   AgentService,
   AgentStore,
   AuthStore,
   BuiltinAgentRuntime,
   BuiltinAuthProvider,
+  BuiltinLedger,
   ChatService,
   ChatStore,
   type Clock,
@@ -14,9 +16,11 @@ import {
   LoginThrottle,
   MemoryRateLimiter,
   migrateStore,
+  OFFLINE_MODEL,
   OfflineModel,
   OpenAiCompatibleClient,
   openStore,
+  PriceTable,
   type RateLimiter,
   RunHub,
   resolveSigningKey,
@@ -27,7 +31,7 @@ import {
 } from '@hearth/core';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Hono } from 'hono';
-import type { Config } from './config';
+import { type Config, ConfigError } from './config';
 import { createLogger, type Logger } from './logger';
 
 /** What a test (or another deployment) may put in place of the defaults. */
@@ -100,12 +104,41 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
   });
 
   const llm = overrides.llm ?? llmFor(config);
+  const prices = new PriceTable(config.MODEL_PRICES_FILE ? PriceTable.readLiteLlmFile(config.MODEL_PRICES_FILE) : {}, [
+    OFFLINE_MODEL,
+  ]);
+  const price = prices.get(llm.defaultModel);
+  if (!price) {
+    await store.close();
+    throw new ConfigError(
+      `Invalid setting LLM_MODEL: "${llm.defaultModel}" has no price; add it to a MODEL_PRICES_FILE (LiteLLM's price-map format)`,
+    );
+  }
+  const toMicros = (usd: number | undefined) => (usd === undefined ? null : Math.round(usd * 1_000_000));
+  const ledger = new BuiltinLedger({
+    db: store.db,
+    clock,
+    prices,
+    defaultLimitMicros: toMicros(config.DEFAULT_BUDGET_USD),
+    defaultPeriod: config.DEFAULT_BUDGET_PERIOD,
+    ceilingMicros: toMicros(config.BUDGET_CEILING_USD),
+    reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000,
+  });
+  // PGlite has one owner, so every open reservation belongs to a process that is gone.
+  const released = await ledger.releaseExpired(location.kind !== 'postgres');
+  if (released > 0) logger.warn({ reservations: released }, 'released budget reservations left by an earlier process');
+  const sweep = setInterval(() => {
+    ledger.releaseExpired().catch((error: unknown) => logger.error({ err: error }, 'reservation sweep failed'));
+  }, 60_000);
+  sweep.unref();
+
   const runtime = new BuiltinAgentRuntime({
     store: new AgentStore(store.db, clock),
     llm,
+    ledger,
     maxSteps: config.AGENT_MAX_STEPS,
-    contextWindow: llm.isOffline ? 8_192 : config.LLM_CONTEXT_WINDOW,
-    maxOutputTokens: config.LLM_MAX_OUTPUT_TOKENS,
+    contextWindow: config.LLM_CONTEXT_WINDOW ?? price.contextWindow,
+    maxOutputTokens: Math.min(config.LLM_MAX_OUTPUT_TOKENS, price.maxOutputTokens),
   });
   const chatStore = new ChatStore(store.db, clock);
   // PGlite has one owner, so anything left running was cut off by a crash. PostgreSQL may be shared
@@ -142,6 +175,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
       users: new StoreUserService(store.db, clock),
       chat,
       agent: new AgentService(runtime, chatStore, hub),
+      account: new AccountService(ledger, runtime, chatStore, llm),
     },
     logger,
     readiness,
@@ -171,6 +205,9 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
       const model = llm.isOffline ? 'the offline demo model' : `${llm.defaultModel} at ${config.LLM_BASE_URL}`;
       return `store: ${where}; tokens signed with ${key}; model: ${model}`;
     },
-    close: () => store.close(),
+    close: async () => {
+      clearInterval(sweep);
+      await store.close();
+    },
   };
 }

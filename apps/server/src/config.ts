@@ -34,7 +34,8 @@ export const configSchema = z.object({
   LLM_BASE_URL: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
   LLM_API_KEY: z.string().min(1).optional(),
   LLM_MODEL: z.string().min(1).default('gpt-4o-mini'),
-  LLM_CONTEXT_WINDOW: integer(1_024, 10_000_000).default(128_000),
+  /** Unset: the model's window from the price table. */
+  LLM_CONTEXT_WINDOW: integer(1_024, 10_000_000).optional(),
   LLM_MAX_OUTPUT_TOKENS: integer(1, 1_000_000).default(4_096),
   LLM_CONNECT_TIMEOUT_MS: integer(100, 600_000).default(10_000),
   LLM_IDLE_TIMEOUT_MS: integer(100, 600_000).default(60_000),
@@ -42,6 +43,15 @@ export const configSchema = z.object({
   /** Pause between the offline model's words, so streaming is visible in a demo. */
   OFFLINE_WORD_DELAY_MS: integer(0, 1_000).default(15),
   RUN_EVENT_RETENTION_SECONDS: integer(60, 86_400).default(600),
+  /** Extra or overriding model prices, in LiteLLM's price-map format. */
+  MODEL_PRICES_FILE: z.string().min(1).optional(),
+  /** New users' budget; unset: no limit. */
+  DEFAULT_BUDGET_USD: z.coerce.number().min(0).max(1_000_000).optional(),
+  DEFAULT_BUDGET_PERIOD: z.enum(['day', 'week', 'month', 'none']).default('month'),
+  /** The most a user may set their own limit to; unset: no ceiling. */
+  BUDGET_CEILING_USD: z.coerce.number().min(0).max(1_000_000).optional(),
+  /** An unsettled reservation older than this is taken for orphaned by a crash and released. */
+  RESERVATION_TTL_SECONDS: integer(60, 86_400).default(900),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -1,4 +1,5 @@
 import type {
+  AccountOperations,
   AgentOperations,
   AuthenticatedUser,
   AuthProvider,
@@ -23,6 +24,7 @@ export interface ApiDeps {
   users: UserService;
   chat: ChatOperations;
   agent: AgentOperations;
+  account: AccountOperations;
 }
 
 // A type alias, not an interface: @hono/trpc-server wants a context assignable to Record<string, unknown>.

@@ -61,3 +61,18 @@ export const updateMemoryInput = z.object({
   value: z.string().max(200_000),
 });
 export const resetInput = z.object({ scope: z.enum(['messages', 'memory', 'all']) });
+
+const usdAmount = z
+  .number()
+  .min(0, 'A budget cannot be negative.')
+  .max(1_000_000, 'A budget is at most $1,000,000.')
+  .refine((usd) => Math.abs(usd * 1_000_000 - Math.round(usd * 1_000_000)) < 1e-6, 'Money has at most 6 decimals.');
+
+export const usageInput = z
+  .object({ from: z.date().optional(), to: z.date().optional(), groupBy: z.enum(['day', 'model']).optional() })
+  .refine((q) => !q.from || !q.to || q.from <= q.to, { message: '`from` must not be after `to`.', path: ['from'] })
+  .default({});
+export const setBudgetInput = z.object({
+  limitUsd: usdAmount.nullable(),
+  period: z.enum(['day', 'week', 'month', 'none']),
+});

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Clock, LlmClient, StoreLocation } from '@hearth/core';
 import { createHearthClient, type HearthClient, type HearthClientOptions } from '@hearth/sdk';
 import { createHearth, type Hearth } from '../../src/compose';
@@ -38,6 +39,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     HEARTH_DATA_DIR: dataDir,
     DATABASE_POOL_SIZE: '4',
     OFFLINE_WORD_DELAY_MS: '0',
+    MODEL_PRICES_FILE: fileURLToPath(new URL('../fixtures/model-prices.json', import.meta.url)),
     ...options.env,
   });
   const captured: string[] = [];

@@ -1,4 +1,4 @@
-import { updateProfileInput } from '../schemas';
+import { setBudgetInput, updateProfileInput, usageInput } from '../schemas';
 import { authedProcedure, router } from '../trpc';
 
 export const userRouter = router({
@@ -7,4 +7,14 @@ export const userRouter = router({
   updateProfile: authedProcedure
     .input(updateProfileInput)
     .mutation(({ ctx, input }) => ctx.deps.users.updateProfile(ctx.user, input)),
+
+  usage: authedProcedure.input(usageInput).query(({ ctx, input }) => ctx.deps.account.usage(ctx.user, input)),
+
+  budget: authedProcedure.query(({ ctx }) => ctx.deps.account.budget(ctx.user)),
+
+  setBudget: authedProcedure
+    .input(setBudgetInput)
+    .mutation(({ ctx, input }) => ctx.deps.account.setBudget(ctx.user, input)),
+
+  health: authedProcedure.query(({ ctx }) => ctx.deps.account.health(ctx.user)),
 });

@@ -1,21 +1,25 @@
 import type { MemoryBlock, Usage } from '../domain/chat';
-import { countMessageTokens, countTokens } from '../llm/token-count';
 import type { AgentInfo, AgentRuntime, AgentTurn } from '../ports/agent-runtime';
-import type { LlmClient, LlmMessage, LlmToolCall } from '../ports/llm-client';
+import type { Ledger } from '../ports/ledger';
+import type { LlmClient, LlmMessage } from '../ports/llm-client';
 import type { AgentRecord, AgentStore } from './agent-store';
 import { messagesToEvict, trimToWindow } from './context-window';
 import { MEMORY_TOOLS, runTool } from './memory-tools';
-import { summarize } from './summarizer';
+import { meteredStep, type StepUsage } from './metered-step';
+import { summaryRequest } from './summarizer';
 import { compileSystemPrompt } from './system-prompt';
 
 export interface BuiltinRuntimeOptions {
   store: AgentStore;
   llm: LlmClient;
+  ledger: Ledger;
   /** Model steps allowed in one turn before the loop stops. */
   maxSteps: number;
   contextWindow: number;
-  maxOutputTokens?: number;
+  maxOutputTokens: number;
 }
+
+const SUMMARY_MAX_TOKENS = 400;
 
 function toInfo(agent: AgentRecord): AgentInfo {
   return { agentId: agent.id, model: agent.model, createdAt: agent.createdAt, lastActiveAt: agent.lastActiveAt };
@@ -52,14 +56,16 @@ export class BuiltinAgentRuntime implements AgentRuntime {
   }
 
   async runTurn(turn: AgentTurn): Promise<{ usage: Usage }> {
-    const { store, llm, maxSteps, contextWindow, maxOutputTokens } = this.options;
+    const { store, llm, ledger, maxSteps, contextWindow, maxOutputTokens } = this.options;
     const agent = await store.ensure(turn.userId, llm.defaultModel);
     let blocks = await store.blocks(agent.id);
     const total: Usage = { promptTokens: 0, completionTokens: 0, costUsd: 0 };
-    const report = (usage: { promptTokens: number; completionTokens: number }) => {
-      turn.emit({ type: 'usage', ...usage, costUsd: 0 });
-      total.promptTokens += usage.promptTokens;
-      total.completionTokens += usage.completionTokens;
+    const report = ({ promptTokens, completionTokens, costMicros }: StepUsage) => {
+      const costUsd = costMicros / 1_000_000;
+      turn.emit({ type: 'usage', promptTokens, completionTokens, costUsd });
+      total.promptTokens += promptTokens;
+      total.completionTokens += completionTokens;
+      total.costUsd = (Math.round(total.costUsd * 1_000_000) + costMicros) / 1_000_000;
     };
     const { summary, history } = await this.compact(turn, compileSystemPrompt(blocks, turn.summary), report);
     const conversation: LlmMessage[] = [...history, { role: 'user', content: turn.userMessage }];
@@ -68,33 +74,24 @@ export class BuiltinAgentRuntime implements AgentRuntime {
       // Rebuilt every step, so a memory edit (the agent's or the user's) reaches the very next call.
       const system: LlmMessage = { role: 'system', content: compileSystemPrompt(blocks, summary) };
       const messages = trimToWindow([system, ...conversation], contextWindow);
-      let text = '';
-      let calls: LlmToolCall[] = [];
-      let reported: { promptTokens: number; completionTokens: number } | undefined;
-      for await (const event of llm.stream({
-        model: turn.model,
-        messages,
-        tools: [...MEMORY_TOOLS],
-        signal: turn.signal,
-        ...(maxOutputTokens ? { maxTokens: maxOutputTokens } : {}),
-      })) {
-        if (event.type === 'text') {
-          text += event.text;
-          turn.emit({ type: 'text.delta', text: event.text });
-        } else if (event.type === 'reasoning') {
-          turn.emit({ type: 'reasoning.delta', text: event.text });
-        } else if (event.type === 'tool_calls') {
-          calls = event.calls;
-        } else if (event.type === 'usage') {
-          reported = event;
-        }
-      }
-      // Providers that send no usage are billed by our own count, never as free.
-      const usage = reported ?? {
-        promptTokens: countMessageTokens(messages),
-        completionTokens: countTokens(text) + calls.reduce((n, c) => n + countTokens(c.arguments), 0),
-      };
-      report(usage);
+      const { text, calls } = await meteredStep(
+        llm,
+        ledger,
+        {
+          userId: turn.userId,
+          runId: turn.runId,
+          model: turn.model,
+          messages,
+          tools: [...MEMORY_TOOLS],
+          maxOutputTokens,
+          signal: turn.signal,
+        },
+        (event) => {
+          if (event.type === 'text') turn.emit({ type: 'text.delta', text: event.text });
+          else if (event.type === 'reasoning') turn.emit({ type: 'reasoning.delta', text: event.text });
+        },
+        report,
+      );
       if (calls.length === 0) break;
 
       conversation.push({ role: 'assistant', content: text || null, toolCalls: calls });
@@ -125,7 +122,7 @@ export class BuiltinAgentRuntime implements AgentRuntime {
   private async compact(
     turn: AgentTurn,
     system: string,
-    report: (usage: { promptTokens: number; completionTokens: number }) => void,
+    report: (usage: StepUsage) => void,
   ): Promise<{ summary: string | null; history: LlmMessage[] }> {
     const history: LlmMessage[] = turn.history.map(({ role, content }) => ({ role, content }));
     const current: LlmMessage[] = [{ role: 'user', content: turn.userMessage }];
@@ -134,17 +131,24 @@ export class BuiltinAgentRuntime implements AgentRuntime {
     const evicted = turn.history.slice(0, evict);
     const throughSeq = evicted.at(-1)?.seq ?? 0;
     try {
-      const result = await summarize(this.options.llm, turn.model, turn.summary, evicted, turn.signal);
-      const messages = evicted.map(({ role, content }) => ({ role, content }));
-      report(
-        result.usage ?? {
-          promptTokens: countMessageTokens(messages as LlmMessage[]),
-          completionTokens: countTokens(result.summary),
+      const { text } = await meteredStep(
+        this.options.llm,
+        this.options.ledger,
+        {
+          userId: turn.userId,
+          runId: turn.runId,
+          model: turn.model,
+          messages: summaryRequest(turn.summary, evicted),
+          maxOutputTokens: SUMMARY_MAX_TOKENS,
+          signal: turn.signal,
         },
+        () => {},
+        report,
       );
-      if (result.summary) {
-        await turn.saveSummary(result.summary, throughSeq);
-        return { summary: result.summary, history: history.slice(evict) };
+      const summary = text.trim();
+      if (summary) {
+        await turn.saveSummary(summary, throughSeq);
+        return { summary, history: history.slice(evict) };
       }
     } catch (error) {
       if (turn.signal.aborted) throw error;

@@ -1,4 +1,4 @@
-import type { LlmClient, LlmMessage } from '../ports/llm-client';
+import type { LlmMessage } from '../ports/llm-client';
 
 export const SUMMARIZER_INSTRUCTIONS =
   'You are summarizing the earlier part of a conversation between a person and their personal agent, ' +
@@ -7,34 +7,20 @@ export const SUMMARIZER_INSTRUCTIONS =
 
 const MAX_CHARS_PER_MESSAGE = 2_000;
 
-export interface SummaryResult {
-  summary: string;
-  usage: { promptTokens: number; completionTokens: number } | null;
-}
-
-/** Asks the model to fold `evicted` (and the previous summary) into a new summary. */
-export async function summarize(
-  llm: LlmClient,
-  model: string,
+/** The request that asks the model to fold `evicted` (and the previous summary) into a new summary. */
+export function summaryRequest(
   previous: string | null,
   evicted: ReadonlyArray<{ role: string; content: string }>,
-  signal: AbortSignal,
-): Promise<SummaryResult> {
+): LlmMessage[] {
   const transcript = evicted
-    .map(
-      (m) =>
-        `${m.role}: ${m.content.length > MAX_CHARS_PER_MESSAGE ? `${m.content.slice(0, MAX_CHARS_PER_MESSAGE)}…` : m.content}`,
-    )
+    .map((m) => {
+      const content =
+        m.content.length > MAX_CHARS_PER_MESSAGE ? `${m.content.slice(0, MAX_CHARS_PER_MESSAGE)}…` : m.content;
+      return `${m.role}: ${content}`;
+    })
     .join('\n');
-  const messages: LlmMessage[] = [
+  return [
     { role: 'system', content: SUMMARIZER_INSTRUCTIONS },
     { role: 'user', content: `${previous ? `Earlier summary:\n${previous}\n\n` : ''}Messages:\n${transcript}` },
   ];
-  let summary = '';
-  let usage: SummaryResult['usage'] = null;
-  for await (const event of llm.stream({ model, messages, signal, maxTokens: 400 })) {
-    if (event.type === 'text') summary += event.text;
-    else if (event.type === 'usage') usage = event;
-  }
-  return { summary: summary.trim(), usage };
 }

@@ -1,4 +1,5 @@
-export type BudgetPeriod = 'day' | 'week' | 'month' | 'none';
+export const BUDGET_PERIODS = ['day', 'week', 'month', 'none'] as const;
+export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
 
 /**
  * Where the period containing `now` began, by the UTC calendar: midnight, Monday midnight, the 1st.

@@ -17,9 +17,9 @@ export const FREE: ModelPrice = {
 
 /** Money is integer micro-dollars inside Hearth; a fraction of one is charged as a whole one. */
 export function costMicros(price: ModelPrice, promptTokens: number, completionTokens: number): number {
-  return Math.ceil(
-    (promptTokens * price.inputUsdPerToken + completionTokens * price.outputUsdPerToken) * 1_000_000 - 1e-9,
-  );
+  const micros = (promptTokens * price.inputUsdPerToken + completionTokens * price.outputUsdPerToken) * 1_000_000;
+  // The epsilon keeps floating-point noise (150.00000000000003) from charging a whole extra micro-dollar.
+  return Math.max(0, Math.ceil(micros - 1e-9));
 }
 
 /**

@@ -148,7 +148,8 @@ export class ChatService implements ChatOperations {
         userMessage: started.userMessage.content,
         signal,
         emit: (event: TurnEvent) => {
-          if (signal.aborted) return;
+          // After a cancel only the bill of the interrupted step still comes through.
+          if (signal.aborted && event.type !== 'usage') return;
           if (event.type === 'text.delta') {
             firstTokenAt ??= clock.now();
             text += event.text;

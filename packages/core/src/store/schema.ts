@@ -13,6 +13,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { BUDGET_PERIODS } from '../billing/periods';
 
 const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 
@@ -212,8 +213,6 @@ export const conversationSummaries = pgTable('conversation_summaries', {
   throughSeq: bigint('through_seq', { mode: 'number' }).notNull(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
-
-export const BUDGET_PERIODS = ['day', 'week', 'month', 'none'] as const;
 
 /** A user's budget for the current period. Money is integer micro-dollars. */
 export const budgets = pgTable('budgets', {
