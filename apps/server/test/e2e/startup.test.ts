@@ -1,48 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createHearthClient } from '@hearth/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collectRun } from '../support/run-events';
+import { serverDir, startProcess, stop } from '../support/server-process';
 import { PASSWORD } from '../support/test-server';
-
-const serverDir = resolve(import.meta.dirname, '../..');
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
-
-interface Started {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-/** Runs `src/main.ts` as `pnpm start` does, in its own process. */
-function startProcess(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, [tsxCli, 'src/main.ts'], {
-    cwd: serverDir,
-    env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  return new Promise((resolvePromise, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match?.[1]) resolvePromise({ child, url: match[1], output: () => output });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(Object.assign(new Error(`exited with ${code}: ${output}`), { code, output })));
-  });
-}
-
-function stop(child: ChildProcess): Promise<number | null> {
-  return new Promise((done) => {
-    child.once('exit', (code) => done(code));
-    child.kill('SIGTERM');
-  });
-}
 
 describe('the server process', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'hearth-start-'));

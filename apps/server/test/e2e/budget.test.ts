@@ -1,0 +1,156 @@
+import { fileURLToPath } from 'node:url';
+import { OpenAiCompatibleClient } from '@hearth/core';
+import { testDatabases } from '@hearth/core/testing';
+import { createHearthClient, type HearthClient } from '@hearth/sdk';
+import { type LlmTestServer, startLlmTestServer } from '@hearth/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectHearthError } from '../support/expect-error';
+import { collectRun } from '../support/run-events';
+import { type Started, startProcess, stop } from '../support/server-process';
+import { PASSWORD, startTestServer, TEST_JWT_SECRET, type TestServer, uniqueEmail } from '../support/test-server';
+
+const PRICES_FILE = fileURLToPath(new URL('../fixtures/model-prices.json', import.meta.url));
+const ANSWER = { text: 'fine thanks', usage: { promptTokens: 300, completionTokens: 2 } };
+
+type Setup = { name: string; location: ReturnType<typeof testDatabases>[number]['location']; twoProcesses: boolean };
+const setups: Setup[] = testDatabases().flatMap((db) => [
+  { name: db.name, location: db.location, twoProcesses: false },
+  ...(db.name === 'postgres'
+    ? [{ name: 'postgres, two server processes', location: db.location, twoProcesses: true }]
+    : []),
+]);
+
+describe.each(setups)('budgets are never overspent ($name)', ({ location, twoProcesses }) => {
+  let llm: LlmTestServer;
+  let server: TestServer;
+  let second: Started | undefined;
+
+  beforeAll(async () => {
+    llm = await startLlmTestServer({ respond: () => ({ ...ANSWER, ttftMs: 20 }) });
+    const llmClient = new OpenAiCompatibleClient({
+      baseUrl: llm.url,
+      apiKey: 'k',
+      defaultModel: 'test-model',
+      connectTimeoutMs: 5_000,
+      idleTimeoutMs: 10_000,
+    });
+    server = await startTestServer({ store: location, llm: llmClient, env: { LLM_MAX_OUTPUT_TOKENS: '50' } });
+    if (twoProcesses && location.kind === 'postgres') {
+      second = await startProcess({
+        DATABASE_URL: location.url,
+        DATABASE_POOL_SIZE: '4',
+        JWT_SECRET: TEST_JWT_SECRET,
+        LLM_BASE_URL: llm.url,
+        LLM_API_KEY: 'k',
+        LLM_MODEL: 'test-model',
+        LLM_MAX_OUTPUT_TOKENS: '50',
+        MODEL_PRICES_FILE: PRICES_FILE,
+        HEARTH_DATA_DIR: server.hearth.config.dataDir,
+        LOGIN_MAX_ATTEMPTS_PER_IP: '100000',
+      });
+    }
+  }, 60_000);
+  afterAll(async () => {
+    if (second) await stop(second.child);
+    await server?.close();
+    await llm?.close();
+  });
+
+  it('runs exactly the sends the budget covers when 100 arrive at once', async () => {
+    const client = server.client();
+    await client.auth.register.mutate({ email: uniqueEmail('budget'), password: PASSWORD });
+    const clients: HearthClient[] = [client];
+    // Same account, same session, the other server process: sends alternate between the two.
+    if (second) clients.push(createHearthClient({ url: second.url, session: client.session }));
+
+    // Calibrate: what one step reserves (the same prompt for every send below) and what it costs.
+    llm.setResponder(() => ({ ...ANSWER, ttftMs: 400 }));
+    const probe = await client.chat.send.mutate({
+      text: 'how are you?',
+      conversationId: (await client.chat.createConversation.mutate({})).id,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const reservation = Math.round((await client.user.budget.query()).reservedUsd * 1_000_000);
+    await collectRun(client, probe.runId);
+    const spentBefore = Math.round((await client.user.budget.query()).spentUsd * 1_000_000);
+    expect(reservation).toBeGreaterThan(0);
+
+    const K = 7;
+    const limitMicros = spentBefore + K * reservation;
+    await client.user.setBudget.mutate({ limitUsd: limitMicros / 1_000_000, period: 'month' });
+    const conversations = [];
+    for (let i = 0; i < 100; i += 1) conversations.push((await client.chat.createConversation.mutate({})).id);
+
+    llm.reset();
+    // Slow answers, so that every reservation is taken before any is settled.
+    llm.setResponder(() => ({ ...ANSWER, ttftMs: 2_500 }));
+    const sends = await Promise.all(
+      conversations.map(async (conversationId, i) => {
+        const sender = clients[i % clients.length] ?? client;
+        const sent = await sender.chat.send.mutate({ text: 'how are you?', conversationId });
+        return { sender, sent };
+      }),
+    );
+    const outcomes = await Promise.all(
+      sends.map(({ sender, sent }) => collectRun(sender, sent.runId, { timeoutMs: 30_000 })),
+    );
+    const completed = outcomes.filter((o) => o.terminal?.type === 'run.completed');
+    const refused = outcomes.filter((o) => o.terminal?.type === 'run.failed');
+
+    expect(completed).toHaveLength(K);
+    expect(refused).toHaveLength(100 - K);
+    for (const outcome of refused) {
+      expect(outcome.terminal).toMatchObject({ type: 'run.failed', appCode: 'BUDGET_EXCEEDED', partial: null });
+      expect(outcome.events.some((e) => e.data.type === 'text.delta' || e.data.type === 'usage')).toBe(false);
+    }
+    expect(llm.callCount).toBe(K);
+
+    const budget = await client.user.budget.query();
+    expect(budget.reservedUsd).toBe(0);
+    expect(Math.round(budget.spentUsd * 1_000_000)).toBeLessThanOrEqual(limitMicros);
+    const usage = await client.user.usage.query({});
+    expect(usage.totals.requests).toBe(K + 1);
+    expect(Math.round(usage.totals.costUsd * 1_000_000)).toBe(Math.round(budget.spentUsd * 1_000_000));
+  }, 90_000);
+});
+
+describe('budget API', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({
+      store: { kind: 'pglite-memory' },
+      env: { BUDGET_CEILING_USD: '50', DEFAULT_BUDGET_USD: '5' },
+    });
+  });
+  afterAll(() => server?.close());
+
+  it('starts users on the default budget, lets them change it up to the ceiling, and reports health', async () => {
+    const client = server.client();
+    await client.auth.register.mutate({ email: uniqueEmail('api'), password: PASSWORD });
+    expect(await client.user.budget.query()).toMatchObject({
+      limitUsd: 5,
+      ceilingUsd: 50,
+      period: 'month',
+      spentUsd: 0,
+      reservedUsd: 0,
+      remainingUsd: 5,
+    });
+    const daily = await client.user.setBudget.mutate({ limitUsd: 1.25, period: 'day' });
+    expect(daily).toMatchObject({ limitUsd: 1.25, period: 'day', remainingUsd: 1.25 });
+    expect(daily.resetsAt?.getTime()).toBe(daily.periodStart.getTime() + 86_400_000);
+    await expectHearthError(client.user.setBudget.mutate({ limitUsd: 51, period: 'day' }), 'BUDGET_CEILING');
+    await expectHearthError(client.user.setBudget.mutate({ limitUsd: null, period: 'day' }), 'BUDGET_CEILING');
+    const bad = await expectHearthError(client.user.setBudget.mutate({ limitUsd: -1, period: 'day' }), 'INVALID_INPUT');
+    expect(bad.data.fieldErrors?.limitUsd).toBeDefined();
+    expect((await client.user.budget.query()).limitUsd).toBe(1.25);
+
+    const health = await client.user.health.query();
+    expect(health).toMatchObject({
+      status: 'ok',
+      budget: { exceeded: false, limitUsd: 1.25 },
+      agent: { backend: 'builtin' },
+      llm: { model: 'hearth/offline', reachable: null, demo: true },
+      activeRuns: 0,
+    });
+  });
+});
