@@ -1,4 +1,5 @@
-import { OpenAiCompatibleClient } from '@hearth/core';
+import { costMicros, countTokens, OpenAiCompatibleClient } from '@hearth/core';
+import type { HearthClient } from '@hearth/sdk';
 import { type LlmTestServer, startLlmTestServer } from '@hearth/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expectHearthError } from '../support/expect-error';
@@ -180,5 +181,65 @@ describe('chat against an OpenAI-compatible provider', () => {
       status: 'complete',
       content: 'still here after you left',
     });
+  });
+});
+
+describe('billing an interrupted answer', () => {
+  let llm: LlmTestServer;
+  let server: TestServer;
+  const price = {
+    inputUsdPerToken: 0.000001,
+    outputUsdPerToken: 0.000002,
+    contextWindow: 128_000,
+    maxOutputTokens: 4_096,
+  };
+
+  beforeAll(async () => {
+    llm = await startLlmTestServer();
+    server = await startTestServer({
+      store: { kind: 'pglite-memory' },
+      llm: new OpenAiCompatibleClient({
+        baseUrl: llm.url,
+        apiKey: 'k',
+        defaultModel: 'test-model',
+        connectTimeoutMs: 2_000,
+        idleTimeoutMs: 2_000,
+      }),
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await llm?.close();
+  });
+
+  const expectBilledFor = async (client: HearthClient, partial: string) => {
+    const { totals } = await client.user.usage.query({});
+    expect(totals.requests).toBe(1);
+    expect(totals.completionTokens).toBe(countTokens(partial));
+    expect(totals.promptTokens).toBeGreaterThan(0);
+    expect(Math.round(totals.costUsd * 1_000_000)).toBe(
+      costMicros(price, totals.promptTokens, totals.completionTokens),
+    );
+    const budget = await client.user.budget.query();
+    expect(budget).toMatchObject({ reservedUsd: 0, spentUsd: totals.costUsd });
+  };
+
+  it('bills exactly the tokens received before a cancel', async () => {
+    const client = await signedInClient(server, 'bill-cancel');
+    llm.enqueue({ text: Array.from({ length: 300 }, (_, i) => `w${i}`).join(' '), tokenIntervalMs: 5 });
+    const sent = await client.chat.send.mutate({ text: 'a long one please' });
+    await collectRun(client, sent.runId, { stopAfter: (_, count) => count >= 10 });
+    await client.chat.cancel.mutate({ runId: sent.runId });
+    const partial = (await client.chat.history.query({})).messages.at(-1);
+    expect(partial?.status).toBe('incomplete');
+    await expectBilledFor(client, partial?.content ?? '');
+  });
+
+  it('bills exactly the tokens received before the provider dropped the stream', async () => {
+    const client = await signedInClient(server, 'bill-drop');
+    llm.enqueue({ text: 'one two three four five six seven eight', disconnectAfterTokens: 4 });
+    const turn = await chatTurn(client, 'drop me');
+    expect(turn.terminal?.type).toBe('run.failed');
+    await expectBilledFor(client, 'one two three four');
   });
 });
