@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { createHearthClient, type HearthClient } from '@hearth/sdk';
 import { type LlmTestServer, startLlmTestServer } from '@hearth/testkit';
 import OpenAI from 'openai';
+import { measureLedger } from './ledger';
 import { startServerProcess } from './server-process';
 import { percentile, round } from './stats';
 
@@ -11,7 +12,8 @@ import { percentile, round } from './stats';
  * `pnpm bench:chat`: N concurrent users chat through the SDK with a Hearth server (its own process,
  * embedded default) in front of the LLM test server. Prints and writes to bench-results/chat.json:
  * the time to first token Hearth adds over calling the same server directly, completed runs and
- * delivered tokens per second against a zero-latency server, and the server's peak RSS.
+ * delivered tokens per second against a zero-latency server, what reserve + settle cost per model
+ * step on the embedded store, and the server's peak RSS.
  */
 const USERS = Number(process.env.BENCH_USERS ?? 50);
 const TTFT_MS = Number(process.env.BENCH_TTFT_MS ?? 100);
@@ -94,7 +96,8 @@ async function main(): Promise<void> {
     HEARTH_DATA_DIR: dataDir,
     LLM_BASE_URL: llm.url,
     LLM_API_KEY: 'bench',
-    LLM_MODEL: 'test-model',
+    // A model from the built-in price table, so every step is reserved and settled as in production.
+    LLM_MODEL: 'gpt-4o-mini',
     JWT_SECRET: 'bench-secret-that-is-long-enough-0123456789',
     LOGIN_MAX_ATTEMPTS_PER_IP: '100000',
   });
@@ -124,6 +127,8 @@ async function main(): Promise<void> {
     );
     const elapsedSeconds = (performance.now() - started) / 1000;
 
+    const ledger = await measureLedger(1_000);
+    const addedP50 = percentile(hearth, 50) - percentile(direct, 50);
     const figures = {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
       setup: { users: USERS, upstreamTtftMs: TTFT_MS, tokensPerAnswer: TOKENS, rounds: ROUNDS, store: 'pglite' },
@@ -139,6 +144,10 @@ async function main(): Promise<void> {
         seconds: round(elapsedSeconds),
         completedRunsPerSecond: round(completed / elapsedSeconds, 1),
         deliveredTokensPerSecond: round(delivered / elapsedSeconds, 0),
+      },
+      reserveAndSettleMs: {
+        ...ledger,
+        shareOfAddedTtftP50: addedP50 > 0 ? round(ledger.p50 / addedP50, 4) : null,
       },
       serverPeakRssMiB: round(server.peakRssMiB(), 1),
     };

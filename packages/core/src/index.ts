@@ -28,8 +28,8 @@ export { APP_CODES, type AppCode, AppError, type AppErrorData, isAppError } from
 export type { AuthResult, ClientInfo, Session } from './domain/session';
 export type { AuthenticatedUser, User, UserProfile, UserRole } from './domain/user';
 export { OFFLINE_MODEL, OfflineModel } from './llm/offline-model';
-export { countTokens } from './llm/token-count';
 export { OpenAiCompatibleClient, type OpenAiCompatibleOptions } from './llm/openai-compatible-client';
+export { countTokens } from './llm/token-count';
 export type { AccountOperations, Budget, Health, UsageTotalsUsd } from './ports/account';
 export type { AgentInfo, AgentRuntime, AgentTurn, TurnEvent } from './ports/agent-runtime';
 export type { AuthProvider, LoginInput, RegisterInput } from './ports/auth-provider';
