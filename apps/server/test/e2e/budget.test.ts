@@ -98,6 +98,15 @@ describe.each(setups)('budgets are never overspent ($name)', ({ location, twoPro
     const refused = outcomes.filter((o) => o.terminal?.type === 'run.failed');
 
     expect(completed).toHaveLength(K);
+    if (second) {
+      // A run followed through the process that is not running it still reports its end.
+      const index = outcomes.findIndex((o, i) => i % 2 === 1 && o.terminal?.type === 'run.completed');
+      const remote = sends[index];
+      if (remote) {
+        const seen = await collectRun(client, remote.sent.runId);
+        expect(seen.terminal).toEqual(outcomes[index]?.terminal);
+      }
+    }
     expect(refused).toHaveLength(100 - K);
     for (const outcome of refused) {
       expect(outcome.terminal).toMatchObject({ type: 'run.failed', appCode: 'BUDGET_EXCEEDED', partial: null });
@@ -112,6 +121,16 @@ describe.each(setups)('budgets are never overspent ($name)', ({ location, twoPro
     expect(usage.totals.requests).toBe(K + 1);
     expect(Math.round(usage.totals.costUsd * 1_000_000)).toBe(Math.round(budget.spentUsd * 1_000_000));
   }, 90_000);
+
+  it.runIf(twoProcesses)('reports the end of a run live in the other process', async () => {
+    const client = server.client();
+    await client.auth.register.mutate({ email: uniqueEmail('remote'), password: PASSWORD });
+    const other = createHearthClient({ url: second?.url ?? '', session: client.session });
+    llm.setResponder(() => ({ ...ANSWER, ttftMs: 800 }));
+    const sent = await other.chat.send.mutate({ text: 'from the other side' });
+    const seen = await collectRun(client, sent.runId);
+    expect(seen.terminal).toMatchObject({ type: 'run.completed', message: { content: 'fine thanks' } });
+  });
 });
 
 describe('budget API', () => {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Conversation, Message, RunEvent, RunStatus, Usage } from '../domain/chat';
 import { AppError, isAppError } from '../domain/errors';
 import type { AuthenticatedUser } from '../domain/user';
@@ -22,6 +23,9 @@ export interface ChatServiceOptions {
   /** Earlier messages loaded as a turn's history (the runtime trims them to the context window). */
   historyLimit: number;
 }
+
+/** How often a subscriber waits on a run live in another process checks whether it has ended. */
+const REMOTE_RUN_POLL_MS = 250;
 
 const EMPTY_USAGE: Usage = { promptTokens: 0, completionTokens: 0, costUsd: 0 };
 
@@ -84,7 +88,7 @@ export class ChatService implements ChatOperations {
       return mapIds(hub.follow(runId, Number.isFinite(afterId) && afterId > 0 ? afterId : 0, signal));
     }
     if (!run) throw new AppError('NOT_FOUND', 'That run does not exist.');
-    return this.storedOutcome(run);
+    return this.storedOutcome(run, signal);
   }
 
   async cancel(caller: AuthenticatedUser, runId: string): Promise<{ runId: string; status: RunStatus }> {
@@ -212,7 +216,17 @@ export class ChatService implements ChatOperations {
     });
   }
 
-  private async *storedOutcome(run: RunRecord): AsyncGenerator<StreamedEvent> {
+  /**
+   * The end of a run this process is not running: one that ended here long ago, or one live in
+   * another process sharing the database, whose end is awaited by polling the store.
+   */
+  private async *storedOutcome(initial: RunRecord, signal: AbortSignal): AsyncGenerator<StreamedEvent> {
+    let run = initial;
+    while (run.status === 'queued' || run.status === 'running') {
+      await sleep(REMOTE_RUN_POLL_MS, undefined, { signal }).catch(() => {});
+      if (signal.aborted) return;
+      run = await this.options.store.run(run.userId, run.id);
+    }
     const message: Message | null = run.assistantMessageId
       ? await this.options.store.message(run.assistantMessageId)
       : null;
