@@ -2,6 +2,9 @@ import { countMessageTokens, countTokens } from '../llm/token-count';
 import type { Ledger } from '../ports/ledger';
 import type { LlmClient, LlmMessage, LlmStreamEvent, LlmTool, LlmToolCall } from '../ports/llm-client';
 
+/** How often a streaming step tells the ledger what it has received, for billing after a crash. */
+const PROGRESS_INTERVAL_MS = 1_000;
+
 export interface StepRequest {
   userId: string;
   runId: string | null;
@@ -48,6 +51,7 @@ export async function meteredStep(
   let text = '';
   let calls: LlmToolCall[] = [];
   let reported: { promptTokens: number; completionTokens: number } | undefined;
+  let lastProgress = Date.now();
   try {
     for await (const event of llm.stream({
       model: request.model,
@@ -56,8 +60,14 @@ export async function meteredStep(
       maxTokens: grant.maxOutputTokens,
       ...(request.tools?.length ? { tools: request.tools } : {}),
     })) {
-      if (event.type === 'text') text += event.text;
-      else if (event.type === 'tool_calls') calls = event.calls;
+      if (event.type === 'text') {
+        text += event.text;
+        if (Date.now() - lastProgress >= PROGRESS_INTERVAL_MS) {
+          lastProgress = Date.now();
+          // Not awaited: the stream must not wait on the store. A lost report only costs accuracy after a crash.
+          ledger.progress(grant, countTokens(text)).catch(() => {});
+        }
+      } else if (event.type === 'tool_calls') calls = event.calls;
       else if (event.type === 'usage') reported = event;
       onEvent(event);
     }

@@ -14,7 +14,9 @@ const prices = new PriceTable({
 
 describe.each(testDatabases())('BuiltinLedger on $name', ({ location }) => {
   let store: Store;
-  const clock = new TestClock(new Date('2026-11-24T12:00:00Z'));
+  // In the past on purpose: the crash sweep below must not take other suites' live reservations
+  // (made on the real clock in a shared PostgreSQL) for expired ones.
+  const clock = new TestClock(new Date('2026-01-05T12:00:00Z'));
   let ledger: BuiltinLedger;
   const newUser = async () =>
     (
@@ -84,7 +86,7 @@ describe.each(testDatabases())('BuiltinLedger on $name', ({ location }) => {
     clock.advance(12 * 3_600_000); // past midnight UTC
     const fresh = await ledger.budget(userId);
     expect(fresh).toMatchObject({ spentMicros: 0, remainingMicros: 100_000 });
-    expect(fresh.periodStart.toISOString()).toBe('2026-11-25T00:00:00.000Z');
+    expect(fresh.periodStart.toISOString()).toBe('2026-01-06T00:00:00.000Z');
     await ledger.reserve(step(userId));
   });
 
@@ -109,14 +111,24 @@ describe.each(testDatabases())('BuiltinLedger on $name', ({ location }) => {
     );
   });
 
-  it('releases reservations orphaned by a crash once they expire', async () => {
+  it('bills a step orphaned by a crash for its prompt and the tokens it had reported, once', async () => {
     const userId = await newUser();
     await ledger.setBudget(userId, { limitMicros: 1_000_000, period: 'month' });
-    await ledger.reserve(step(userId));
-    expect((await ledger.budget(userId)).reservedMicros).toBe(67_000);
-    clock.advance(61_000);
+    const live = await ledger.reserve(step(userId));
+    const orphan = await ledger.reserve(step(userId));
+    await ledger.progress(orphan, 7);
+    clock.advance(40_000);
+    await ledger.progress(live, 3); // a live step keeps its reservation alive
+    clock.advance(30_000);
     expect(await ledger.releaseExpired()).toBeGreaterThanOrEqual(1);
-    expect((await ledger.budget(userId)).reservedMicros).toBe(0);
+    const afterSweep = await ledger.budget(userId);
+    expect(afterSweep).toMatchObject({ reservedMicros: 67_000, spentMicros: 10 * 1_000 + 7 * 2_000 });
+
+    await ledger.settle(live, { promptTokens: 10, completionTokens: 5 });
+    await ledger.settle(orphan, { promptTokens: 10, completionTokens: 20 }); // too late: already billed
+    const usage = await ledger.usage(userId, {});
+    expect(usage.totals).toMatchObject({ requests: 2, completionTokens: 12 });
+    expect(await ledger.budget(userId)).toMatchObject({ reservedMicros: 0, spentMicros: usage.totals.costMicros });
   });
 
   it('adds usage buckets up to the totals', async () => {

@@ -4,7 +4,7 @@ import { AppError } from '../domain/errors';
 import type { Clock } from '../ports/clock';
 import type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery, UsageTotals } from '../ports/ledger';
 import { type Database, queryRows } from '../store/database';
-import { budgets, usageRecords } from '../store/schema';
+import { budgets, reservations, usageRecords } from '../store/schema';
 import { type BudgetPeriod, periodEnd, periodStart } from './periods';
 import { costMicros, type PriceTable } from './prices';
 
@@ -134,9 +134,9 @@ export class BuiltinLedger implements Ledger {
             from g where b.user_id = g.user_id and g.amount >= ${minimal}::bigint
             returning g.amount
           ), res as (
-            insert into reservations (id, user_id, run_id, model, amount_micros, created_at, expires_at)
+            insert into reservations (id, user_id, run_id, model, amount_micros, prompt_tokens, created_at, expires_at)
             select ${id}::uuid, ${request.userId}::uuid, ${request.runId}::uuid, ${request.model}, upd.amount,
-                   ${at}::timestamptz, ${expires}::timestamptz
+                   ${request.promptTokens}, ${at}::timestamptz, ${expires}::timestamptz
             from upd
             returning amount_micros
           )
@@ -173,8 +173,9 @@ export class BuiltinLedger implements Ledger {
     const price = this.options.prices.get(grant.model);
     const cost = price ? costMicros(price, used.promptTokens, used.completionTokens) : 0;
     const at = this.options.clock.now().toISOString();
-    // One statement: drop the reservation (if a sweep has not already), move its amount from
-    // reserved to the real cost in spent, and record the step.
+    // One statement: drop the reservation, move its amount from reserved to the real cost in spent,
+    // and record the step. Only the call that deletes the reservation bills it, so a step and the
+    // crash sweep can never both charge for it.
     await queryRows(
       this.options.db,
       sql`with rel as (
@@ -186,9 +187,9 @@ export class BuiltinLedger implements Ledger {
             update budgets b set
               spent_micros = (case when cur.current_start > cur.period_start then 0 else cur.spent_micros end) + ${cost}::bigint,
               period_start = cur.current_start,
-              reserved_micros = greatest(0, b.reserved_micros - coalesce((select amount_micros from rel), 0)),
+              reserved_micros = greatest(0, b.reserved_micros - rel.amount_micros),
               updated_at = ${at}::timestamptz
-            from cur where b.user_id = cur.user_id
+            from cur, rel where b.user_id = cur.user_id
             returning b.user_id
           )
           insert into usage_records (id, user_id, run_id, model, prompt_tokens, completion_tokens, cost_micros, created_at)
@@ -228,21 +229,25 @@ export class BuiltinLedger implements Ledger {
     return { totals: numbers(total), buckets: buckets.map((bucket) => ({ key: bucket.key, ...numbers(bucket) })) };
   }
 
+  async progress(grant: Grant, receivedTokens: number): Promise<void> {
+    const now = this.options.clock.now();
+    await this.options.db
+      .update(reservations)
+      .set({ receivedTokens, expiresAt: new Date(now.getTime() + this.options.reservationTtlMs) })
+      .where(eq(reservations.id, grant.id));
+  }
+
   async releaseExpired(all = false): Promise<number> {
-    const cutoff = all ? 'infinity' : this.options.clock.now().toISOString();
-    const rows = await queryRows<{ released: number }>(
-      this.options.db,
-      sql`with rel as (
-            delete from reservations where expires_at < ${cutoff}::timestamptz returning user_id, amount_micros
-          ), sums as (
-            select user_id, sum(amount_micros) as amount, count(*) as n from rel group by user_id
-          ), upd as (
-            update budgets b set reserved_micros = greatest(0, b.reserved_micros - sums.amount)
-            from sums where b.user_id = sums.user_id
-          )
-          select coalesce(sum(n), 0)::float8 as released from sums`,
-    );
-    return Number(rows[0]?.released ?? 0);
+    const now = this.options.clock.now();
+    const expired = await this.options.db
+      .select()
+      .from(reservations)
+      .where(all ? undefined : lt(reservations.expiresAt, now));
+    for (const row of expired) {
+      const grant: Grant = { ...row, maxOutputTokens: 0 };
+      await this.settle(grant, { promptTokens: row.promptTokens, completionTokens: row.receivedTokens });
+    }
+    return expired.length;
   }
 
   private async ensureBudget(userId: string): Promise<void> {

@@ -60,6 +60,11 @@ export interface Ledger {
     userId: string,
     query: UsageQuery,
   ): Promise<{ totals: UsageTotals; buckets: Array<UsageTotals & { key: string }> }>;
-  /** Gives back reservations whose step can no longer settle them (a crash); returns how many. */
+  /** Records how many tokens a running step has received, and that it is alive. */
+  progress(grant: Grant, receivedTokens: number): Promise<void>;
+  /**
+   * Settles reservations whose step can no longer settle them (its process died): for the prompt and
+   * the tokens received by the last progress report. Returns how many.
+   */
   releaseExpired(all?: boolean): Promise<number>;
 }

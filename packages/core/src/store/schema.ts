@@ -238,6 +238,9 @@ export const reservations = pgTable(
     runId: uuid('run_id'),
     model: text('model').notNull(),
     amountMicros: bigint('amount_micros', { mode: 'number' }).notNull(),
+    /** What the step sent, and had received at its last progress report: a crashed step is billed for these. */
+    promptTokens: integer('prompt_tokens').notNull().default(0),
+    receivedTokens: integer('received_tokens').notNull().default(0),
     createdAt: createdAt(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
   },
