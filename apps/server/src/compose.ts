@@ -33,6 +33,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Hono } from 'hono';
 import { type Config, ConfigError } from './config';
 import { createLogger, type Logger } from './logger';
+import { startMaintenance } from './maintenance';
 
 /** What a test (or another deployment) may put in place of the defaults. */
 export interface HearthOverrides {
@@ -124,13 +125,6 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     ceilingMicros: toMicros(config.BUDGET_CEILING_USD),
     reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000,
   });
-  // PGlite has one owner, so every open reservation belongs to a process that is gone.
-  const released = await ledger.releaseExpired(location.kind !== 'postgres');
-  if (released > 0) logger.warn({ reservations: released }, 'released budget reservations left by an earlier process');
-  const sweep = setInterval(() => {
-    ledger.releaseExpired().catch((error: unknown) => logger.error({ err: error }, 'reservation sweep failed'));
-  }, 60_000);
-  sweep.unref();
 
   const runtime = new BuiltinAgentRuntime({
     store: new AgentStore(store.db, clock),
@@ -141,11 +135,15 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     maxOutputTokens: Math.min(config.LLM_MAX_OUTPUT_TOKENS, price.maxOutputTokens),
   });
   const chatStore = new ChatStore(store.db, clock);
-  // PGlite has one owner, so anything left running was cut off by a crash. PostgreSQL may be shared
-  // with live processes: there, orphaned runs wait for a heartbeat-based sweep.
-  const orphaned = location.kind === 'postgres' ? 0 : await chatStore.failOrphanedRuns();
-  if (orphaned > 0) logger.warn({ runs: orphaned }, 'marked runs left running by an earlier process as failed');
   const hub = new RunHub(config.RUN_EVENT_RETENTION_SECONDS * 1000);
+  const stopMaintenance = await startMaintenance({
+    chatStore,
+    hub,
+    ledger,
+    clock,
+    logger,
+    sharedStore: location.kind === 'postgres',
+  });
   const chat = new ChatService({
     store: chatStore,
     hub,
@@ -206,7 +204,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
       return `store: ${where}; tokens signed with ${key}; model: ${model}`;
     },
     close: async () => {
-      clearInterval(sweep);
+      stopMaintenance();
       await store.close();
     },
   };

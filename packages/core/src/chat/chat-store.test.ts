@@ -3,7 +3,7 @@ import { AuthStore } from '../auth/builtin/auth-store';
 import { systemClock } from '../ports/clock';
 import { openStore, type Store } from '../store/database';
 import { migrateStore } from '../store/migrate';
-import { testDatabases } from '../testing';
+import { TestClock, testDatabases } from '../testing';
 import { ChatStore } from './chat-store';
 
 describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
@@ -40,6 +40,29 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
   it('creates one default conversation however many ask at once', async () => {
     const ids = await Promise.all(Array.from({ length: 4 }, () => chat.defaultConversation(userId)));
     expect(new Set(ids.map((c) => c.id)).size).toBe(1);
+  });
+
+  it('fails only the runs whose process stopped beating', async () => {
+    // A clock far in the past: on a shared PostgreSQL, other suites' live runs beat on the real clock.
+    const clock = new TestClock(new Date('2026-01-01T00:00:00Z'));
+    const old = new ChatStore(store.db, clock);
+    const conversation = await old.createConversation(userId, null);
+    const other = await old.createConversation(userId, null);
+    const dead = await old.startRun({ userId, conversationId: conversation.id, text: 'dead', model: 'm' });
+    const alive = await old.startRun({ userId, conversationId: other.id, text: 'alive', model: 'm' });
+    if (!('runId' in dead) || !('runId' in alive)) throw new Error('runs did not start');
+    clock.advance(60_000);
+    await old.heartbeat([alive.runId]);
+    expect(await old.failOrphanedRuns(new Date(clock.now().getTime() - 30_000))).toBe(1);
+    expect((await old.run(userId, dead.runId)).status).toBe('failed');
+    expect((await old.run(userId, alive.runId)).status).toBe('running');
+    await old.finishRun({
+      run: { id: alive.runId, userId, conversationId: other.id },
+      status: 'cancelled',
+      text: '',
+      usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 },
+      firstTokenAt: null,
+    });
   });
 
   // Only where one process owns the store: on a shared PostgreSQL the sweep would end other processes' runs.

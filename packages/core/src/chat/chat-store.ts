@@ -176,9 +176,10 @@ export class ChatStore {
               from conv
               returning id, conversation_id
             ), run as (
-              insert into runs (id, user_id, conversation_id, user_message_id, client_message_id, status, model, created_at)
+              insert into runs (id, user_id, conversation_id, user_message_id, client_message_id, status, model,
+                                created_at, heartbeat_at)
               select ${runId}::uuid, ${input.userId}::uuid, msg.conversation_id, msg.id,
-                     ${input.clientMessageId ?? null}::uuid, 'running', ${input.model}, ${at}::timestamptz
+                     ${input.clientMessageId ?? null}::uuid, 'running', ${input.model}, ${at}::timestamptz, ${at}::timestamptz
               from msg
               returning id
             )
@@ -361,11 +362,21 @@ export class ChatStore {
     });
   }
 
+  /** Tells other processes that these runs are still being worked on here. */
+  async heartbeat(runIds: readonly string[]): Promise<void> {
+    if (runIds.length === 0) return;
+    await this.db
+      .update(runs)
+      .set({ heartbeatAt: this.clock.now() })
+      .where(inArray(runs.id, [...runIds]));
+  }
+
   /**
-   * Runs a crash left running can never finish: marks them failed. Only safe where this process is
-   * the store's one owner (PGlite); on a shared PostgreSQL other processes' live runs would be hit.
+   * Runs a crash left running can never finish: marks them failed. With `staleBefore`, only runs
+   * whose process stopped beating before then (PostgreSQL shared by live processes); without it,
+   * every active run (PGlite, whose one owner is the process starting now).
    */
-  async failOrphanedRuns(): Promise<number> {
+  async failOrphanedRuns(staleBefore?: Date): Promise<number> {
     const failed = await this.db
       .update(runs)
       .set({
@@ -374,7 +385,7 @@ export class ChatStore {
         errorMessage: 'The server stopped while this run was in progress.',
         finishedAt: this.clock.now(),
       })
-      .where(inArray(runs.status, ACTIVE))
+      .where(and(inArray(runs.status, ACTIVE), staleBefore ? lt(runs.heartbeatAt, staleBefore) : undefined))
       .returning({ id: runs.id });
     return failed.length;
   }

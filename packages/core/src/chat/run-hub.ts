@@ -51,10 +51,8 @@ export class RunHub {
     return this.runs.has(runId);
   }
 
-  get activeCount(): number {
-    let count = 0;
-    for (const run of this.runs.values()) if (!run.ended) count += 1;
-    return count;
+  liveRunIds(): string[] {
+    return [...this.runs].filter(([, run]) => !run.ended).map(([runId]) => runId);
   }
 
   publish(runId: string, event: RunEvent): void {

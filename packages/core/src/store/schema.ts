@@ -176,6 +176,8 @@ export const runs = pgTable(
     createdAt: createdAt(),
     firstTokenAt: timestamp('first_token_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
+    /** Moved forward while the process running it lives; a stale one means that process died. */
+    heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
     uniqueIndex('runs_client_message_idx').on(t.userId, t.clientMessageId),
