@@ -1,5 +1,4 @@
 import { fileURLToPath } from 'node:url';
-import { OpenAiCompatibleClient } from '@hearth/core';
 import { testDatabases } from '@hearth/core/testing';
 import { createHearthClient, type HearthClient } from '@hearth/sdk';
 import { type LlmTestServer, startLlmTestServer } from '@hearth/testkit';
@@ -7,7 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectHearthError } from '../support/expect-error';
 import { collectRun } from '../support/run-events';
 import { type Started, startProcess, stop } from '../support/server-process';
-import { PASSWORD, startTestServer, TEST_JWT_SECRET, type TestServer, uniqueEmail } from '../support/test-server';
+import {
+  PASSWORD,
+  startTestServer,
+  TEST_JWT_SECRET,
+  type TestServer,
+  testLlmClient,
+  uniqueEmail,
+} from '../support/test-server';
 
 const PRICES_FILE = fileURLToPath(new URL('../fixtures/model-prices.json', import.meta.url));
 const ANSWER = { text: 'fine thanks', usage: { promptTokens: 300, completionTokens: 2 } };
@@ -27,13 +33,7 @@ describe.each(setups)('budgets are never overspent ($name)', ({ location, twoPro
 
   beforeAll(async () => {
     llm = await startLlmTestServer({ respond: () => ({ ...ANSWER, ttftMs: 20 }) });
-    const llmClient = new OpenAiCompatibleClient({
-      baseUrl: llm.url,
-      apiKey: 'k',
-      defaultModel: 'test-model',
-      connectTimeoutMs: 5_000,
-      idleTimeoutMs: 10_000,
-    });
+    const llmClient = testLlmClient(llm, { connectTimeoutMs: 5_000, idleTimeoutMs: 10_000 });
     server = await startTestServer({ store: location, llm: llmClient, env: { LLM_MAX_OUTPUT_TOKENS: '50' } });
     if (twoProcesses && location.kind === 'postgres') {
       second = await startProcess({

@@ -1,8 +1,7 @@
-import { OpenAiCompatibleClient } from '@hearth/core';
 import { type LlmTestServer, startLlmTestServer } from '@hearth/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatTurn } from '../support/run-events';
-import { signedInClient, startTestServer, type TestServer } from '../support/test-server';
+import { signedInClient, startTestServer, type TestServer, testLlmClient } from '../support/test-server';
 
 type Sent = Array<{ role: string; content: string | null }>;
 const isSummaryRequest = (messages: Sent) => messages[0]?.content?.startsWith('You are summarizing') ?? false;
@@ -29,13 +28,7 @@ describe('context overflow', () => {
     server = await startTestServer({
       store: { kind: 'pglite-memory' },
       env: { LLM_CONTEXT_WINDOW: '1024' },
-      llm: new OpenAiCompatibleClient({
-        baseUrl: llm.url,
-        apiKey: 'k',
-        defaultModel: 'test-model',
-        connectTimeoutMs: 2_000,
-        idleTimeoutMs: 2_000,
-      }),
+      llm: testLlmClient(llm),
     });
   });
   afterAll(async () => {

@@ -1,10 +1,10 @@
-import { costMicros, countTokens, OpenAiCompatibleClient } from '@hearth/core';
+import { costMicros, countTokens } from '@hearth/core';
 import type { HearthClient } from '@hearth/sdk';
 import { type LlmTestServer, startLlmTestServer } from '@hearth/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expectHearthError } from '../support/expect-error';
 import { chatTurn, collectRun } from '../support/run-events';
-import { signedInClient, startTestServer, type TestServer } from '../support/test-server';
+import { signedInClient, startTestServer, type TestServer, testLlmClient } from '../support/test-server';
 
 describe('chat against an OpenAI-compatible provider', () => {
   let llm: LlmTestServer;
@@ -14,13 +14,7 @@ describe('chat against an OpenAI-compatible provider', () => {
     llm = await startLlmTestServer();
     server = await startTestServer({
       store: { kind: 'pglite-memory' },
-      llm: new OpenAiCompatibleClient({
-        baseUrl: llm.url,
-        apiKey: 'test-key',
-        defaultModel: 'test-model',
-        connectTimeoutMs: 2_000,
-        idleTimeoutMs: 1_000,
-      }),
+      llm: testLlmClient(llm, { connectTimeoutMs: 2_000, idleTimeoutMs: 1_000 }),
     });
   });
   afterEach(() => llm.reset());
@@ -198,13 +192,7 @@ describe('billing an interrupted answer', () => {
     llm = await startLlmTestServer();
     server = await startTestServer({
       store: { kind: 'pglite-memory' },
-      llm: new OpenAiCompatibleClient({
-        baseUrl: llm.url,
-        apiKey: 'k',
-        defaultModel: 'test-model',
-        connectTimeoutMs: 2_000,
-        idleTimeoutMs: 2_000,
-      }),
+      llm: testLlmClient(llm),
     });
   });
   afterAll(async () => {

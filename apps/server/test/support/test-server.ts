@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Clock, LlmClient, StoreLocation } from '@hearth/core';
+import { type Clock, type LlmClient, OpenAiCompatibleClient, type StoreLocation } from '@hearth/core';
 import { createHearthClient, type HearthClient, type HearthClientOptions } from '@hearth/sdk';
 import { createHearth, type Hearth } from '../../src/compose';
 import { loadConfig } from '../../src/config';
@@ -80,4 +80,18 @@ export async function signedInClient(server: TestServer, tag = 'user'): Promise<
   const client = server.client();
   await client.auth.register.mutate({ email: uniqueEmail(tag), password: PASSWORD });
   return client;
+}
+
+/** The production LLM client, pointed at an LLM test server. */
+export function testLlmClient(
+  llm: { url: string },
+  timeouts: { connectTimeoutMs?: number; idleTimeoutMs?: number } = {},
+) {
+  return new OpenAiCompatibleClient({
+    baseUrl: llm.url,
+    apiKey: 'test-key',
+    defaultModel: 'test-model',
+    connectTimeoutMs: timeouts.connectTimeoutMs ?? 2_000,
+    idleTimeoutMs: timeouts.idleTimeoutMs ?? 2_000,
+  });
 }
