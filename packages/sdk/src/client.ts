@@ -10,8 +10,9 @@ import { EventSource as FetchEventSource } from 'eventsource';
 import superjson from 'superjson';
 import { isHearthError } from './errors';
 import { sessionLink } from './links/session-link';
+import { type StreamRunOptions, streamRun } from './run-stream';
 import { SessionKeeper, type SessionListener } from './session-keeper';
-import type { AppRouter, Session } from './types';
+import type { AppRouter, Session, TrackedRunEvent } from './types';
 
 type FetchFn = typeof globalThis.fetch;
 
@@ -60,6 +61,8 @@ export interface HearthClient extends Routers {
   setSession(session: Session | null): void;
   /** Subscribes to session changes; returns the unsubscribe function. */
   onSessionChange(listener: SessionListener): () => void;
+  /** A run's events (`chat.events`) as an async iterable that ends after the terminal event. */
+  streamRun(runId: string, options?: StreamRunOptions): AsyncGenerator<TrackedRunEvent>;
 }
 
 const PERMANENT_REFRESH_FAILURES = ['UNAUTHENTICATED', 'SESSION_REVOKED', 'INVALID_INPUT'] as const;
@@ -139,5 +142,6 @@ export function createHearthClient(options: HearthClientOptions): HearthClient {
     },
     setSession: (session) => keeper.set(session),
     onSessionChange: (listener) => keeper.subscribe(listener),
+    streamRun: (runId, streamOptions) => streamRun(trpc, runId, streamOptions),
   };
 }

@@ -6,6 +6,7 @@ export {
   type HearthClientOptions,
 } from './client';
 export { type HearthError, isHearthError } from './errors';
+export type { StreamRunOptions } from './run-stream';
 export type { SessionListener } from './session-keeper';
 export type {
   AgentStatus,

@@ -51,6 +51,27 @@ describe.each(testDatabases())('chat with the offline model on $name', ({ locati
     expect(messages[1]?.usage?.completionTokens).toBeGreaterThan(0);
   });
 
+  it('streams a run as an async iterable through the SDK', async () => {
+    const client = await signedIn();
+    const { runId } = await client.chat.send.mutate({ text: 'My name is Mae' });
+    const types: string[] = [];
+    let text = '';
+    for await (const { data } of client.streamRun(runId)) {
+      types.push(data.type);
+      if (data.type === 'text.delta') text += data.text;
+    }
+    expect(types.at(-1)).toBe('run.completed');
+    expect(text).toBe("Nice to meet you, Mae! I'll remember your name.");
+
+    const stop = new AbortController();
+    const seen: string[] = [];
+    for await (const { data } of client.streamRun(runId, { signal: stop.signal })) {
+      seen.push(data.type);
+      stop.abort();
+    }
+    expect(seen).toEqual(['run.started']);
+  });
+
   it("lets the user edit memory, and the agent's next turn sees it", async () => {
     const client = await signedIn();
     const block = await client.agent.updateMemory.mutate({ label: 'human', value: 'Name: Grace' });

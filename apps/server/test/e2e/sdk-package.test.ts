@@ -46,7 +46,12 @@ try {
 } catch (error) {
   if (isHearthError(error, code)) duplicate = error.data.appCode;
 }
-console.log(JSON.stringify({ same: registered.user.id === me.id, hasSession: session !== null, duplicate }));
+// Streaming goes over SSE with the Authorization header, through the SDK's own EventSource.
+const { runId } = await hearth.chat.send.mutate({ text: 'My name is Ada' });
+let answer = '';
+for await (const { data } of hearth.streamRun(runId)) if (data.type === 'text.delta') answer += data.text;
+
+console.log(JSON.stringify({ same: registered.user.id === me.id, hasSession: session !== null, duplicate, answer }));
 `;
 
 describe('the packed SDK, installed outside the workspace', () => {
@@ -126,7 +131,12 @@ describe('the packed SDK, installed outside the workspace', () => {
     execFileSync(process.execPath, [tsc, '-p', consumer], { cwd: consumer, encoding: 'utf8' });
     // Asynchronously: the server under test shares this process's event loop.
     const { stdout } = await run(process.execPath, [join(consumer, 'out/consumer.js'), server.url], { cwd: consumer });
-    expect(JSON.parse(stdout)).toEqual({ same: true, hasSession: true, duplicate: 'EMAIL_TAKEN' });
+    expect(JSON.parse(stdout)).toEqual({
+      same: true,
+      hasSession: true,
+      duplicate: 'EMAIL_TAKEN',
+      answer: "Nice to meet you, Ada! I'll remember your name.",
+    });
   });
 
   it('loads through require() as well', () => {
