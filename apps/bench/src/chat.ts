@@ -100,6 +100,8 @@ async function main(): Promise<void> {
     LLM_MODEL: 'gpt-4o-mini',
     JWT_SECRET: 'bench-secret-that-is-long-enough-0123456789',
     LOGIN_MAX_ATTEMPTS_PER_IP: '100000',
+    // BENCH_DATABASE_URL measures the production store (PostgreSQL) instead of the embedded PGlite.
+    ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
   });
   try {
     const direct = await directTtfts(llm);
@@ -131,7 +133,7 @@ async function main(): Promise<void> {
     const addedP50 = percentile(hearth, 50) - percentile(direct, 50);
     const figures = {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
-      setup: { users: USERS, upstreamTtftMs: TTFT_MS, tokensPerAnswer: TOKENS, rounds: ROUNDS, store: 'pglite' },
+      setup: { users: USERS, upstreamTtftMs: TTFT_MS, tokensPerAnswer: TOKENS, rounds: ROUNDS, store: process.env.BENCH_DATABASE_URL ? 'postgres' : 'pglite' },
       ttftMs: {
         direct: { p50: round(percentile(direct, 50)), p99: round(percentile(direct, 99)) },
         hearth: { p50: round(percentile(hearth, 50)), p99: round(percentile(hearth, 99)) },
