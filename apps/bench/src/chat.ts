@@ -133,7 +133,13 @@ async function main(): Promise<void> {
     const addedP50 = percentile(hearth, 50) - percentile(direct, 50);
     const figures = {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
-      setup: { users: USERS, upstreamTtftMs: TTFT_MS, tokensPerAnswer: TOKENS, rounds: ROUNDS, store: process.env.BENCH_DATABASE_URL ? 'postgres' : 'pglite' },
+      setup: {
+        users: USERS,
+        upstreamTtftMs: TTFT_MS,
+        tokensPerAnswer: TOKENS,
+        rounds: ROUNDS,
+        store: process.env.BENCH_DATABASE_URL ? 'postgres' : 'pglite',
+      },
       ttftMs: {
         direct: { p50: round(percentile(direct, 50)), p99: round(percentile(direct, 99)) },
         hearth: { p50: round(percentile(hearth, 50)), p99: round(percentile(hearth, 99)) },

@@ -12,6 +12,8 @@ import {
   ChatService,
   ChatStore,
   type Clock,
+  LiteLlmAdmin,
+  LiteLlmLedger,
   type LlmClient,
   LoginThrottle,
   MemoryRateLimiter,
@@ -45,10 +47,12 @@ export interface HearthOverrides {
 }
 
 export function llmFor(config: Config): LlmClient {
-  if (!config.LLM_BASE_URL) return new OfflineModel(config.OFFLINE_WORD_DELAY_MS);
+  // With BILLING=litellm the model traffic goes through the proxy (each user's own key per request).
+  const proxied = config.BILLING === 'litellm' && config.LITELLM_URL;
+  if (!proxied && !config.LLM_BASE_URL) return new OfflineModel(config.OFFLINE_WORD_DELAY_MS);
   return new OpenAiCompatibleClient({
-    baseUrl: config.LLM_BASE_URL,
-    apiKey: config.LLM_API_KEY ?? 'none',
+    baseUrl: proxied ? `${config.LITELLM_URL?.replace(/\/+$/, '')}/v1` : (config.LLM_BASE_URL ?? ''),
+    apiKey: (proxied ? config.LITELLM_MASTER_KEY : config.LLM_API_KEY) ?? 'none',
     defaultModel: config.LLM_MODEL,
     connectTimeoutMs: config.LLM_CONNECT_TIMEOUT_MS,
     idleTimeoutMs: config.LLM_IDLE_TIMEOUT_MS,
@@ -116,7 +120,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     );
   }
   const toMicros = (usd: number | undefined) => (usd === undefined ? null : Math.round(usd * 1_000_000));
-  const ledger = new BuiltinLedger({
+  const builtinLedger = new BuiltinLedger({
     db: store.db,
     clock,
     prices,
@@ -125,6 +129,11 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     ceilingMicros: toMicros(config.BUDGET_CEILING_USD),
     reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000,
   });
+  const litellm =
+    config.BILLING === 'litellm' && config.LITELLM_URL && config.LITELLM_MASTER_KEY
+      ? new LiteLlmAdmin({ baseUrl: config.LITELLM_URL, masterKey: config.LITELLM_MASTER_KEY })
+      : null;
+  const ledger = litellm ? new LiteLlmLedger(builtinLedger, litellm, store.db, clock) : builtinLedger;
 
   const runtime = new BuiltinAgentRuntime({
     store: new AgentStore(store.db, clock),
@@ -133,6 +142,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     maxSteps: config.AGENT_MAX_STEPS,
     contextWindow: config.LLM_CONTEXT_WINDOW ?? price.contextWindow,
     maxOutputTokens: Math.min(config.LLM_MAX_OUTPUT_TOKENS, price.maxOutputTokens),
+    ...(ledger instanceof LiteLlmLedger ? { apiKeyFor: (userId: string) => ledger.keyFor(userId) } : {}),
   });
   const chatStore = new ChatStore(store.db, clock);
   const hub = new RunHub(config.RUN_EVENT_RETENTION_SECONDS * 1000);
@@ -158,6 +168,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
   }
 
   const readiness = [{ name: 'store', check: () => store.ping() }];
+  if (litellm) readiness.push({ name: 'litellm', check: () => litellm.ping() });
   if (!llm.isOffline) {
     readiness.push({
       name: 'llm',

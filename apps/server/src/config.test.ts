@@ -29,6 +29,8 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, /^Invalid setting LOG_LEVEL: /],
     [{ DATABASE_URL: 'mysql://db/hearth' }, /^Invalid setting DATABASE_URL: expected a postgres/],
     [{ TRUST_PROXY: 'perhaps' }, /^Invalid setting TRUST_PROXY: /],
+    [{ BILLING: 'litellm' }, /^Invalid setting LITELLM_URL: required when BILLING=litellm$/],
+    [{ BILLING: 'litellm', LITELLM_URL: 'http://proxy:4000' }, /^Invalid setting LITELLM_MASTER_KEY: required/],
   ])('stops at a bad value with one line naming the setting: %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

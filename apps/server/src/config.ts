@@ -4,55 +4,68 @@ import { z } from 'zod';
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** Every setting Hearth reads, with its default. `.env.example` lists the same names. */
-export const configSchema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
-  PORT: integer(0, 65_535).default(8787),
-  /** Unset: every interface, IPv4 and IPv6. */
-  HOST: z.string().min(1).optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  HEARTH_DATA_DIR: z.string().min(1).default('.hearth'),
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' }).optional(),
-  DATABASE_POOL_SIZE: integer(1, 200).default(10),
-  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  JWT_ISSUER: z.string().min(1).default('hearth'),
-  ACCESS_TOKEN_TTL_SECONDS: integer(60, 86_400).default(900),
-  SESSION_TTL_DAYS: integer(1, 365).default(30),
-  LOGIN_MAX_FAILURES_PER_EMAIL: integer(1, 1_000).default(5),
-  LOGIN_MAX_ATTEMPTS_PER_IP: integer(1, 100_000).default(30),
-  LOGIN_WINDOW_SECONDS: integer(1, 86_400).default(900),
-  CORS_ORIGINS: z
-    .string()
-    .default('http://localhost:3000,http://localhost:5173')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((origin) => origin.trim())
-        .filter(Boolean),
-    ),
-  TRUST_PROXY: z.stringbool().default(false),
-  /** Any OpenAI-compatible endpoint (OpenAI, LiteLLM proxy, Ollama, vLLM). Unset: the offline demo model. */
-  LLM_BASE_URL: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
-  LLM_API_KEY: z.string().min(1).optional(),
-  LLM_MODEL: z.string().min(1).default('gpt-4o-mini'),
-  /** Unset: the model's window from the price table. */
-  LLM_CONTEXT_WINDOW: integer(1_024, 10_000_000).optional(),
-  LLM_MAX_OUTPUT_TOKENS: integer(1, 1_000_000).default(4_096),
-  LLM_CONNECT_TIMEOUT_MS: integer(100, 600_000).default(10_000),
-  LLM_IDLE_TIMEOUT_MS: integer(100, 600_000).default(60_000),
-  AGENT_MAX_STEPS: integer(1, 50).default(8),
-  /** Pause between the offline model's words, so streaming is visible in a demo. */
-  OFFLINE_WORD_DELAY_MS: integer(0, 1_000).default(15),
-  RUN_EVENT_RETENTION_SECONDS: integer(60, 86_400).default(600),
-  /** Extra or overriding model prices, in LiteLLM's price-map format. */
-  MODEL_PRICES_FILE: z.string().min(1).optional(),
-  /** New users' budget; unset: no limit. */
-  DEFAULT_BUDGET_USD: z.coerce.number().min(0).max(1_000_000).optional(),
-  DEFAULT_BUDGET_PERIOD: z.enum(['day', 'week', 'month', 'none']).default('month'),
-  /** The most a user may set their own limit to; unset: no ceiling. */
-  BUDGET_CEILING_USD: z.coerce.number().min(0).max(1_000_000).optional(),
-  /** An unsettled reservation older than this is taken for orphaned by a crash and released. */
-  RESERVATION_TTL_SECONDS: integer(60, 86_400).default(900),
-});
+export const configSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+    PORT: integer(0, 65_535).default(8787),
+    /** Unset: every interface, IPv4 and IPv6. */
+    HOST: z.string().min(1).optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    HEARTH_DATA_DIR: z.string().min(1).default('.hearth'),
+    DATABASE_URL: z
+      .url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' })
+      .optional(),
+    DATABASE_POOL_SIZE: integer(1, 200).default(10),
+    JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    JWT_ISSUER: z.string().min(1).default('hearth'),
+    ACCESS_TOKEN_TTL_SECONDS: integer(60, 86_400).default(900),
+    SESSION_TTL_DAYS: integer(1, 365).default(30),
+    LOGIN_MAX_FAILURES_PER_EMAIL: integer(1, 1_000).default(5),
+    LOGIN_MAX_ATTEMPTS_PER_IP: integer(1, 100_000).default(30),
+    LOGIN_WINDOW_SECONDS: integer(1, 86_400).default(900),
+    CORS_ORIGINS: z
+      .string()
+      .default('http://localhost:3000,http://localhost:5173')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+      ),
+    TRUST_PROXY: z.stringbool().default(false),
+    /** Any OpenAI-compatible endpoint (OpenAI, LiteLLM proxy, Ollama, vLLM). Unset: the offline demo model. */
+    LLM_BASE_URL: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
+    LLM_API_KEY: z.string().min(1).optional(),
+    LLM_MODEL: z.string().min(1).default('gpt-4o-mini'),
+    /** Unset: the model's window from the price table. */
+    LLM_CONTEXT_WINDOW: integer(1_024, 10_000_000).optional(),
+    LLM_MAX_OUTPUT_TOKENS: integer(1, 1_000_000).default(4_096),
+    LLM_CONNECT_TIMEOUT_MS: integer(100, 600_000).default(10_000),
+    LLM_IDLE_TIMEOUT_MS: integer(100, 600_000).default(60_000),
+    AGENT_MAX_STEPS: integer(1, 50).default(8),
+    /** Pause between the offline model's words, so streaming is visible in a demo. */
+    OFFLINE_WORD_DELAY_MS: integer(0, 1_000).default(15),
+    RUN_EVENT_RETENTION_SECONDS: integer(60, 86_400).default(600),
+    /** Extra or overriding model prices, in LiteLLM's price-map format. */
+    MODEL_PRICES_FILE: z.string().min(1).optional(),
+    /** New users' budget; unset: no limit. */
+    DEFAULT_BUDGET_USD: z.coerce.number().min(0).max(1_000_000).optional(),
+    DEFAULT_BUDGET_PERIOD: z.enum(['day', 'week', 'month', 'none']).default('month'),
+    /** The most a user may set their own limit to; unset: no ceiling. */
+    BUDGET_CEILING_USD: z.coerce.number().min(0).max(1_000_000).optional(),
+    /** An unsettled reservation older than this is taken for orphaned by a crash and released. */
+    RESERVATION_TTL_SECONDS: integer(60, 86_400).default(900),
+    /** builtin: Hearth's ledger alone; litellm: users, keys and budgets also on a LiteLLM proxy. */
+    BILLING: z.enum(['builtin', 'litellm']).default('builtin'),
+    LITELLM_URL: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
+    LITELLM_MASTER_KEY: z.string().min(1).optional(),
+  })
+  .superRefine((config, context) => {
+    if (config.BILLING !== 'litellm') return;
+    for (const name of ['LITELLM_URL', 'LITELLM_MASTER_KEY'] as const) {
+      if (!config[name]) context.addIssue({ code: 'custom', path: [name], message: 'required when BILLING=litellm' });
+    }
+  });
 
 export type ConfigInput = z.input<typeof configSchema>;
 
@@ -61,7 +74,7 @@ export type Config = z.output<typeof configSchema> & {
   dataDir: string;
 };
 
-const SECRET_SETTINGS = new Set(['JWT_SECRET', 'DATABASE_URL', 'LLM_API_KEY']);
+const SECRET_SETTINGS = new Set(['JWT_SECRET', 'DATABASE_URL', 'LLM_API_KEY', 'LITELLM_MASTER_KEY']);
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

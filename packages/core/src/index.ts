@@ -9,6 +9,8 @@ export { LoginThrottle, type LoginThrottleLimits } from './auth/login-throttle';
 export { resolveSigningKey } from './auth/signing-key';
 export { AccountService } from './billing/account-service';
 export { BuiltinLedger, type LedgerOptions } from './billing/builtin-ledger';
+export { budgetDuration, LiteLlmAdmin, type LiteLlmAdminOptions } from './billing/litellm/litellm-admin';
+export { LiteLlmLedger } from './billing/litellm/litellm-ledger';
 export { BUDGET_PERIODS, type BudgetPeriod, periodEnd, periodStart } from './billing/periods';
 export { costMicros, type ModelPrice, PriceTable } from './billing/prices';
 export { ChatService, type ChatServiceOptions } from './chat/chat-service';

@@ -1,3 +1,4 @@
+export { type FakeLiteLlm, type FakeLiteLlmCall, type FakeLiteLlmUser, startFakeLiteLlm } from './litellm-fake';
 export { startLlmTestServer } from './llm-test-server';
 export { tokenize } from './tokenize';
 export type {

@@ -17,6 +17,8 @@ export interface BuiltinRuntimeOptions {
   maxSteps: number;
   contextWindow: number;
   maxOutputTokens: number;
+  /** The key a user's model traffic is sent with, when a billing proxy gives each user one. */
+  apiKeyFor?: (userId: string) => Promise<string>;
 }
 
 const SUMMARY_MAX_TOKENS = 400;
@@ -59,6 +61,7 @@ export class BuiltinAgentRuntime implements AgentRuntime {
     const { store, llm, ledger, maxSteps, contextWindow, maxOutputTokens } = this.options;
     const agent = await store.ensure(turn.userId, llm.defaultModel);
     let blocks = await store.blocks(agent.id);
+    const apiKey = await this.options.apiKeyFor?.(turn.userId);
     const total: Usage = { promptTokens: 0, completionTokens: 0, costUsd: 0 };
     const report = ({ promptTokens, completionTokens, costMicros }: StepUsage) => {
       const costUsd = costMicros / 1_000_000;
@@ -67,7 +70,7 @@ export class BuiltinAgentRuntime implements AgentRuntime {
       total.completionTokens += completionTokens;
       total.costUsd = (Math.round(total.costUsd * 1_000_000) + costMicros) / 1_000_000;
     };
-    const { summary, history } = await this.compact(turn, compileSystemPrompt(blocks, turn.summary), report);
+    const { summary, history } = await this.compact(turn, compileSystemPrompt(blocks, turn.summary), report, apiKey);
     const conversation: LlmMessage[] = [...history, { role: 'user', content: turn.userMessage }];
 
     for (let step = 1; step <= maxSteps; step += 1) {
@@ -85,6 +88,7 @@ export class BuiltinAgentRuntime implements AgentRuntime {
           tools: [...MEMORY_TOOLS],
           maxOutputTokens,
           signal: turn.signal,
+          apiKey,
         },
         (event) => {
           if (event.type === 'text') turn.emit({ type: 'text.delta', text: event.text });
@@ -123,6 +127,7 @@ export class BuiltinAgentRuntime implements AgentRuntime {
     turn: AgentTurn,
     system: string,
     report: (usage: StepUsage) => void,
+    apiKey: string | undefined,
   ): Promise<{ summary: string | null; history: LlmMessage[] }> {
     const history: LlmMessage[] = turn.history.map(({ role, content }) => ({ role, content }));
     const current: LlmMessage[] = [{ role: 'user', content: turn.userMessage }];
@@ -141,6 +146,7 @@ export class BuiltinAgentRuntime implements AgentRuntime {
           messages: summaryRequest(turn.summary, evicted),
           maxOutputTokens: SUMMARY_MAX_TOKENS,
           signal: turn.signal,
+          apiKey,
         },
         () => {},
         report,

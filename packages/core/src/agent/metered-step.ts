@@ -13,6 +13,7 @@ export interface StepRequest {
   tools?: LlmTool[];
   maxOutputTokens: number;
   signal: AbortSignal;
+  apiKey?: string | undefined;
 }
 
 export interface StepUsage {
@@ -58,6 +59,7 @@ export async function meteredStep(
       messages: request.messages,
       signal: request.signal,
       maxTokens: grant.maxOutputTokens,
+      ...(request.apiKey ? { apiKey: request.apiKey } : {}),
       ...(request.tools?.length ? { tools: request.tools } : {}),
     })) {
       if (event.type === 'text') {

@@ -88,7 +88,7 @@ export class OpenAiCompatibleClient implements LlmClient {
               }
             : {}),
         },
-        { signal },
+        { signal, ...(request.apiKey ? { headers: { authorization: `Bearer ${request.apiKey}` } } : {}) },
       );
       armIdleTimer();
       const calls = new Map<number, LlmToolCall>();
@@ -170,7 +170,18 @@ function abortError(): Error {
   return new DOMException('The run was cancelled', 'AbortError');
 }
 
+function isBudgetExceeded(error: InstanceType<typeof OpenAI.APIError>): boolean {
+  const body = error.error as { type?: unknown; error?: { type?: unknown } } | undefined;
+  return (
+    error.type === 'budget_exceeded' || body?.type === 'budget_exceeded' || body?.error?.type === 'budget_exceeded'
+  );
+}
+
 function toAppError(error: unknown, midStream: boolean): AppError {
+  // A billing proxy (LiteLLM) refusing on budget: 400 in older releases, 429 in newer, so by type.
+  if (error instanceof OpenAI.APIError && isBudgetExceeded(error)) {
+    return new AppError('BUDGET_EXCEEDED', 'The billing proxy says this budget is spent.', { remainingUsd: 0 });
+  }
   if (error instanceof IdleTimeout || error instanceof OpenAI.APIConnectionTimeoutError) {
     return new AppError('UPSTREAM_TIMEOUT', 'The model provider took too long to answer.', { retryable: true });
   }

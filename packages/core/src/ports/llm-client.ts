@@ -25,6 +25,8 @@ export interface LlmRequest {
   tools?: LlmTool[];
   maxTokens?: number;
   signal: AbortSignal;
+  /** Sent instead of the client's own key: a user's virtual key on a billing proxy. */
+  apiKey?: string;
 }
 
 export type LlmStreamEvent =

@@ -266,3 +266,12 @@ export const usageRecords = pgTable(
   },
   (t) => [index('usage_user_time_idx').on(t.userId, t.createdAt)],
 );
+
+/** Each user's virtual key on the LiteLLM proxy (BILLING=litellm). Server-side only: never sent to a client. */
+export const litellmKeys = pgTable('litellm_keys', {
+  userId: uuid('user_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  key: text('key').notNull(),
+  createdAt: createdAt(),
+});

@@ -1,0 +1,73 @@
+import { type FakeLiteLlm, type LlmTestServer, startFakeLiteLlm, startLlmTestServer } from '@hearth/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chatTurn } from '../support/run-events';
+import { PASSWORD, startTestServer, type TestServer, uniqueEmail } from '../support/test-server';
+
+describe('BILLING=litellm', () => {
+  let llm: LlmTestServer;
+  let proxy: FakeLiteLlm;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    llm = await startLlmTestServer({ respond: () => ({ text: 'Answered through the proxy.' }) });
+    proxy = await startFakeLiteLlm({ masterKey: 'sk-master', upstreamUrl: llm.url, costPerCallUsd: 0.5 });
+    server = await startTestServer({
+      store: { kind: 'pglite-memory' },
+      env: {
+        BILLING: 'litellm',
+        LITELLM_URL: proxy.url,
+        LITELLM_MASTER_KEY: 'sk-master',
+        LLM_MODEL: 'test-model',
+        DEFAULT_BUDGET_USD: '10',
+      },
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await proxy?.close();
+    await llm?.close();
+  });
+
+  it('provisions each user with a budget and a key of their own, and sends their traffic with it', async () => {
+    const client = server.client();
+    const { user } = await client.auth.register.mutate({ email: uniqueEmail('proxy'), password: PASSWORD });
+    const turn = await chatTurn(client, 'hello');
+    expect(turn.text).toBe('Answered through the proxy.');
+
+    const provisioned = proxy.users.get(user.id);
+    expect(provisioned).toMatchObject({ user_email: user.email, max_budget: 10, budget_duration: '1mo' });
+    const key = provisioned?.keys[0] ?? '';
+    expect(key).toMatch(/^sk-/);
+    const completion = proxy.calls.find((call) => call.path === '/v1/chat/completions');
+    expect(completion?.authorization).toBe(`Bearer ${key}`);
+    expect(proxy.calls.filter((call) => call.path === '/user/new')).toHaveLength(1);
+
+    // The key stays on the server: no answer the client gets carries it.
+    const seen = JSON.stringify([
+      await client.user.profile.query(),
+      await client.user.health.query(),
+      await client.user.budget.query(),
+      await client.agent.status.query(),
+      turn.events,
+    ]);
+    expect(seen).not.toContain(key);
+  });
+
+  it('pushes budget changes to the proxy and maps its budget_exceeded to BUDGET_EXCEEDED', async () => {
+    const client = server.client();
+    const { user } = await client.auth.register.mutate({ email: uniqueEmail('proxy'), password: PASSWORD });
+    await client.user.setBudget.mutate({ limitUsd: 0.75, period: 'day' });
+    expect(proxy.users.get(user.id)).toMatchObject({ max_budget: 0.75, budget_duration: '1d' });
+
+    expect((await chatTurn(client, 'first')).terminal?.type).toBe('run.completed');
+    expect((await chatTurn(client, 'second')).terminal?.type).toBe('run.completed'); // the proxy's spend: 1.00
+    const refused = await chatTurn(client, 'third');
+    expect(refused.terminal).toMatchObject({ type: 'run.failed', appCode: 'BUDGET_EXCEEDED' });
+    expect(JSON.stringify(refused.terminal)).not.toContain('Current cost');
+  });
+
+  it('names LiteLLM in /readyz', async () => {
+    const response = await fetch(`${server.url}/readyz`);
+    expect(await response.json()).toMatchObject({ status: 'ready', checks: { store: 'ok', llm: 'ok', litellm: 'ok' } });
+  });
+});

@@ -1,0 +1,93 @@
+import { eq } from 'drizzle-orm';
+import type { Clock } from '../../ports/clock';
+import type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery } from '../../ports/ledger';
+import type { Database } from '../../store/database';
+import { litellmKeys, users } from '../../store/schema';
+import type { BudgetPeriod } from '../periods';
+import type { LiteLlmAdmin } from './litellm-admin';
+
+const usd = (micros: number | null) => (micros === null ? null : micros / 1_000_000);
+
+/**
+ * BILLING=litellm: every user is provisioned on the LiteLLM proxy with their budget and a virtual
+ * key of their own, and budget changes are pushed to it. Hearth's own reservation stays in front
+ * (the proxy checks spend before a call and adds cost after it, so on its own concurrent calls
+ * overspend); the proxy's budget_exceeded is mapped to BUDGET_EXCEEDED by the LLM client.
+ */
+export class LiteLlmLedger implements Ledger {
+  private readonly keys = new Map<string, string>();
+  private readonly pending = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly inner: Ledger,
+    private readonly admin: LiteLlmAdmin,
+    private readonly db: Database,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The user's virtual key, provisioning the user on the proxy the first time. Never leaves the server. */
+  keyFor(userId: string): Promise<string> {
+    const known = this.keys.get(userId);
+    if (known) return Promise.resolve(known);
+    let pending = this.pending.get(userId);
+    if (!pending) {
+      pending = this.provision(userId).finally(() => this.pending.delete(userId));
+      this.pending.set(userId, pending);
+    }
+    return pending;
+  }
+
+  budget(userId: string): Promise<BudgetView> {
+    return this.inner.budget(userId);
+  }
+
+  async setBudget(userId: string, change: { limitMicros: number | null; period: BudgetPeriod }): Promise<BudgetView> {
+    const view = await this.inner.setBudget(userId, change);
+    await this.keyFor(userId);
+    await this.admin.updateBudget(userId, usd(change.limitMicros), change.period);
+    return view;
+  }
+
+  async reserve(request: ReserveRequest): Promise<Grant> {
+    return this.inner.reserve(request);
+  }
+
+  settle(grant: Grant, used: { promptTokens: number; completionTokens: number }) {
+    return this.inner.settle(grant, used);
+  }
+
+  usage(userId: string, query: UsageQuery) {
+    return this.inner.usage(userId, query);
+  }
+
+  progress(grant: Grant, receivedTokens: number) {
+    return this.inner.progress(grant, receivedTokens);
+  }
+
+  releaseExpired(all?: boolean) {
+    return this.inner.releaseExpired(all);
+  }
+
+  private async provision(userId: string): Promise<string> {
+    const [stored] = await this.db.select().from(litellmKeys).where(eq(litellmKeys.userId, userId));
+    if (stored) {
+      this.keys.set(userId, stored.key);
+      return stored.key;
+    }
+    const [user] = await this.db.select({ email: users.email }).from(users).where(eq(users.id, userId));
+    const budget = await this.inner.budget(userId);
+    // A user the proxy already knows (from an earlier install) gets a fresh key of its own.
+    const key =
+      (await this.admin.createUser({
+        userId,
+        email: user?.email ?? '',
+        maxBudgetUsd: usd(budget.limitMicros),
+        period: budget.period,
+      })) ?? (await this.admin.generateKey(userId));
+    await this.db.insert(litellmKeys).values({ userId, key, createdAt: this.clock.now() }).onConflictDoNothing();
+    const [saved] = await this.db.select().from(litellmKeys).where(eq(litellmKeys.userId, userId));
+    const kept = saved?.key ?? key;
+    this.keys.set(userId, kept);
+    return kept;
+  }
+}
