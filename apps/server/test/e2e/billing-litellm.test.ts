@@ -64,6 +64,9 @@ describe('BILLING=litellm', () => {
     const refused = await chatTurn(client, 'third');
     expect(refused.terminal).toMatchObject({ type: 'run.failed', appCode: 'BUDGET_EXCEEDED' });
     expect(JSON.stringify(refused.terminal)).not.toContain('Current cost');
+    // The budget shows what the proxy counts as spent, since that is what it enforces.
+    expect(await client.user.budget.query()).toMatchObject({ spentUsd: 1, remainingUsd: 0 });
+    expect((await client.user.health.query()).status).toBe('blocked');
   });
 
   it('names LiteLLM in /readyz', async () => {

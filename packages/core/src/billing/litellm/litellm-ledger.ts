@@ -37,8 +37,25 @@ export class LiteLlmLedger implements Ledger {
     return pending;
   }
 
-  budget(userId: string): Promise<BudgetView> {
-    return this.inner.budget(userId);
+  /**
+   * Hearth's view, with the proxy's own spend (`/user/info`) where it is higher: that is what the
+   * proxy enforces. A proxy that does not answer leaves Hearth's view as it is.
+   */
+  async budget(userId: string): Promise<BudgetView> {
+    const view = await this.inner.budget(userId);
+    if (!this.keys.has(userId) && !(await this.isProvisioned(userId))) return view;
+    const info = await this.admin.userInfo(userId).catch(() => null);
+    const proxySpent = Math.round((info?.user_info.spend ?? 0) * 1_000_000);
+    if (proxySpent <= view.spentMicros) return view;
+    const remaining =
+      view.limitMicros === null ? null : Math.max(0, view.limitMicros - proxySpent - view.reservedMicros);
+    return { ...view, spentMicros: proxySpent, remainingMicros: remaining };
+  }
+
+  private async isProvisioned(userId: string): Promise<boolean> {
+    const [stored] = await this.db.select().from(litellmKeys).where(eq(litellmKeys.userId, userId));
+    if (stored) this.keys.set(userId, stored.key);
+    return Boolean(stored);
   }
 
   async setBudget(userId: string, change: { limitMicros: number | null; period: BudgetPeriod }): Promise<BudgetView> {
