@@ -60,7 +60,8 @@ function turn(client: HearthClient, conversationId: string): Promise<{ ttft: num
             onData: ({ data }) => {
               if (data.type === 'text.delta') {
                 if (Number.isNaN(ttft)) ttft = performance.now() - started;
-                tokens += 1;
+                // The test server's tokens are words; Hearth may merge a burst of them into one delta.
+                tokens += data.text.match(/\S+/g)?.length ?? 0;
               }
               if (data.type === 'run.completed' || data.type === 'run.failed' || data.type === 'run.cancelled') {
                 subscription.unsubscribe();

@@ -38,7 +38,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     JWT_SECRET: TEST_JWT_SECRET,
     HEARTH_DATA_DIR: dataDir,
     DATABASE_POOL_SIZE: '4',
-    OFFLINE_WORD_DELAY_MS: '0',
+    OFFLINE_WORD_DELAY_MS: '1',
     MODEL_PRICES_FILE: fileURLToPath(new URL('../fixtures/model-prices.json', import.meta.url)),
     ...options.env,
   });

@@ -6,6 +6,7 @@ import type { AgentRuntime, TurnEvent } from '../ports/agent-runtime';
 import type { ChatOperations, SendInput, StreamedEvent } from '../ports/chat';
 import type { Clock } from '../ports/clock';
 import type { ChatStore, RunRecord, StartedRun } from './chat-store';
+import { DeltaCoalescer } from './delta-coalescer';
 import type { RunHub } from './run-hub';
 
 export interface ChatLogger {
@@ -127,7 +128,8 @@ export class ChatService implements ChatOperations {
   private async execute(userId: string, started: StartedRun, model: string, signal: AbortSignal): Promise<void> {
     const { store, hub, runtime, clock, logger, historyLimit } = this.options;
     const runId = started.runId;
-    const publish = (event: RunEvent) => hub.publish(runId, event);
+    const events = new DeltaCoalescer((event) => hub.publish(runId, event));
+    const publish = (event: RunEvent) => events.push(event);
     const record = { id: runId, userId, conversationId: started.conversationId };
     let text = '';
     let firstTokenAt: Date | null = null;
@@ -170,6 +172,7 @@ export class ChatService implements ChatOperations {
       if (!message) throw new Error('a completed run stored no message');
       publish({ type: 'run.completed', message, usage });
     } catch (error) {
+      events.flush();
       await this.endEarly(record, error, text, usage, firstTokenAt, signal.aborted).catch((storeError: unknown) => {
         logger.error({ err: storeError, runId }, 'could not record the end of a run');
         publish({
