@@ -133,7 +133,8 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     config.BILLING === 'litellm' && config.LITELLM_URL && config.LITELLM_MASTER_KEY
       ? new LiteLlmAdmin({ baseUrl: config.LITELLM_URL, masterKey: config.LITELLM_MASTER_KEY })
       : null;
-  const ledger = litellm ? new LiteLlmLedger(builtinLedger, litellm, store.db, clock) : builtinLedger;
+  const litellmLedger = litellm ? new LiteLlmLedger(builtinLedger, litellm, store.db, clock) : null;
+  const ledger = litellmLedger ?? builtinLedger;
 
   const runtime = new BuiltinAgentRuntime({
     store: new AgentStore(store.db, clock),
@@ -142,7 +143,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     maxSteps: config.AGENT_MAX_STEPS,
     contextWindow: config.LLM_CONTEXT_WINDOW ?? price.contextWindow,
     maxOutputTokens: Math.min(config.LLM_MAX_OUTPUT_TOKENS, price.maxOutputTokens),
-    ...(ledger instanceof LiteLlmLedger ? { apiKeyFor: (userId: string) => ledger.keyFor(userId) } : {}),
+    ...(litellmLedger ? { apiKeyFor: (userId: string) => litellmLedger.keyFor(userId) } : {}),
   });
   const chatStore = new ChatStore(store.db, clock);
   const hub = new RunHub(config.RUN_EVENT_RETENTION_SECONDS * 1000);
