@@ -1,5 +1,14 @@
 export { type FakeLiteLlm, type FakeLiteLlmCall, type FakeLiteLlmUser, startFakeLiteLlm } from './litellm-fake';
 export { startLlmTestServer } from './llm-test-server';
+export {
+  CONTRACT_FILES,
+  ContractLog,
+  type ContractName,
+  type ContractRequest,
+  type ContractResponse,
+  ContractViolation,
+  OpenApiContract,
+} from './openapi-contract';
 export { tokenize } from './tokenize';
 export type {
   LlmReplyScript,
