@@ -1,8 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHearthClient, type HearthClient } from '@hearth/sdk';
-import { type LlmTestServer, startLlmTestServer } from '@hearth/testkit';
+import { startLlmTestServer } from '@hearth/testkit';
 import OpenAI from 'openai';
 import { measureLedger } from './ledger';
 import { startServerProcess } from './server-process';
@@ -18,32 +19,42 @@ import { percentile, round } from './stats';
 const USERS = Number(process.env.BENCH_USERS ?? 50);
 const TTFT_MS = Number(process.env.BENCH_TTFT_MS ?? 100);
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 20);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const TOKEN_INTERVAL_MS = Number(process.env.BENCH_TOKEN_INTERVAL_MS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const THROUGHPUT_SECONDS = Number(process.env.BENCH_THROUGHPUT_SECONDS ?? 8);
 
 const answer = Array.from({ length: TOKENS }, (_, i) => `token${i}`).join(' ');
 
-async function directTtfts(llm: LlmTestServer): Promise<number[]> {
-  const client = new OpenAI({ baseURL: llm.url, apiKey: 'bench', maxRetries: 0 });
-  const once = async () => {
-    const started = performance.now();
-    const stream = await client.chat.completions.create({
-      model: 'test-model',
-      messages: [{ role: 'user', content: 'hi' }],
-      stream: true,
-      stream_options: { include_usage: true },
-    });
-    let ttft = Number.NaN;
-    for await (const chunk of stream) {
-      if (Number.isNaN(ttft) && chunk.choices[0]?.delta.content) ttft = performance.now() - started;
-    }
-    return ttft;
-  };
-  const results: number[] = [];
-  for (let round = 0; round < ROUNDS; round += 1) {
-    results.push(...(await Promise.all(Array.from({ length: USERS }, once))));
-  }
+/**
+ * Runs `turn` for every user in a closed loop (each user sends again as soon as an answer ends) for
+ * ROUNDS turns each, starting the users spread over one upstream answer's duration: 50 streams stay
+ * open at every moment, as with 50 people chatting, instead of 50 sends landing in one millisecond.
+ */
+async function steadyLoad<T>(users: number, turn: (user: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  const spreadMs = TTFT_MS + TOKENS * TOKEN_INTERVAL_MS;
+  await Promise.all(
+    Array.from({ length: users }, async (_, user) => {
+      await sleep((spreadMs * user) / users);
+      for (let round = 0; round < ROUNDS; round += 1) results.push(await turn(user));
+    }),
+  );
   return results;
+}
+
+async function directTtft(client: OpenAI): Promise<number> {
+  const started = performance.now();
+  const stream = await client.chat.completions.create({
+    model: 'test-model',
+    messages: [{ role: 'user', content: 'hi' }],
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  let ttft = Number.NaN;
+  for await (const chunk of stream) {
+    if (Number.isNaN(ttft) && chunk.choices[0]?.delta.content) ttft = performance.now() - started;
+  }
+  return ttft;
 }
 
 /** One chat turn through the SDK: time to the first text delta, and the deltas delivered. */
@@ -91,7 +102,9 @@ async function users(url: string): Promise<Array<{ client: HearthClient; convers
 }
 
 async function main(): Promise<void> {
-  const llm = await startLlmTestServer({ respond: () => ({ text: answer, ttftMs: TTFT_MS }) });
+  const llm = await startLlmTestServer({
+    respond: () => ({ text: answer, ttftMs: TTFT_MS, tokenIntervalMs: TOKEN_INTERVAL_MS }),
+  });
   const dataDir = mkdtempSync(join(tmpdir(), 'hearth-bench-'));
   const server = await startServerProcess({
     HEARTH_DATA_DIR: dataDir,
@@ -105,20 +118,25 @@ async function main(): Promise<void> {
     ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
   });
   try {
-    const direct = await directTtfts(llm);
+    const openai = new OpenAI({ baseURL: llm.url, apiKey: 'bench', maxRetries: 0 });
+    const direct = await steadyLoad(USERS, () => directTtft(openai));
     const sessions = await users(server.url);
     await Promise.all(sessions.map((s) => turn(s.client, s.conversationId))); // warm-up
-    const hearth: number[] = [];
-    for (let round = 0; round < ROUNDS; round += 1) {
-      const results = await Promise.all(sessions.map((s) => turn(s.client, s.conversationId)));
-      hearth.push(...results.map((r) => r.ttft));
-    }
+    const hearth = (
+      await steadyLoad(USERS, (user) => {
+        const session = sessions[user];
+        if (!session) throw new Error(`no session for user ${user}`);
+        return turn(session.client, session.conversationId);
+      })
+    ).map((result) => result.ttft);
 
     llm.setResponder(() => ({ text: answer, ttftMs: 0, tokenIntervalMs: 0 }));
     let completed = 0;
     let delivered = 0;
     const deadline = performance.now() + THROUGHPUT_SECONDS * 1000;
     const started = performance.now();
+    const serverCpuBefore = server.cpuMs();
+    const clientCpuBefore = process.cpuUsage();
     await Promise.all(
       sessions.map(async (s) => {
         while (performance.now() < deadline) {
@@ -129,6 +147,9 @@ async function main(): Promise<void> {
       }),
     );
     const elapsedSeconds = (performance.now() - started) / 1000;
+    const serverCpuMs = server.cpuMs() - serverCpuBefore;
+    const clientCpu = process.cpuUsage(clientCpuBefore);
+    const clientCpuMs = (clientCpu.user + clientCpu.system) / 1000;
 
     const ledger = await measureLedger(1_000);
     const addedP50 = percentile(hearth, 50) - percentile(direct, 50);
@@ -138,7 +159,8 @@ async function main(): Promise<void> {
         users: USERS,
         upstreamTtftMs: TTFT_MS,
         tokensPerAnswer: TOKENS,
-        rounds: ROUNDS,
+        upstreamTokenIntervalMs: TOKEN_INTERVAL_MS,
+        turnsPerUser: ROUNDS,
         store: process.env.BENCH_DATABASE_URL ? 'postgres' : 'pglite',
       },
       ttftMs: {
@@ -153,6 +175,9 @@ async function main(): Promise<void> {
         seconds: round(elapsedSeconds),
         completedRunsPerSecond: round(completed / elapsedSeconds, 1),
         deliveredTokensPerSecond: round(delivered / elapsedSeconds, 0),
+        // Where the two cores went: the server, and this process (the SDK clients and the LLM test server).
+        serverCpuMsPerRun: round(serverCpuMs / completed, 2),
+        benchCpuMsPerRun: round(clientCpuMs / completed, 2),
       },
       reserveAndSettleMs: {
         ...ledger,

@@ -7,6 +7,8 @@ export interface ServerProcess {
   child: ChildProcess;
   /** Peak resident memory so far, from /proc (VmHWM), in MiB. */
   peakRssMiB(): number;
+  /** CPU time (user + system) the server has used so far, from /proc, in ms. */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -40,6 +42,11 @@ export function startServerProcess(env: Record<string, string>): Promise<ServerP
         peakRssMiB: () => {
           const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
           return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;
+        },
+        cpuMs: () => {
+          // Fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name, in clock ticks (100/s).
+          const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+          return (Number(fields[11]) + Number(fields[12])) * 10;
         },
         stop: () =>
           new Promise((done) => {

@@ -137,7 +137,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
   const ledger = litellmLedger ?? builtinLedger;
 
   const runtime = new BuiltinAgentRuntime({
-    store: new AgentStore(store.db, clock),
+    store: new AgentStore(store.db, clock, location.kind !== 'postgres'),
     llm,
     ledger,
     maxSteps: config.AGENT_MAX_STEPS,

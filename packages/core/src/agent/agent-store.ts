@@ -32,14 +32,26 @@ function toBlock(row: typeof memoryBlocks.$inferSelect): MemoryBlock {
   };
 }
 
+const MAX_CACHED_AGENTS = 10_000;
+
 /** The built-in runtime's agents, their core memory and their archival memory. */
 export class AgentStore {
   /** Agents are never replaced while their user exists, so once found an agent's id can be reused. */
   private readonly known = new Map<string, AgentRecord>();
+  /** Core memory by agent, kept only when this process is the store's one writer (see `soleWriter`). */
+  private readonly blockCache = new Map<string, MemoryBlock[]>();
+  /** Bumped before and after every write, so a read that overlapped a write does not cache what it read. */
+  private blockWrites = 0;
 
+  /**
+   * `soleWriter`: no other process writes this store (the embedded PGlite, owned by one process),
+   * so the blocks read at the start of every turn can come from memory. With a shared PostgreSQL
+   * another process may edit them, and they are read from the database each time.
+   */
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
+    private readonly soleWriter = false,
   ) {}
 
   async find(userId: string): Promise<AgentRecord | null> {
@@ -82,16 +94,25 @@ export class AgentStore {
   }
 
   async blocks(agentId: string): Promise<MemoryBlock[]> {
+    const cached = this.blockCache.get(agentId);
+    if (cached) return cached;
+    const writesBefore = this.blockWrites;
     const rows = await this.db
       .select()
       .from(memoryBlocks)
       .where(eq(memoryBlocks.agentId, agentId))
       .orderBy(memoryBlocks.label);
-    return rows.map(toBlock);
+    const blocks = rows.map(toBlock);
+    if (this.soleWriter && writesBefore === this.blockWrites) {
+      if (this.blockCache.size >= MAX_CACHED_AGENTS) this.blockCache.clear();
+      this.blockCache.set(agentId, blocks);
+    }
+    return blocks;
   }
 
   /** Replaces a block's value; MEMORY_LIMIT if it would pass the block's limit, NOT_FOUND for an unknown label. */
   async writeBlock(agentId: string, label: string, value: string, by: MemoryBlock['updatedBy']): Promise<MemoryBlock> {
+    this.blockWrites += 1;
     const [row] = await this.db
       .update(memoryBlocks)
       .set({ value, updatedAt: this.clock.now(), updatedBy: by })
@@ -103,7 +124,17 @@ export class AgentStore {
         ),
       )
       .returning();
-    if (row) return toBlock(row);
+    this.blockWrites += 1;
+    if (row) {
+      const written = toBlock(row);
+      const cached = this.blockCache.get(agentId);
+      if (cached)
+        this.blockCache.set(
+          agentId,
+          cached.map((block) => (block.label === label ? written : block)),
+        );
+      return written;
+    }
     const [block] = await this.db
       .select()
       .from(memoryBlocks)
@@ -117,6 +148,8 @@ export class AgentStore {
   }
 
   async resetBlocks(agentId: string): Promise<void> {
+    this.blockWrites += 1;
+    this.blockCache.delete(agentId);
     await this.db.transaction(async (tx) => {
       for (const block of DEFAULT_BLOCKS) {
         await tx
@@ -126,6 +159,9 @@ export class AgentStore {
       }
       await tx.delete(archivalPassages).where(eq(archivalPassages.agentId, agentId));
     });
+    // Again after the write: a read that started during it may have seen the old values.
+    this.blockWrites += 1;
+    this.blockCache.delete(agentId);
   }
 
   /** Full-text search over every message the user exchanged with the agent, newest first. */

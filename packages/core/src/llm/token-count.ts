@@ -1,9 +1,29 @@
 import { countTokens as countO200k } from 'gpt-tokenizer';
 import type { LlmMessage } from '../ports/llm-client';
 
+/**
+ * A turn counts its whole history (to fit the window and to reserve its cost) and the next turn
+ * counts the same messages again; remembering counts makes that a lookup. Bounded by starting over.
+ */
+const counted = new Map<string, number>();
+/** About 16 MB of text held at most. */
+const MAX_COUNTED_CHARACTERS = 8_000_000;
+let countedCharacters = 0;
+
 /** Tokens of a text under o200k_base (GPT-4o family): close enough for other models' budgets. */
 export function countTokens(text: string): number {
-  return text.length === 0 ? 0 : countO200k(text);
+  if (text.length === 0) return 0;
+  let tokens = counted.get(text);
+  if (tokens === undefined) {
+    tokens = countO200k(text);
+    if (countedCharacters + text.length > MAX_COUNTED_CHARACTERS) {
+      counted.clear();
+      countedCharacters = 0;
+    }
+    counted.set(text, tokens);
+    countedCharacters += text.length;
+  }
+  return tokens;
 }
 
 /** Per-message framing tokens OpenAI documents for chat formats. */
