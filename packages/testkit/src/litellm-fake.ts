@@ -32,6 +32,8 @@ export interface FakeLiteLlm {
   url: string;
   users: Map<string, FakeLiteLlmUser>;
   calls: FakeLiteLlmCall[];
+  /** What `/spend/logs` serves: one row per completion forwarded under a user's key. */
+  spendLogs: Array<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
@@ -96,16 +98,33 @@ export async function startFakeLiteLlm(options: FakeLiteLlmOptions): Promise<Fak
         ...(text ? { body: text } : {}),
       });
       res.writeHead(forwarded.status, { 'content-type': forwarded.headers.get('content-type') ?? 'application/json' });
-      if (forwarded.body) Readable.fromWeb(forwarded.body as never).pipe(res);
-      else res.end();
+      // Passed through as it comes, and kept, to log the call's usage as the proxy does.
+      let received = '';
+      if (forwarded.body) {
+        for await (const chunk of Readable.fromWeb(forwarded.body as never)) {
+          received += (chunk as Buffer).toString('utf8');
+          res.write(chunk);
+        }
+      }
+      res.end();
       if (url.pathname === '/v1/chat/completions' && user && forwarded.ok) {
-        res.once('finish', () => {
-          user.spend += options.costPerCallUsd ?? 0.001;
-          spendLogs.push({
-            request_id: `req-${spendLogs.length + 1}`,
-            user: user.user_id,
-            spend: options.costPerCallUsd ?? 0.001,
-          });
+        const cost = options.costPerCallUsd ?? 0.001;
+        const usage = usageOf(received);
+        const startTime = new Date().toISOString();
+        user.spend += cost;
+        spendLogs.push({
+          request_id: `chatcmpl-${randomBytes(8).toString('hex')}`,
+          call_type: 'acompletion',
+          api_key: 'hashed',
+          spend: cost,
+          total_tokens: usage.prompt_tokens + usage.completion_tokens,
+          prompt_tokens: usage.prompt_tokens,
+          completion_tokens: usage.completion_tokens,
+          startTime,
+          endTime: startTime,
+          model: String(body?.model ?? ''),
+          user: user.user_id,
+          metadata: {},
         });
       }
       return;
@@ -150,11 +169,15 @@ export async function startFakeLiteLlm(options: FakeLiteLlmOptions): Promise<Fak
       });
     }
     if (url.pathname === '/spend/logs') {
+      // As the proxy does: whole UTC days, both ends included.
       const userId = url.searchParams.get('user_id');
+      const from = url.searchParams.get('start_date') ?? '0000-01-01';
+      const to = url.searchParams.get('end_date') ?? '9999-12-31';
+      const day = (log: Record<string, unknown>) => String(log.startTime).slice(0, 10);
       return sendJson(
         res,
         200,
-        spendLogs.filter((log) => !userId || log.user === userId),
+        spendLogs.filter((log) => (!userId || log.user === userId) && day(log) >= from && day(log) <= to),
       );
     }
     return sendJson(res, 404, openAiError('Not found', 'not_found_error', 404));
@@ -172,12 +195,24 @@ export async function startFakeLiteLlm(options: FakeLiteLlmOptions): Promise<Fak
     url: `http://127.0.0.1:${port}`,
     users,
     calls,
+    spendLogs,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+}
+
+/** The usage a completion reported: the JSON body's, or the last SSE chunk that carries one. */
+function usageOf(body: string): { prompt_tokens: number; completion_tokens: number } {
+  const candidates = body.startsWith('{') ? [body] : body.split('\n').map((line) => line.replace(/^data: /, ''));
+  for (const candidate of candidates.reverse()) {
+    if (!candidate.startsWith('{')) continue;
+    const usage = (JSON.parse(candidate) as { usage?: { prompt_tokens: number; completion_tokens: number } }).usage;
+    if (usage) return usage;
+  }
+  return { prompt_tokens: 0, completion_tokens: 0 };
 }
 
 function withoutKeys({ keys: _keys, ...user }: FakeLiteLlmUser) {

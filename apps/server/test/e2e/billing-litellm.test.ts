@@ -69,6 +69,30 @@ describe('BILLING=litellm', () => {
     expect((await client.user.health.query()).status).toBe('blocked');
   });
 
+  it("reports usage from the proxy's spend logs", async () => {
+    const client = server.client();
+    const { user } = await client.auth.register.mutate({ email: uniqueEmail('proxy'), password: PASSWORD });
+    await chatTurn(client, 'one');
+    await chatTurn(client, 'two');
+    const logged = proxy.spendLogs.filter((log) => log.user === user.id);
+    expect(logged).toHaveLength(2);
+
+    const usage = await client.user.usage.query({ groupBy: 'model' });
+    expect(usage.totals).toMatchObject({
+      requests: 2,
+      costUsd: 1,
+      promptTokens: logged.reduce((sum, log) => sum + Number(log.prompt_tokens), 0),
+      completionTokens: logged.reduce((sum, log) => sum + Number(log.completion_tokens), 0),
+    });
+    expect(usage.totals.promptTokens).toBeGreaterThan(0);
+    expect(usage.buckets).toEqual([expect.objectContaining({ key: 'test-model', requests: 2, costUsd: 1 })]);
+    const spendQuery = proxy.calls.findLast((call) => call.path === '/spend/logs');
+    expect(spendQuery?.authorization).toBe('Bearer sk-master');
+
+    // A window that ends before the calls holds none of them.
+    expect((await client.user.usage.query({ to: new Date(Date.now() - 60 * 60 * 1000) })).totals.requests).toBe(0);
+  });
+
   it('names LiteLLM in /readyz', async () => {
     const response = await fetch(`${server.url}/readyz`);
     expect(await response.json()).toMatchObject({ status: 'ready', checks: { store: 'ok', llm: 'ok', litellm: 'ok' } });

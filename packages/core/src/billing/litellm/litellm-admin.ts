@@ -19,6 +19,16 @@ export interface LiteLlmUserInfo {
   };
 }
 
+/** One call as the proxy logged and billed it (a subset of its spend log row). */
+export interface LiteLlmSpendLog {
+  request_id: string;
+  spend: number;
+  prompt_tokens?: number | null;
+  completion_tokens?: number | null;
+  model?: string | null;
+  startTime: string;
+}
+
 /** LiteLLM spells budget periods as durations; `none` has none. */
 export function budgetDuration(period: BudgetPeriod): string | null {
   return { day: '1d', week: '7d', month: '1mo', none: null }[period];
@@ -91,6 +101,17 @@ export class LiteLlmAdmin {
 
   async userInfo(userId: string): Promise<LiteLlmUserInfo | null> {
     return this.request<LiteLlmUserInfo>('/user/info', { query: { user_id: userId } });
+  }
+
+  /**
+   * The user's calls between two days (the proxy filters by whole UTC days, inclusive); an
+   * unprovisioned user has none.
+   */
+  async spendLogs(userId: string, fromDay: string, toDay: string): Promise<LiteLlmSpendLog[]> {
+    const logs = await this.request<LiteLlmSpendLog[]>('/spend/logs', {
+      query: { user_id: userId, start_date: fromDay, end_date: toDay },
+    });
+    return Array.isArray(logs) ? logs : [];
   }
 
   async ping(): Promise<void> {

@@ -1,10 +1,12 @@
 import { eq } from 'drizzle-orm';
 import type { Clock } from '../../ports/clock';
-import type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery } from '../../ports/ledger';
+import type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery, UsageTotals } from '../../ports/ledger';
 import type { Database } from '../../store/database';
 import { litellmKeys, users } from '../../store/schema';
 import type { BudgetPeriod } from '../periods';
-import type { LiteLlmAdmin } from './litellm-admin';
+import type { LiteLlmAdmin, LiteLlmSpendLog } from './litellm-admin';
+
+const utcDay = (at: Date) => at.toISOString().slice(0, 10);
 
 const usd = (micros: number | null) => (micros === null ? null : micros / 1_000_000);
 
@@ -73,8 +75,21 @@ export class LiteLlmLedger implements Ledger {
     return this.inner.settle(grant, used);
   }
 
-  usage(userId: string, query: UsageQuery) {
-    return this.inner.usage(userId, query);
+  /**
+   * What the proxy logged and billed (`/spend/logs`): that is the money the user's key spent. A
+   * proxy that does not answer leaves Hearth's own records, which count the same calls at Hearth's prices.
+   */
+  async usage(userId: string, query: UsageQuery) {
+    if (!this.keys.has(userId) && !(await this.isProvisioned(userId))) return this.inner.usage(userId, query);
+    const to = query.to ?? this.clock.now();
+    const from = query.from ?? new Date(0);
+    const logs = await this.admin.spendLogs(userId, utcDay(from), utcDay(to)).catch(() => null);
+    if (!logs) return this.inner.usage(userId, query);
+    const inRange = logs.filter((log) => {
+      const at = Date.parse(log.startTime);
+      return at >= from.getTime() && at < to.getTime();
+    });
+    return summarise(inRange, query.groupBy);
   }
 
   progress(grant: Grant, receivedTokens: number) {
@@ -107,4 +122,31 @@ export class LiteLlmLedger implements Ledger {
     this.keys.set(userId, kept);
     return kept;
   }
+}
+
+function summarise(logs: LiteLlmSpendLog[], groupBy: UsageQuery['groupBy']) {
+  const empty = (): UsageTotals => ({ requests: 0, promptTokens: 0, completionTokens: 0, costMicros: 0 });
+  const add = (into: UsageTotals, log: LiteLlmSpendLog) => {
+    into.requests += 1;
+    into.promptTokens += log.prompt_tokens ?? 0;
+    into.completionTokens += log.completion_tokens ?? 0;
+    into.costMicros += Math.round(log.spend * 1_000_000);
+  };
+  const totals = empty();
+  const buckets = new Map<string, UsageTotals>();
+  for (const log of logs) {
+    add(totals, log);
+    if (!groupBy) continue;
+    const key = groupBy === 'model' ? (log.model ?? 'unknown') : utcDay(new Date(log.startTime));
+    let bucket = buckets.get(key);
+    if (!bucket) {
+      bucket = empty();
+      buckets.set(key, bucket);
+    }
+    add(bucket, log);
+  }
+  return {
+    totals,
+    buckets: [...buckets].sort(([a], [b]) => a.localeCompare(b)).map(([key, bucket]) => ({ key, ...bucket })),
+  };
 }
