@@ -70,7 +70,9 @@ export class ChatService implements ChatOperations {
       throw new AppError('RUN_ACTIVE', 'The agent is still answering in this conversation. Wait or cancel it.');
     }
     const signal = this.options.hub.open(started.runId, caller.id);
-    void this.execute(caller.id, started, model, signal);
+    // On the next turn of the event loop: PGlite answers synchronously, so started inline the run's
+    // first queries would go before this response is even written.
+    setImmediate(() => void this.execute(caller.id, started, model, signal));
     return started;
   }
 

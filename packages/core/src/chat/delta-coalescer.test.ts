@@ -6,6 +6,8 @@ describe('DeltaCoalescer', () => {
   it('merges a burst of deltas, keeps paced ones apart, and never reorders', async () => {
     const out: RunEvent[] = [];
     const coalescer = new DeltaCoalescer((event) => out.push(event));
+    coalescer.push({ type: 'text.delta', text: 'The first text goes out at once. ' });
+    expect(out).toHaveLength(1);
     coalescer.push({ type: 'text.delta', text: 'Hel' });
     coalescer.push({ type: 'text.delta', text: 'lo' });
     coalescer.push({ type: 'reasoning.delta', text: 'thinking' });
@@ -14,6 +16,7 @@ describe('DeltaCoalescer', () => {
     coalescer.push({ type: 'text.delta', text: ' world' });
     await new Promise((resolve) => setImmediate(resolve));
     expect(out).toEqual([
+      { type: 'text.delta', text: 'The first text goes out at once. ' },
       { type: 'text.delta', text: 'Hello' },
       { type: 'reasoning.delta', text: 'thinking' },
       { type: 'text.delta', text: ',' },
