@@ -145,7 +145,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     maxOutputTokens: Math.min(config.LLM_MAX_OUTPUT_TOKENS, price.maxOutputTokens),
     ...(litellmLedger ? { apiKeyFor: (userId: string) => litellmLedger.keyFor(userId) } : {}),
   });
-  const chatStore = new ChatStore(store.db, clock);
+  const chatStore = new ChatStore(store.db, clock, location.kind !== 'postgres');
   const hub = new RunHub(config.RUN_EVENT_RETENTION_SECONDS * 1000);
   const stopMaintenance = await startMaintenance({
     chatStore,

@@ -6,6 +6,7 @@ import type { Clock } from '../ports/clock';
 import { type Database, queryRows } from '../store/database';
 import { isUniqueViolation } from '../store/errors';
 import { conversationSummaries, conversations, messages, runs } from '../store/schema';
+import { ContextCache } from './context-cache';
 import { decodeCursor, encodeCursor } from './cursor';
 import { MICROS_PER_USD, toConversation, toMessage } from './message-row';
 
@@ -33,17 +34,30 @@ export interface StartedRun {
 }
 
 const ACTIVE: RunStatus[] = ['queued', 'running'];
+
+/** Messages kept per cached conversation: more than any turn asks for. */
+const CONTEXT_KEEP = 256;
+/** About 32 MB of cached message text at most. */
+const CONTEXT_MAX_CHARACTERS = 16_000_000;
 const notFound = (what: string) => new AppError('NOT_FOUND', `That ${what} does not exist.`);
 
 /** Conversations, messages and runs. Every read is scoped to the calling user. */
 export class ChatStore {
   /** Each user's default conversation id; a send that finds it gone asks again (see forgetDefault). */
   private readonly defaults = new Map<string, string>();
+  private readonly contexts: ContextCache | null;
 
+  /**
+   * `soleWriter`: no other process writes this store (the embedded PGlite), so the recent messages
+   * of conversations are kept in memory and a turn reads its history from there.
+   */
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
-  ) {}
+    soleWriter = false,
+  ) {
+    this.contexts = soleWriter ? new ContextCache(CONTEXT_KEEP, CONTEXT_MAX_CHARACTERS) : null;
+  }
 
   async conversation(userId: string, conversationId: string): Promise<Conversation> {
     const [row] = await this.db
@@ -105,6 +119,7 @@ export class ChatStore {
       .where(and(eq(conversations.id, conversationId), eq(conversations.userId, userId)))
       .returning({ id: conversations.id });
     if (deleted.length === 0) throw notFound('conversation');
+    this.contexts?.forget(conversationId);
     if (this.defaults.get(userId) === conversationId) this.defaults.delete(userId);
   }
 
@@ -163,7 +178,7 @@ export class ChatStore {
     const now = this.clock.now();
     const at = now.toISOString();
     try {
-      const rows = await queryRows<{ id: string }>(
+      const rows = await queryRows<{ id: string; seq: number }>(
         this.db,
         sql`with conv as (
               update conversations set last_active_at = ${at}::timestamptz, message_count = message_count + 1
@@ -174,7 +189,7 @@ export class ChatStore {
               select ${messageId}::uuid, ${input.userId}::uuid, conv.id, ${runId}::uuid, 'user', ${input.text},
                      'complete', ${at}::timestamptz
               from conv
-              returning id, conversation_id
+              returning id, conversation_id, seq
             ), run as (
               insert into runs (id, user_id, conversation_id, user_message_id, client_message_id, status, model,
                                 created_at, heartbeat_at)
@@ -183,9 +198,16 @@ export class ChatStore {
               from msg
               returning id
             )
-            select id from run`,
+            select run.id, (select seq::float8 from msg) as seq from run`,
       );
-      if (rows.length === 0) return { conflict: 'no_conversation' };
+      const [row] = rows;
+      if (!row) return { conflict: 'no_conversation' };
+      this.contexts?.append(input.conversationId, {
+        id: messageId,
+        seq: Number(row.seq),
+        role: 'user',
+        content: input.text,
+      });
     } catch (error) {
       if (isUniqueViolation(error, 'runs_one_active_idx')) return { conflict: 'run_active' };
       if (isUniqueViolation(error, 'runs_client_message_idx')) return { conflict: 'duplicate' };
@@ -225,24 +247,45 @@ export class ChatStore {
    * compacted) and the newest `limit` messages after it and before `beforeMessageId`, oldest first.
    */
   async turnContext(conversationId: string, beforeMessageId: string, limit: number): Promise<TurnContext> {
-    const rows = await queryRows<{ seq: number; role: 'user' | 'assistant' | 'summary'; content: string }>(
+    const cached = this.contexts?.get(conversationId, beforeMessageId, limit);
+    if (cached) return cached;
+    // With a cache, fetch enough to fill it, the new message included, so later turns need no query.
+    const fetched = this.contexts ? Math.max(limit, CONTEXT_KEEP) : limit + 1;
+    const rows = await queryRows<{
+      id: string | null;
+      seq: number;
+      role: 'user' | 'assistant' | 'summary';
+      content: string;
+    }>(
       this.db,
-      sql`(select 0::float8 as seq, 'summary' as role, summary as content
+      sql`(select null::uuid as id, 0::float8 as seq, 'summary' as role, summary as content
              from conversation_summaries where conversation_id = ${conversationId}::uuid)
           union all
-          (select seq::float8, role, content from messages
+          (select id, seq::float8, role, content from messages
              where conversation_id = ${conversationId}::uuid and content <> ''
-               and seq < (select seq from messages where id = ${beforeMessageId}::uuid)
+               and seq <= (select seq from messages where id = ${beforeMessageId}::uuid)
                and seq > coalesce((select through_seq from conversation_summaries
                                    where conversation_id = ${conversationId}::uuid), 0)
-             order by seq desc limit ${limit})`,
+             order by seq desc limit ${fetched})`,
     );
     const summary = rows.find((row) => row.role === 'summary')?.content ?? null;
     const history = rows
-      .filter((row): row is TurnContext['history'][number] => row.role !== 'summary')
-      .map((row) => ({ seq: Number(row.seq), role: row.role, content: row.content }))
+      .filter((row) => row.role !== 'summary')
+      .map((row) => ({
+        id: row.id ?? '',
+        seq: Number(row.seq),
+        role: row.role as 'user' | 'assistant',
+        content: row.content,
+      }))
       .sort((a, b) => a.seq - b.seq);
-    return { summary, history };
+    this.contexts?.fill(conversationId, summary, history);
+    const before = history.filter((message) => message.id !== beforeMessageId);
+    return {
+      summary,
+      history: before
+        .slice(Math.max(0, before.length - limit))
+        .map(({ seq, role, content }) => ({ seq, role, content })),
+    };
   }
 
   /** Records that messages up to `throughSeq` are now represented by `summary`. */
@@ -252,6 +295,7 @@ export class ChatStore {
       .insert(conversationSummaries)
       .values({ conversationId, summary, throughSeq, updatedAt })
       .onConflictDoUpdate({ target: conversationSummaries.conversationId, set: { summary, throughSeq, updatedAt } });
+    this.contexts?.summarise(conversationId, summary, throughSeq);
   }
 
   /**
@@ -288,13 +332,13 @@ export class ChatStore {
           values (${message.id}::uuid, ${run.userId}::uuid, ${run.conversationId}::uuid, ${run.id}::uuid, 'assistant',
                   ${message.content}, ${message.status}, ${usage.promptTokens}, ${usage.completionTokens},
                   ${Math.round(usage.costUsd * MICROS_PER_USD)}, ${at}::timestamptz)
-          returning id
+          returning id, seq
         ), conv as (
           update conversations set last_active_at = ${at}::timestamptz, message_count = message_count + 1
           where id = ${run.conversationId}::uuid
         ),`
       : sql``;
-    await queryRows(
+    const [finished] = await queryRows<{ seq: number | null }>(
       this.db,
       sql`with ${stored} agent as (
             update agents set last_active_at = ${at}::timestamptz where user_id = ${run.userId}::uuid
@@ -303,8 +347,17 @@ export class ChatStore {
                  first_token_at = ${input.firstTokenAt?.toISOString() ?? null}::timestamptz,
                  finished_at = ${at}::timestamptz,
                  error_code = ${input.error?.code ?? null}, error_message = ${input.error?.message ?? null}
-          where id = ${run.id}::uuid`,
+          where id = ${run.id}::uuid
+          returning ${message ? sql`(select seq::float8 from msg)` : sql`null::float8`} as seq`,
     );
+    if (message && finished?.seq != null) {
+      this.contexts?.append(run.conversationId, {
+        id: message.id,
+        seq: Number(finished.seq),
+        role: 'assistant',
+        content: message.content,
+      });
+    }
     return message;
   }
 
@@ -360,6 +413,8 @@ export class ChatStore {
         );
       await tx.update(conversations).set({ messageCount: 0 }).where(eq(conversations.userId, userId));
     });
+    // Rare enough that forgetting every conversation beats tracking whose they are.
+    this.contexts?.clear();
   }
 
   /** Tells other processes that these runs are still being worked on here. */
