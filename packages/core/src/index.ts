@@ -2,6 +2,8 @@ export { AgentService } from './agent/agent-service';
 export { AgentStore } from './agent/agent-store';
 export { BuiltinAgentRuntime, type BuiltinRuntimeOptions } from './agent/builtin-agent-runtime';
 export { DEFAULT_BLOCKS } from './agent/default-blocks';
+export { LettaAgentIds } from './agent/letta/letta-agent-ids';
+export { LettaAgentRuntime, type LettaRuntimeOptions } from './agent/letta/letta-agent-runtime';
 export { type AccessTokenOptions, AccessTokens } from './auth/builtin/access-tokens';
 export { AuthStore } from './auth/builtin/auth-store';
 export { type BuiltinAuthOptions, BuiltinAuthProvider } from './auth/builtin/builtin-auth-provider';
