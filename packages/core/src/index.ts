@@ -4,6 +4,7 @@ export { BuiltinAgentRuntime, type BuiltinRuntimeOptions } from './agent/builtin
 export { DEFAULT_BLOCKS } from './agent/default-blocks';
 export { LettaAgentIds } from './agent/letta/letta-agent-ids';
 export { LettaAgentRuntime, type LettaRuntimeOptions } from './agent/letta/letta-agent-runtime';
+export { createLettaClient, type LettaClientOptions } from './agent/letta/letta-client';
 export { type AccessTokenOptions, AccessTokens } from './auth/builtin/access-tokens';
 export { AuthStore } from './auth/builtin/auth-store';
 export { type BuiltinAuthOptions, BuiltinAuthProvider } from './auth/builtin/builtin-auth-provider';

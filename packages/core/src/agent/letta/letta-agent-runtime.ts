@@ -173,7 +173,7 @@ export class LettaAgentRuntime implements AgentRuntime {
             include_pings: true,
             max_steps: Math.min(maxSteps, grant.steps),
           },
-          { signal, maxRetries: 0 },
+          { signal },
         );
         for await (const chunk of stream) {
           idle.arm();
@@ -252,25 +252,22 @@ export class LettaAgentRuntime implements AgentRuntime {
     if (existing) return this.remember(userId, await agents.claim(userId, existing.id));
     const now = this.options.clock.now();
     const created = await this.call(() =>
-      client.agents.create(
-        {
-          name: `hearth-${userId}`,
-          agent_type: 'letta_v1_agent',
-          model: this.options.model,
-          embedding: this.options.embedding,
-          max_tokens: this.options.maxOutputTokens,
-          memory_blocks: DEFAULT_BLOCKS.map((block) => ({
-            label: block.label,
-            value: block.value,
-            limit: block.limit,
-            description: block.description,
-            metadata: stampedMetadata(null, block.value, 'system', now),
-          })),
-          tags: [tagOf(userId)],
-          metadata: { hearth_user_id: userId },
-        },
-        { maxRetries: 0 },
-      ),
+      client.agents.create({
+        name: `hearth-${userId}`,
+        agent_type: 'letta_v1_agent',
+        model: this.options.model,
+        embedding: this.options.embedding,
+        max_tokens: this.options.maxOutputTokens,
+        memory_blocks: DEFAULT_BLOCKS.map((block) => ({
+          label: block.label,
+          value: block.value,
+          limit: block.limit,
+          description: block.description,
+          metadata: stampedMetadata(null, block.value, 'system', now),
+        })),
+        tags: [tagOf(userId)],
+        metadata: { hearth_user_id: userId },
+      }),
     );
     const claimed = await agents.claim(userId, created.id);
     // Another process created one at the same moment and recorded it first: keep one agent per user.
