@@ -257,13 +257,17 @@ export async function startFakeLetta(options: FakeLettaOptions): Promise<FakeLet
     mostActive.set(agent.id, Math.max(mostActive.get(agent.id) ?? 0, inFlight));
     const fault = faults.shift();
     let written = 0;
+    let dropped = false;
     let lastWrite = Date.now();
     const write = (frame: string) => {
-      if (res.destroyed) return;
-      res.write(frame);
-      lastWrite = Date.now();
+      if (res.destroyed || dropped) return;
       written += 1;
-      if (fault?.dropAfterEvents !== undefined && written >= fault.dropAfterEvents) res.destroy();
+      lastWrite = Date.now();
+      dropped = fault?.dropAfterEvents !== undefined && written >= fault.dropAfterEvents;
+      // Cut the connection once the frame is on the wire, so what came before it arrives.
+      res.write(frame, () => {
+        if (dropped) res.destroy();
+      });
     };
     const includePings = input.include_pings !== false;
     const pinger = setInterval(
@@ -283,7 +287,7 @@ export async function startFakeLetta(options: FakeLettaOptions): Promise<FakeLet
         maxSteps: typeof input.max_steps === 'number' ? input.max_steps : 50,
         llmUrl: options.llmUrl,
         signal: closed,
-        cancelled: () => cancelledRuns.has(record.runId) || res.destroyed,
+        cancelled: () => cancelledRuns.has(record.runId) || res.destroyed || dropped,
         emit: (schema, payload) => {
           contract.event(schema, payload);
           write(`data: ${JSON.stringify(payload)}\n\n`);
