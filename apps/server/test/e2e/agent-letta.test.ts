@@ -39,6 +39,10 @@ describe('AGENT_BACKEND=letta: one Letta agent per user', () => {
     expect(agentsTagged(user.id).map((agent) => agent.id)).toEqual([agentId]);
     expect(backend.letta?.agents.get(agentId ?? '')?.metadata).toEqual({ hearth_user_id: user.id });
     await chatTurn(client, 'My name is Ada.');
+    expect(await client.user.health.query()).toMatchObject({
+      agent: { ready: true, backend: 'letta' },
+      llm: { model: backend.model, reachable: true },
+    });
     await first.close();
 
     const again = async () => {
