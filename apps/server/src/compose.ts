@@ -4,9 +4,7 @@ import {
   AccessTokens,
   AccountService,
   AgentService,
-  AgentStore,
   AuthStore,
-  BuiltinAgentRuntime,
   BuiltinAuthProvider,
   BuiltinLedger,
   ChatService,
@@ -33,6 +31,7 @@ import {
 } from '@hearth/core';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Hono } from 'hono';
+import { agentBackendFor } from './agent-backend';
 import { type Config, ConfigError } from './config';
 import { createLogger, type Logger } from './logger';
 import { startMaintenance } from './maintenance';
@@ -112,11 +111,13 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
   const prices = new PriceTable(config.MODEL_PRICES_FILE ? PriceTable.readLiteLlmFile(config.MODEL_PRICES_FILE) : {}, [
     OFFLINE_MODEL,
   ]);
-  const price = prices.get(llm.defaultModel);
+  const [modelSetting, model] =
+    config.AGENT_BACKEND === 'letta' ? ['LETTA_MODEL', config.LETTA_MODEL] : ['LLM_MODEL', llm.defaultModel];
+  const price = prices.get(model);
   if (!price) {
     await store.close();
     throw new ConfigError(
-      `Invalid setting LLM_MODEL: "${llm.defaultModel}" has no price; add it to a MODEL_PRICES_FILE (LiteLLM's price-map format)`,
+      `Invalid setting ${modelSetting}: "${model}" has no price; add it to a MODEL_PRICES_FILE (LiteLLM's price-map format)`,
     );
   }
   const toMicros = (usd: number | undefined) => (usd === undefined ? null : Math.round(usd * 1_000_000));
@@ -136,16 +137,20 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
   const litellmLedger = litellm ? new LiteLlmLedger(builtinLedger, litellm, store.db, clock) : null;
   const ledger = litellmLedger ?? builtinLedger;
 
-  const runtime = new BuiltinAgentRuntime({
-    store: new AgentStore(store.db, clock, location.kind !== 'postgres'),
-    llm,
+  // The embedded PGlite has one process writing it, which may then keep what it wrote in memory.
+  const soleWriter = location.kind !== 'postgres';
+  const backend = agentBackendFor({
+    config,
+    db: store.db,
+    soleWriter,
+    clock,
     ledger,
-    maxSteps: config.AGENT_MAX_STEPS,
-    contextWindow: config.LLM_CONTEXT_WINDOW ?? price.contextWindow,
-    maxOutputTokens: Math.min(config.LLM_MAX_OUTPUT_TOKENS, price.maxOutputTokens),
-    ...(litellmLedger ? { apiKeyFor: (userId: string) => litellmLedger.keyFor(userId) } : {}),
+    llm,
+    price,
+    apiKeyFor: litellmLedger ? (userId: string) => litellmLedger.keyFor(userId) : undefined,
   });
-  const chatStore = new ChatStore(store.db, clock, location.kind !== 'postgres');
+  const { runtime } = backend;
+  const chatStore = new ChatStore(store.db, clock, soleWriter);
   const hub = new RunHub(config.RUN_EVENT_RETENTION_SECONDS * 1000);
   const stopMaintenance = await startMaintenance({
     chatStore,
@@ -161,23 +166,15 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     runtime,
     clock,
     logger,
-    models: [llm.defaultModel],
+    models: [backend.model],
     historyLimit: 200,
   });
-  if (llm.isOffline) {
+  if (config.AGENT_BACKEND === 'builtin' && llm.isOffline) {
     logger.warn('no LLM_BASE_URL: answering with the built-in offline demo model (hearth/offline), not a real LLM');
   }
 
-  const readiness = [{ name: 'store', check: () => store.ping() }];
+  const readiness = [{ name: 'store', check: () => store.ping() }, ...backend.readiness];
   if (litellm) readiness.push({ name: 'litellm', check: () => litellm.ping() });
-  if (!llm.isOffline) {
-    readiness.push({
-      name: 'llm',
-      check: async () => {
-        if (!(await llm.probe())) throw new Error('the LLM provider did not answer');
-      },
-    });
-  }
 
   const app = createApp({
     deps: {
@@ -185,7 +182,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
       users: new StoreUserService(store.db, clock),
       chat,
       agent: new AgentService(runtime, chatStore, hub),
-      account: new AccountService(ledger, runtime, chatStore, llm),
+      account: new AccountService(ledger, runtime, chatStore, backend.modelInfo),
     },
     logger,
     readiness,
@@ -212,8 +209,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
         'data-dir': `the key kept in ${config.dataDir}`,
         generated: `a new key kept in ${config.dataDir}`,
       }[signingKey.source];
-      const model = llm.isOffline ? 'the offline demo model' : `${llm.defaultModel} at ${config.LLM_BASE_URL}`;
-      return `store: ${where}; tokens signed with ${key}; model: ${model}`;
+      return `store: ${where}; tokens signed with ${key}; ${backend.description}`;
     },
     close: async () => {
       stopMaintenance();

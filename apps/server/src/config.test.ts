@@ -31,6 +31,8 @@ describe('loadConfig', () => {
     [{ TRUST_PROXY: 'perhaps' }, /^Invalid setting TRUST_PROXY: /],
     [{ BILLING: 'litellm' }, /^Invalid setting LITELLM_URL: required when BILLING=litellm$/],
     [{ BILLING: 'litellm', LITELLM_URL: 'http://proxy:4000' }, /^Invalid setting LITELLM_MASTER_KEY: required/],
+    [{ AGENT_BACKEND: 'letta' }, /^Invalid setting LETTA_BASE_URL: required when AGENT_BACKEND=letta$/],
+    [{ AGENT_BACKEND: 'letta', LETTA_BASE_URL: 'letta:8283' }, /^Invalid setting LETTA_BASE_URL: expected an http/],
   ])('stops at a bad value with one line naming the setting: %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -59,12 +59,26 @@ export const configSchema = z
     BILLING: z.enum(['builtin', 'litellm']).default('builtin'),
     LITELLM_URL: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
     LITELLM_MASTER_KEY: z.string().min(1).optional(),
+    /** builtin: the agent runs in Hearth; letta: each user's agent is a Letta agent. */
+    AGENT_BACKEND: z.enum(['builtin', 'letta']).default('builtin'),
+    /** The Letta server's root, without /v1 (Letta Cloud: https://api.letta.com). */
+    LETTA_BASE_URL: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
+    /** Letta Cloud's API key, or a self-hosted server's password; unset for an open self-hosted server. */
+    LETTA_API_KEY: z.string().min(1).optional(),
+    /** Model and embedding handles (provider/name) new Letta agents are created with. */
+    LETTA_MODEL: z.string().min(1).default('openai/gpt-4.1-mini'),
+    LETTA_EMBEDDING: z.string().min(1).default('openai/text-embedding-3-small'),
+    /** How long a request waits for Letta, and a stream for its next event (Letta pings every 20 s). */
+    LETTA_TIMEOUT_MS: integer(1_000, 600_000).default(60_000),
   })
   .superRefine((config, context) => {
-    if (config.BILLING !== 'litellm') return;
-    for (const name of ['LITELLM_URL', 'LITELLM_MASTER_KEY'] as const) {
-      if (!config[name]) context.addIssue({ code: 'custom', path: [name], message: 'required when BILLING=litellm' });
-    }
+    const require = (names: readonly (keyof typeof config)[], when: string) => {
+      for (const name of names) {
+        if (!config[name]) context.addIssue({ code: 'custom', path: [name], message: `required when ${when}` });
+      }
+    };
+    if (config.BILLING === 'litellm') require(['LITELLM_URL', 'LITELLM_MASTER_KEY'], 'BILLING=litellm');
+    if (config.AGENT_BACKEND === 'letta') require(['LETTA_BASE_URL'], 'AGENT_BACKEND=letta');
   });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -74,7 +88,7 @@ export type Config = z.output<typeof configSchema> & {
   dataDir: string;
 };
 
-const SECRET_SETTINGS = new Set(['JWT_SECRET', 'DATABASE_URL', 'LLM_API_KEY', 'LITELLM_MASTER_KEY']);
+const SECRET_SETTINGS = new Set(['JWT_SECRET', 'DATABASE_URL', 'LLM_API_KEY', 'LITELLM_MASTER_KEY', 'LETTA_API_KEY']);
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

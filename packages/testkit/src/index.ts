@@ -1,3 +1,11 @@
+export {
+  type FakeLetta,
+  type FakeLettaAgent,
+  type FakeLettaFault,
+  type FakeLettaOptions,
+  type FakeLettaSendRecord,
+  startFakeLetta,
+} from './letta-fake';
 export { type FakeLiteLlm, type FakeLiteLlmCall, type FakeLiteLlmUser, startFakeLiteLlm } from './litellm-fake';
 export { startLlmTestServer } from './llm-test-server';
 export {

@@ -2,7 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { testDatabases } from '@hearth/core/testing';
 import { createHearthClient, type HearthClient } from '@hearth/sdk';
 import { type LlmTestServer, startLlmTestServer } from '@hearth/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Backend, startBackend } from '../support/agent-backends';
 import { expectHearthError } from '../support/expect-error';
 import { collectRun } from '../support/run-events';
 import { type Started, startProcess, stop } from '../support/server-process';
@@ -131,6 +132,68 @@ describe.each(setups)('budgets are never overspent ($name)', ({ location, twoPro
     const seen = await collectRun(client, sent.runId);
     expect(seen.terminal).toMatchObject({ type: 'run.completed', message: { content: 'fine thanks' } });
   });
+});
+
+describe('budgets are never overspent with AGENT_BACKEND=letta', () => {
+  let llm: LlmTestServer;
+  let backend: Backend;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    llm = await startLlmTestServer({ respond: () => ({ ...ANSWER, ttftMs: 20 }) });
+    backend = await startBackend('letta', llm, { timeoutMs: 10_000 });
+    server = await startTestServer({
+      store: { kind: 'pglite-memory' },
+      env: { ...backend.server.env, LLM_MAX_OUTPUT_TOKENS: '50', AGENT_MAX_STEPS: '2' },
+    });
+  });
+  afterEach(() => backend.assertClean());
+  afterAll(async () => {
+    await server?.close();
+    await backend?.close();
+    await llm?.close();
+  });
+
+  it('reserves each send before it goes to Letta, so 30 sends at once stay within the limit', async () => {
+    const client = server.client();
+    await client.auth.register.mutate({ email: uniqueEmail('letta-budget'), password: PASSWORD });
+    // Calibrate: what one send reserves (two steps of the agent's context and output) and what it costs.
+    llm.setResponder(() => ({ ...ANSWER, ttftMs: 400 }));
+    const probe = await client.chat.send.mutate({ text: 'how are you?' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const reservation = Math.round((await client.user.budget.query()).reservedUsd * 1_000_000);
+    await collectRun(client, probe.runId);
+    const spentBefore = Math.round((await client.user.budget.query()).spentUsd * 1_000_000);
+    expect(reservation).toBeGreaterThan(0);
+
+    const limitMicros = spentBefore + 3 * reservation;
+    await client.user.setBudget.mutate({ limitUsd: limitMicros / 1_000_000, period: 'month' });
+    const conversations = [];
+    for (let i = 0; i < 30; i += 1) conversations.push((await client.chat.createConversation.mutate({})).id);
+    llm.reset();
+    llm.setResponder(() => ({ ...ANSWER, ttftMs: 20 }));
+    const sends = await Promise.all(
+      conversations.map((conversationId) => client.chat.send.mutate({ text: 'how are you?', conversationId })),
+    );
+    const outcomes = await Promise.all(sends.map((sent) => collectRun(client, sent.runId, { timeoutMs: 30_000 })));
+    const completed = outcomes.filter((o) => o.terminal?.type === 'run.completed');
+    const refused = outcomes.filter((o) => o.terminal?.type === 'run.failed');
+
+    expect(completed.length).toBeGreaterThanOrEqual(3);
+    expect(completed.length + refused.length).toBe(30);
+    for (const outcome of refused) {
+      expect(outcome.terminal).toMatchObject({ type: 'run.failed', appCode: 'BUDGET_EXCEEDED', partial: null });
+      expect(outcome.events.some((e) => e.data.type === 'text.delta' || e.data.type === 'usage')).toBe(false);
+    }
+    // A refused send never reached Letta, nor its model.
+    expect(backend.letta?.sends).toHaveLength(completed.length + 1);
+    expect(llm.callCount).toBe(completed.length);
+    const budget = await client.user.budget.query();
+    expect(budget.reservedUsd).toBe(0);
+    expect(Math.round(budget.spentUsd * 1_000_000)).toBeLessThanOrEqual(limitMicros);
+    const usage = await client.user.usage.query({});
+    expect(usage.totals.requests).toBe(completed.length + 1);
+  }, 60_000);
 });
 
 describe('budget API', () => {

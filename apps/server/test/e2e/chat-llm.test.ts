@@ -2,49 +2,32 @@ import { costMicros, countTokens } from '@hearth/core';
 import type { HearthClient } from '@hearth/sdk';
 import { type LlmTestServer, startLlmTestServer } from '@hearth/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS, type Backend, startBackend } from '../support/agent-backends';
 import { expectHearthError } from '../support/expect-error';
 import { chatTurn, collectRun } from '../support/run-events';
 import { signedInClient, startTestServer, type TestServer, testLlmClient } from '../support/test-server';
 
-describe('chat against an OpenAI-compatible provider', () => {
+describe.each(BACKENDS)('chat against a scripted model, agent backend $name', ({ name }) => {
   let llm: LlmTestServer;
+  let backend: Backend;
   let server: TestServer;
 
   beforeAll(async () => {
     llm = await startLlmTestServer();
-    server = await startTestServer({
-      store: { kind: 'pglite-memory' },
-      llm: testLlmClient(llm, { connectTimeoutMs: 2_000, idleTimeoutMs: 1_000 }),
-    });
+    backend = await startBackend(name, llm);
+    server = await startTestServer({ store: { kind: 'pglite-memory' }, ...backend.server });
   });
-  afterEach(() => llm.reset());
+  afterEach(() => {
+    llm.reset();
+    backend.assertClean();
+  });
   afterAll(async () => {
     await server?.close();
+    await backend?.close();
     await llm?.close();
   });
 
   const signedIn = () => signedInClient(server, 'llm');
-
-  it('sends the compiled memory, history and tools, and asks for usage', async () => {
-    const client = await signedIn();
-    await client.agent.updateMemory.mutate({ label: 'human', value: 'Likes tea.' });
-    llm.enqueue({ text: 'First answer.' }, { text: 'Second answer.' });
-    await chatTurn(client, 'first question');
-    await chatTurn(client, 'second question');
-    const request = llm.calls[1];
-    expect(request?.streamOptions).toEqual({ include_usage: true });
-    expect(JSON.stringify(request?.tools)).toContain('memory_insert');
-    const messages = request?.messages as Array<{ role: string; content: string }>;
-    expect(messages[0]?.role).toBe('system');
-    expect(messages[0]?.content).toContain('<human>');
-    expect(messages[0]?.content).toContain('Likes tea.');
-    expect(messages.slice(1).map((m) => [m.role, m.content])).toEqual([
-      ['user', 'first question'],
-      ['assistant', 'First answer.'],
-      ['user', 'second question'],
-    ]);
-  });
-
   it('resumes a dropped subscription with lastEventId: the whole text, no gap, no duplicate', async () => {
     const client = await signedIn();
     const text = Array.from({ length: 40 }, (_, i) => `word${i}`).join(' ');
@@ -104,7 +87,9 @@ describe('chat against an OpenAI-compatible provider', () => {
     const client = await signedIn();
     llm.enqueue({ text: 'one two three four five six seven eight', disconnectAfterTokens: 4 });
     const turn = await chatTurn(client, 'drop me');
-    expect(turn.terminal).toMatchObject({ type: 'run.failed', appCode: 'UPSTREAM_UNAVAILABLE' });
+    // Letta reports its model's broken stream as an LLM error (event: error, llm_api_error).
+    const appCode = name === 'letta' ? 'UPSTREAM_ERROR' : 'UPSTREAM_UNAVAILABLE';
+    expect(turn.terminal).toMatchObject({ type: 'run.failed', appCode });
     const partial = turn.terminal?.type === 'run.failed' ? turn.terminal.partial : null;
     expect(partial).toMatchObject({ status: 'incomplete', content: 'one two three four' });
     expect(llm.callCount).toBe(1);
@@ -119,25 +104,6 @@ describe('chat against an OpenAI-compatible provider', () => {
       appCode: 'UPSTREAM_TIMEOUT',
       partial: { content: 'a b' },
     });
-  });
-
-  it('returns tool errors to the model instead of crashing: unknown tool, bad arguments', async () => {
-    const client = await signedIn();
-    llm.enqueue(
-      { toolCalls: [{ name: 'launch_rockets', arguments: '{}' }] },
-      { toolCalls: [{ name: 'memory_insert', arguments: '{"label": "human", ' }] },
-      { toolCalls: [{ name: 'memory_replace', arguments: '{"label":"human","old_string":"nope","new_string":"x"}' }] },
-      { text: 'Sorry, I could not do that.' },
-    );
-    const turn = await chatTurn(client, 'do something odd');
-    const results = turn.events.flatMap((e) => (e.data.type === 'tool.result' ? [e.data] : []));
-    expect(results.map((r) => r.ok)).toEqual([false, false, false]);
-    expect(JSON.stringify(results[0]?.result)).toMatch(/Unknown tool/);
-    expect(JSON.stringify(results[1]?.result)).toMatch(/not valid JSON/);
-    expect(JSON.stringify(results[2]?.result)).toMatch(/occurs 0 times/);
-    expect(turn.terminal).toMatchObject({ type: 'run.completed', message: { content: 'Sorry, I could not do that.' } });
-    const toolMessages = ((llm.calls[3]?.messages ?? []) as Array<{ role: string }>).filter((m) => m.role === 'tool');
-    expect(toolMessages).toHaveLength(3);
   });
 
   it('stops a tool loop at the step limit', async () => {
@@ -175,6 +141,64 @@ describe('chat against an OpenAI-compatible provider', () => {
       status: 'complete',
       content: 'still here after you left',
     });
+  });
+});
+
+describe('the built-in runtime against an OpenAI-compatible provider', () => {
+  let llm: LlmTestServer;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    llm = await startLlmTestServer();
+    server = await startTestServer({
+      store: { kind: 'pglite-memory' },
+      llm: testLlmClient(llm, { connectTimeoutMs: 2_000, idleTimeoutMs: 1_000 }),
+    });
+  });
+  afterEach(() => llm.reset());
+  afterAll(async () => {
+    await server?.close();
+    await llm?.close();
+  });
+
+  const signedIn = () => signedInClient(server, 'llm');
+  it('sends the compiled memory, history and tools, and asks for usage', async () => {
+    const client = await signedIn();
+    await client.agent.updateMemory.mutate({ label: 'human', value: 'Likes tea.' });
+    llm.enqueue({ text: 'First answer.' }, { text: 'Second answer.' });
+    await chatTurn(client, 'first question');
+    await chatTurn(client, 'second question');
+    const request = llm.calls[1];
+    expect(request?.streamOptions).toEqual({ include_usage: true });
+    expect(JSON.stringify(request?.tools)).toContain('memory_insert');
+    const messages = request?.messages as Array<{ role: string; content: string }>;
+    expect(messages[0]?.role).toBe('system');
+    expect(messages[0]?.content).toContain('<human>');
+    expect(messages[0]?.content).toContain('Likes tea.');
+    expect(messages.slice(1).map((m) => [m.role, m.content])).toEqual([
+      ['user', 'first question'],
+      ['assistant', 'First answer.'],
+      ['user', 'second question'],
+    ]);
+  });
+
+  it('returns tool errors to the model instead of crashing: unknown tool, bad arguments', async () => {
+    const client = await signedIn();
+    llm.enqueue(
+      { toolCalls: [{ name: 'launch_rockets', arguments: '{}' }] },
+      { toolCalls: [{ name: 'memory_insert', arguments: '{"label": "human", ' }] },
+      { toolCalls: [{ name: 'memory_replace', arguments: '{"label":"human","old_string":"nope","new_string":"x"}' }] },
+      { text: 'Sorry, I could not do that.' },
+    );
+    const turn = await chatTurn(client, 'do something odd');
+    const results = turn.events.flatMap((e) => (e.data.type === 'tool.result' ? [e.data] : []));
+    expect(results.map((r) => r.ok)).toEqual([false, false, false]);
+    expect(JSON.stringify(results[0]?.result)).toMatch(/Unknown tool/);
+    expect(JSON.stringify(results[1]?.result)).toMatch(/not valid JSON/);
+    expect(JSON.stringify(results[2]?.result)).toMatch(/occurs 0 times/);
+    expect(turn.terminal).toMatchObject({ type: 'run.completed', message: { content: 'Sorry, I could not do that.' } });
+    const toolMessages = ((llm.calls[3]?.messages ?? []) as Array<{ role: string }>).filter((m) => m.role === 'tool');
+    expect(toolMessages).toHaveLength(3);
   });
 });
 

@@ -1,15 +1,24 @@
 import { testDatabases } from '@hearth/core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS, type Backend, startBackend } from '../support/agent-backends';
 import { chatTurn } from '../support/run-events';
 import { signedInClient, startTestServer, type TestServer } from '../support/test-server';
 
-describe.each(testDatabases())('chat with the offline model on $name', ({ location }) => {
+const setups = testDatabases().flatMap((db) => BACKENDS.map(({ name }) => ({ ...db, backend: name })));
+
+describe.each(setups)('chat with the offline model on $name, agent backend $backend', ({ location, backend: name }) => {
+  let backend: Backend;
   let server: TestServer;
 
   beforeAll(async () => {
-    server = await startTestServer({ store: location });
+    backend = await startBackend(name, 'offline');
+    server = await startTestServer({ store: location, ...backend.server });
   });
-  afterAll(() => server?.close());
+  afterEach(() => backend.assertClean());
+  afterAll(async () => {
+    await server?.close();
+    await backend?.close();
+  });
 
   const signedIn = () => signedInClient(server, 'chat');
 
@@ -41,7 +50,7 @@ describe.each(testDatabases())('chat with the offline model on $name', ({ locati
     const deltas = turn.events.filter((e) => e.data.type === 'text.delta');
     expect(deltas.length).toBeGreaterThan(5);
     const usage = turn.events.find((e) => e.data.type === 'usage')?.data;
-    expect(usage).toMatchObject({ type: 'usage', costUsd: 0 });
+    expect(usage).toMatchObject({ type: 'usage', costUsd: (await client.user.usage.query({})).totals.costUsd });
     const { messages } = await client.chat.history.query({});
     expect(messages.map((m) => [m.role, m.status])).toEqual([
       ['user', 'complete'],
@@ -83,7 +92,7 @@ describe.each(testDatabases())('chat with the offline model on $name', ({ locati
     const client = await signedIn();
     await chatTurn(client, 'My name is Linus');
     const status = await client.agent.status.query();
-    expect(status).toMatchObject({ backend: 'builtin', model: 'hearth/offline', messageCount: 2, activeRunIds: [] });
+    expect(status).toMatchObject({ backend: name, model: backend.model, messageCount: 2, activeRunIds: [] });
     expect(status.memory.blocks).toBe(2);
 
     await client.agent.reset.mutate({ scope: 'messages' });

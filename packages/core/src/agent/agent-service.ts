@@ -47,6 +47,7 @@ export class AgentService implements AgentOperations {
       // A run still writing would put messages back right after they were cleared.
       await Promise.all((await this.chat.activeRunIds(caller.id)).map((runId) => this.hub.cancel(runId)));
       await this.chat.deleteAllMessages(caller.id);
+      await this.runtime.resetMessages(caller.id);
     }
     if (scope !== 'messages') await this.runtime.resetMemory(caller.id);
   }

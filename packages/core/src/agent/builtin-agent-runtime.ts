@@ -57,6 +57,10 @@ export class BuiltinAgentRuntime implements AgentRuntime {
     await this.options.store.resetBlocks(agent.id);
   }
 
+  async resetMessages(): Promise<void> {
+    // The built-in agent's context is the conversation history in Hearth's store: nothing else to clear.
+  }
+
   async runTurn(turn: AgentTurn): Promise<{ usage: Usage }> {
     const { store, llm, ledger, maxSteps, contextWindow, maxOutputTokens } = this.options;
     const agent = await store.ensure(turn.userId, llm.defaultModel);

@@ -36,7 +36,8 @@ export class AccountService implements AccountOperations {
     private readonly ledger: Ledger,
     private readonly runtime: AgentRuntime,
     private readonly chat: ChatStore,
-    private readonly llm: LlmClient,
+    /** The model the agents answer with; with Letta, Letta's model handle and Letta's health. */
+    private readonly llm: Pick<LlmClient, 'defaultModel' | 'isOffline' | 'probe'>,
   ) {}
 
   async usage(caller: AuthenticatedUser, query: { from?: Date; to?: Date; groupBy?: 'day' | 'model' }) {

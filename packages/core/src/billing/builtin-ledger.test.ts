@@ -66,6 +66,18 @@ describe.each(testDatabases())('BuiltinLedger on $name', ({ location }) => {
     expect(after).toMatchObject({ reservedMicros: 0, spentMicros: 3 * (10_000 + 10_000) });
   });
 
+  it('reserves several whole steps for a multi-step call, and needs at least one to fit', async () => {
+    const userId = await newUser();
+    await ledger.setBudget(userId, { limitMicros: 67_000 * 2 + 50_000, period: 'none' });
+    const grant = await ledger.reserve({ ...step(userId), steps: 5 });
+    expect(grant).toMatchObject({ amountMicros: 67_000 * 2 + 50_000, steps: 2 });
+    await ledger.settle(grant, { promptTokens: 10, completionTokens: 5 });
+    // 20,000 spent: the 164,000 left covers two steps; the 30,000 left after them, not one.
+    expect(await ledger.reserve({ ...step(userId), steps: 2 })).toMatchObject({ steps: 2 });
+    const refused = await ledger.reserve({ ...step(userId), steps: 1 }).catch((e: unknown) => e);
+    expect(isAppError(refused, 'BUDGET_EXCEEDED')).toBe(true);
+  });
+
   it('caps max tokens to what the remaining budget can pay, and refuses below a minimal answer', async () => {
     const userId = await newUser();
     await ledger.setBudget(userId, { limitMicros: 27_000 + 2_000 * 16, period: 'none' });

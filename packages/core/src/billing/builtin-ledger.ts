@@ -105,8 +105,10 @@ export class BuiltinLedger implements Ledger {
     await this.ensureBudget(request.userId);
     const promptTokens = promptAllowance(request.promptTokens);
     const maxOutput = Math.min(request.maxOutputTokens, price.maxOutputTokens);
-    const desired = costMicros(price, promptTokens, maxOutput);
-    const minimal = costMicros(price, promptTokens, Math.min(MINIMAL_ANSWER_TOKENS, maxOutput));
+    const step = costMicros(price, promptTokens, maxOutput);
+    const desired = step * (request.steps ?? 1);
+    // A multi-step call cannot be capped mid-way, so it needs at least one whole step.
+    const minimal = request.steps ? step : costMicros(price, promptTokens, Math.min(MINIMAL_ANSWER_TOKENS, maxOutput));
     const id = randomUUID();
     const now = this.options.clock.now();
     const at = now.toISOString();
@@ -163,6 +165,7 @@ export class BuiltinLedger implements Ledger {
       model: request.model,
       amountMicros: granted,
       maxOutputTokens: Math.max(1, Math.min(maxOutput, affordable)),
+      steps: step > 0 ? Math.max(1, Math.floor(granted / step)) : (request.steps ?? 1),
     };
   }
 
@@ -244,7 +247,7 @@ export class BuiltinLedger implements Ledger {
       .from(reservations)
       .where(all ? undefined : lt(reservations.expiresAt, now));
     for (const row of expired) {
-      const grant: Grant = { ...row, maxOutputTokens: 0 };
+      const grant: Grant = { ...row, maxOutputTokens: 0, steps: 0 };
       await this.settle(grant, { promptTokens: row.promptTokens, completionTokens: row.receivedTokens });
     }
     return expired.length;

@@ -28,4 +28,10 @@ describe('the built-in price table', () => {
     expect(table.get('mystery-model')).toBeUndefined();
     expect(table.get('hearth/offline')).toMatchObject({ inputUsdPerToken: 0, outputUsdPerToken: 0 });
   });
+
+  it('prices a Letta model handle (provider/model) by its model name', () => {
+    const table = new PriceTable();
+    expect(table.get('openai/gpt-4o-mini')).toEqual(table.get('gpt-4o-mini'));
+    expect(table.get('openai/mystery-model')).toBeUndefined();
+  });
 });

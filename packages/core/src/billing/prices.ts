@@ -34,8 +34,12 @@ export class PriceTable {
     for (const model of free) this.prices.set(model, FREE);
   }
 
+  /** A model's price; a Letta-style handle (`openai/gpt-4.1-mini`) falls back to the bare model name. */
   get(model: string): ModelPrice | undefined {
-    return this.prices.get(model);
+    const exact = this.prices.get(model);
+    if (exact) return exact;
+    const slash = model.indexOf('/');
+    return slash > 0 ? this.prices.get(model.slice(slash + 1)) : undefined;
   }
 
   /** Reads a price file in LiteLLM's format (`{ "<model>": { input_cost_per_token, output_cost_per_token, … } }`). */

@@ -82,7 +82,10 @@ function afterTool(messages: readonly LlmMessage[], result: string): Reply {
   const call = [...messages].reverse().find((m) => m.role === 'assistant' && m.toolCalls?.length);
   const args = call?.role === 'assistant' ? call.toolCalls?.[0]?.arguments : undefined;
   const inserted = args ? (JSON.parse(args) as { new_string?: string }).new_string : undefined;
-  if (!/^ok\b|"ok":\s*true/i.test(result)) return { text: 'I tried to remember that, but my memory refused it.' };
+  // Ours answer {"ok": true, …}; Letta packages a tool's return as {"status": "OK", …}.
+  if (!/^ok\b|"ok":\s*true|"status":\s*"OK"/i.test(result)) {
+    return { text: 'I tried to remember that, but my memory refused it.' };
+  }
   const name = /^Name: (.+)$/.exec(inserted ?? '')?.[1];
   return { text: name ? `Nice to meet you, ${name}! I'll remember your name.` : "Noted. I'll remember that." };
 }

@@ -40,5 +40,7 @@ export interface AgentRuntime {
   memory(userId: string): Promise<MemoryBlock[]>;
   updateMemory(userId: string, label: string, value: string): Promise<MemoryBlock>;
   resetMemory(userId: string): Promise<void>;
+  /** Clears what the backend keeps of past messages itself; Hearth's own message store is cleared apart. */
+  resetMessages(userId: string): Promise<void>;
   runTurn(turn: AgentTurn): Promise<{ usage: Usage }>;
 }

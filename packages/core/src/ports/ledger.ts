@@ -20,6 +20,11 @@ export interface ReserveRequest {
   promptTokens: number;
   /** What the step would like to be allowed to write. */
   maxOutputTokens: number;
+  /**
+   * For a backend that runs several steps per call (Letta): reserve for this many steps of
+   * `promptTokens` + `maxOutputTokens` each, and refuse unless at least one whole step fits.
+   */
+  steps?: number;
 }
 
 /** Money set aside for one step, and how many tokens the step may write within it. */
@@ -30,6 +35,8 @@ export interface Grant {
   model: string;
   amountMicros: number;
   maxOutputTokens: number;
+  /** How many whole steps the amount pays for (1 for a single step). */
+  steps: number;
 }
 
 export interface UsageTotals {

@@ -25,6 +25,7 @@ const TABLES = {
   reservations: { key: 'id', readable: true },
   usage_records: { key: 'id', readable: true },
   litellm_keys: { key: 'user_id', readable: false },
+  letta_agents: { key: 'user_id', readable: false },
 } as const satisfies Record<string, { key: string; readable: boolean }>;
 type Table = keyof typeof TABLES;
 const tableNames = (Object.keys(TABLES) as Table[]).sort();
@@ -99,6 +100,7 @@ async function seedUser(db: Database): Promise<Seeded> {
     costMicros: 1,
   });
   await db.insert(schema.litellmKeys).values({ userId, key: `sk-${userId}` });
+  await db.insert(schema.lettaAgents).values({ userId, lettaAgentId: `agent-${userId}` });
   return {
     ...ids,
     users: userId,
@@ -107,6 +109,7 @@ async function seedUser(db: Database): Promise<Seeded> {
     conversation_summaries: ids.conversations,
     budgets: userId,
     litellm_keys: userId,
+    letta_agents: userId,
   };
 }
 
@@ -137,6 +140,7 @@ const plant: Record<Table, (owner: Seeded) => SQL> = {
   ) => sql`insert into usage_records (id, user_id, model, prompt_tokens, completion_tokens, cost_micros)
     values (gen_random_uuid(), ${o.users}, 'm', 0, 0, -1)`,
   litellm_keys: (o) => sql`insert into litellm_keys (user_id, key) values (${o.users}, 'sk-planted')`,
+  letta_agents: (o) => sql`insert into letta_agents (user_id, letta_agent_id) values (${o.users}, 'agent-planted')`,
 };
 
 type Outcome = { keys: string[] } | { error: string };

@@ -275,3 +275,12 @@ export const litellmKeys = pgTable('litellm_keys', {
   key: text('key').notNull(),
   createdAt: createdAt(),
 });
+
+/** AGENT_BACKEND=letta: the Letta agent that is each user's agent (also tagged `user:<id>` on Letta). */
+export const lettaAgents = pgTable('letta_agents', {
+  userId: uuid('user_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  lettaAgentId: text('letta_agent_id').notNull().unique(),
+  createdAt: createdAt(),
+});

@@ -1,0 +1,113 @@
+import {
+  type AgentRuntime,
+  AgentStore,
+  BuiltinAgentRuntime,
+  type Clock,
+  createLettaClient,
+  type Database,
+  type Ledger,
+  LettaAgentIds,
+  LettaAgentRuntime,
+  type LlmClient,
+  type ModelPrice,
+} from '@hearth/core';
+import type { Config } from './config';
+
+/** The agent backend AGENT_BACKEND picks, and what the rest of the server needs to know of it. */
+export interface AgentBackend {
+  runtime: AgentRuntime;
+  /** The model runs are recorded and billed under. */
+  model: string;
+  /** For user.health: the model and whether what answers for it is reachable. */
+  modelInfo: Pick<LlmClient, 'defaultModel' | 'isOffline' | 'probe'>;
+  /** Readiness checks of the upstreams this backend calls. */
+  readiness: Array<{ name: string; check(): Promise<void> }>;
+  /** For the start-up line. */
+  description: string;
+}
+
+export interface BackendDeps {
+  config: Config;
+  db: Database;
+  /** No other process writes the store (see AgentStore). */
+  soleWriter: boolean;
+  clock: Clock;
+  ledger: Ledger;
+  llm: LlmClient;
+  price: ModelPrice;
+  /** The key a user's model traffic is sent with (BILLING=litellm). */
+  apiKeyFor: ((userId: string) => Promise<string>) | undefined;
+}
+
+export function agentBackendFor({
+  config,
+  db,
+  soleWriter,
+  clock,
+  ledger,
+  llm,
+  price,
+  apiKeyFor,
+}: BackendDeps): AgentBackend {
+  const maxOutputTokens = Math.min(config.LLM_MAX_OUTPUT_TOKENS, price.maxOutputTokens);
+  if (config.AGENT_BACKEND === 'letta' && config.LETTA_BASE_URL) {
+    const runtime = new LettaAgentRuntime({
+      client: createLettaClient({
+        baseUrl: config.LETTA_BASE_URL,
+        apiKey: config.LETTA_API_KEY,
+        timeoutMs: config.LETTA_TIMEOUT_MS,
+      }),
+      agents: new LettaAgentIds(db),
+      ledger,
+      clock,
+      model: config.LETTA_MODEL,
+      embedding: config.LETTA_EMBEDDING,
+      maxSteps: config.AGENT_MAX_STEPS,
+      maxOutputTokens,
+      idleTimeoutMs: config.LETTA_TIMEOUT_MS,
+    });
+    const ping = () => runtime.ping();
+    return {
+      runtime,
+      model: config.LETTA_MODEL,
+      modelInfo: {
+        defaultModel: config.LETTA_MODEL,
+        isOffline: false,
+        probe: () =>
+          ping().then(
+            () => true,
+            () => false,
+          ),
+      },
+      readiness: [{ name: 'letta', check: ping }],
+      description: `agents on Letta at ${config.LETTA_BASE_URL} (${config.LETTA_MODEL})`,
+    };
+  }
+  const runtime = new BuiltinAgentRuntime({
+    store: new AgentStore(db, clock, soleWriter),
+    llm,
+    ledger,
+    maxSteps: config.AGENT_MAX_STEPS,
+    contextWindow: config.LLM_CONTEXT_WINDOW ?? price.contextWindow,
+    maxOutputTokens,
+    ...(apiKeyFor ? { apiKeyFor } : {}),
+  });
+  return {
+    runtime,
+    model: llm.defaultModel,
+    modelInfo: llm,
+    readiness: llm.isOffline
+      ? []
+      : [
+          {
+            name: 'llm',
+            check: async () => {
+              if (!(await llm.probe())) throw new Error('the LLM provider did not answer');
+            },
+          },
+        ],
+    description: llm.isOffline
+      ? 'model: the offline demo model'
+      : `model: ${llm.defaultModel} at ${config.LLM_BASE_URL}`,
+  };
+}

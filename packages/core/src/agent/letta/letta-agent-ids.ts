@@ -1,0 +1,32 @@
+import { eq } from 'drizzle-orm';
+import type { Database } from '../../store/database';
+import { lettaAgents } from '../../store/schema';
+
+export interface LettaAgentRecord {
+  lettaAgentId: string;
+  createdAt: Date;
+}
+
+/** Which Letta agent is each user's, in Hearth's store: one row per user, written once. */
+export class LettaAgentIds {
+  constructor(private readonly db: Database) {}
+
+  async find(userId: string): Promise<LettaAgentRecord | null> {
+    const [row] = await this.db
+      .select({ lettaAgentId: lettaAgents.lettaAgentId, createdAt: lettaAgents.createdAt })
+      .from(lettaAgents)
+      .where(eq(lettaAgents.userId, userId));
+    return row ?? null;
+  }
+
+  /** Records the user's agent unless another process recorded one first; returns the one that stands. */
+  async claim(userId: string, lettaAgentId: string): Promise<LettaAgentRecord> {
+    await this.db
+      .insert(lettaAgents)
+      .values({ userId, lettaAgentId })
+      .onConflictDoNothing({ target: lettaAgents.userId });
+    const stored = await this.find(userId);
+    if (!stored) throw new Error('letta agent row vanished right after it was written');
+    return stored;
+  }
+}

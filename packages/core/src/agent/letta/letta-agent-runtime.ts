@@ -1,0 +1,306 @@
+import type { Letta } from '@letta-ai/letta-client';
+import type { BlockResponse } from '@letta-ai/letta-client/resources/blocks/blocks';
+import type { MemoryBlock, Usage } from '../../domain/chat';
+import { AppError } from '../../domain/errors';
+import { countTokens } from '../../llm/token-count';
+import type { AgentInfo, AgentRuntime, AgentTurn } from '../../ports/agent-runtime';
+import type { Clock } from '../../ports/clock';
+import type { Ledger } from '../../ports/ledger';
+import { DEFAULT_BLOCKS } from '../default-blocks';
+import { IdleTimeout } from './idle-timeout';
+import { KeyedQueue } from './keyed-queue';
+import type { LettaAgentIds, LettaAgentRecord } from './letta-agent-ids';
+import { stampedMetadata, toMemoryBlock } from './letta-blocks';
+import { lettaFailure } from './letta-errors';
+import { LettaStreamMapper, turnEnd } from './letta-stream-events';
+
+export interface LettaRuntimeOptions {
+  client: Letta;
+  agents: LettaAgentIds;
+  ledger: Ledger;
+  clock: Clock;
+  /** Handles (`provider/model`) new agents are created with. */
+  model: string;
+  embedding: string;
+  /** Steps (model calls) one send may take; also how many steps its reservation pays for. */
+  maxSteps: number;
+  /** Output tokens per step, set on each new agent. */
+  maxOutputTokens: number;
+  /** A stream silent this long has stalled (Letta pings every 20 s while it works). */
+  idleTimeoutMs: number;
+}
+
+/** Letta's own system prompt and tool schemas, before Hearth has seen a turn's usage. */
+const BASELINE_STEP_PROMPT_TOKENS = 2_000;
+/** How often a streaming send tells the ledger what it has received, for billing after a crash. */
+const PROGRESS_INTERVAL_MS = 1_000;
+
+const tagOf = (userId: string) => `user:${userId}`;
+
+/**
+ * AGENT_BACKEND=letta: each user's agent is a Letta agent (tagged `user:<id>`, its id kept in
+ * `letta_agents`), its core memory Letta's blocks, a turn one streamed send of the new user
+ * message — Letta keeps the agent's context, Hearth keeps its own copy of each conversation.
+ * Sends to one agent are serialized (Letta's behaviour under concurrent sends is undefined) and
+ * each is reserved against the ledger before it goes out.
+ */
+export class LettaAgentRuntime implements AgentRuntime {
+  readonly backend = 'letta' as const;
+  private readonly known = new Map<string, AgentInfo>();
+  private readonly pending = new Map<string, Promise<AgentInfo>>();
+  private readonly queue = new KeyedQueue();
+  /** Per agent: the prompt of one step of its last turn, grown by that turn's answer. */
+  private readonly stepPrompt = new Map<string, number>();
+
+  constructor(private readonly options: LettaRuntimeOptions) {}
+
+  /** For readiness: whether Letta answers. */
+  async ping(): Promise<void> {
+    await this.call(() => this.options.client.health());
+  }
+
+  async findAgent(userId: string): Promise<AgentInfo | null> {
+    const known = this.known.get(userId);
+    if (known) return known;
+    const row = await this.options.agents.find(userId);
+    return row ? this.remember(userId, row) : null;
+  }
+
+  ensureAgent(userId: string): Promise<AgentInfo> {
+    const known = this.known.get(userId);
+    if (known) return Promise.resolve(known);
+    let pending = this.pending.get(userId);
+    if (!pending) {
+      pending = this.locateOrCreate(userId).finally(() => this.pending.delete(userId));
+      this.pending.set(userId, pending);
+    }
+    return pending;
+  }
+
+  async memory(userId: string): Promise<MemoryBlock[]> {
+    const agent = await this.ensureAgent(userId);
+    const blocks = await this.blocks(agent.agentId);
+    return blocks.map((block) => toMemoryBlock(block, agent.createdAt)).sort((a, b) => a.label.localeCompare(b.label));
+  }
+
+  async updateMemory(userId: string, label: string, value: string): Promise<MemoryBlock> {
+    const agent = await this.ensureAgent(userId);
+    const block = (await this.blocks(agent.agentId)).find((candidate) => candidate.label === label);
+    if (!block) throw new AppError('NOT_FOUND', `There is no memory block "${label}".`);
+    const limit = toMemoryBlock(block, agent.createdAt).limit;
+    if (value.length > limit) {
+      throw new AppError(
+        'MEMORY_LIMIT',
+        `The "${label}" block holds at most ${limit} characters; this value has ${value.length}.`,
+        { fieldErrors: { value: [`At most ${limit} characters.`] } },
+      );
+    }
+    const now = this.options.clock.now();
+    const updated = await this.call(() =>
+      this.options.client.agents.blocks.update(label, {
+        agent_id: agent.agentId,
+        value,
+        metadata: stampedMetadata(block.metadata, value, 'user', now),
+      }),
+    );
+    return toMemoryBlock(updated, now);
+  }
+
+  async resetMemory(userId: string): Promise<void> {
+    const agent = await this.ensureAgent(userId);
+    const blocks = await this.blocks(agent.agentId);
+    const now = this.options.clock.now();
+    for (const template of DEFAULT_BLOCKS) {
+      const block = blocks.find((candidate) => candidate.label === template.label);
+      await this.call(() =>
+        this.options.client.agents.blocks.update(template.label, {
+          agent_id: agent.agentId,
+          value: template.value,
+          limit: template.limit,
+          description: template.description,
+          metadata: stampedMetadata(block?.metadata, template.value, 'system', now),
+        }),
+      );
+    }
+  }
+
+  async resetMessages(userId: string): Promise<void> {
+    const agent = await this.findAgent(userId);
+    if (!agent) return;
+    await this.queue.run(agent.agentId, () =>
+      this.call(() =>
+        this.options.client.agents.messages.reset(agent.agentId, { add_default_initial_messages: false }),
+      ),
+    );
+    this.stepPrompt.delete(agent.agentId);
+  }
+
+  async runTurn(turn: AgentTurn): Promise<{ usage: Usage }> {
+    const { agentId } = await this.ensureAgent(turn.userId);
+    return this.queue.run(agentId, () => this.send(agentId, turn), turn.signal);
+  }
+
+  /**
+   * One send: reserve for `maxSteps` steps of the agent's context and output, stream, settle with
+   * Letta's usage_statistics (or, if the stream broke off, with what arrived), report the usage.
+   */
+  private async send(agentId: string, turn: AgentTurn): Promise<{ usage: Usage }> {
+    const { client, ledger, maxSteps, maxOutputTokens } = this.options;
+    const promptTokens = (this.stepPrompt.get(agentId) ?? BASELINE_STEP_PROMPT_TOKENS) + countTokens(turn.userMessage);
+    const grant = await ledger.reserve({
+      userId: turn.userId,
+      runId: turn.runId,
+      model: turn.model,
+      promptTokens,
+      maxOutputTokens,
+      steps: maxSteps,
+    });
+    const mapper = new LettaStreamMapper();
+    const idle = new IdleTimeout(this.options.idleTimeoutMs);
+    const signal = AbortSignal.any([turn.signal, idle.signal]);
+    let received = '';
+    let lastProgress = Date.now();
+    let usage: Usage = { promptTokens: 0, completionTokens: 0, costUsd: 0 };
+    try {
+      try {
+        idle.arm();
+        const stream = await client.agents.messages.create(
+          agentId,
+          {
+            messages: [{ role: 'user', content: turn.userMessage, otid: turn.runId }],
+            streaming: true,
+            stream_tokens: true,
+            include_pings: true,
+            max_steps: Math.min(maxSteps, grant.steps),
+          },
+          { signal },
+        );
+        for await (const chunk of stream) {
+          idle.arm();
+          const { events, editedBlock } = mapper.push(chunk);
+          for (const event of events) {
+            if (event.type === 'text.delta' || event.type === 'reasoning.delta') received += event.text;
+            else if (event.type === 'tool.call') received += JSON.stringify(event.arguments);
+            turn.emit(event);
+          }
+          if (editedBlock) await this.announceEdit(agentId, editedBlock, turn, signal);
+          if (Date.now() - lastProgress >= PROGRESS_INTERVAL_MS) {
+            lastProgress = Date.now();
+            // Not awaited: the stream must not wait on the store. A lost report only costs accuracy after a crash.
+            ledger.progress(grant, countTokens(received)).catch(() => {});
+          }
+        }
+        for (const event of mapper.finish()) turn.emit(event);
+      } catch (error) {
+        if (!signal.aborted) throw lettaFailure(error);
+      }
+      if (signal.aborted) {
+        // Letta goes on with a run whose stream was dropped; stop it before the next send starts.
+        await this.cancelUpstream(agentId, mapper.runId);
+        if (turn.signal.aborted) throw new DOMException('The run was cancelled', 'AbortError');
+        throw new AppError('UPSTREAM_TIMEOUT', 'The agent backend stopped answering.', { retryable: true });
+      }
+      const end = turnEnd(mapper.stopReason);
+      if (end.kind === 'failed') throw end.error;
+      if (end.kind === 'cancelled') {
+        throw new AppError('UPSTREAM_ERROR', 'The agent backend cancelled the answer.', { retryable: true });
+      }
+    } finally {
+      idle.clear();
+      const used = mapper.usage ?? { promptTokens, completionTokens: countTokens(received) };
+      const { costMicros } = await ledger.settle(grant, used);
+      if (mapper.usage && mapper.usage.stepCount > 0) {
+        this.stepPrompt.set(
+          agentId,
+          Math.ceil(mapper.usage.promptTokens / mapper.usage.stepCount) + mapper.usage.completionTokens,
+        );
+      }
+      usage = { promptTokens: used.promptTokens, completionTokens: used.completionTokens, costUsd: costMicros / 1e6 };
+      turn.emit({ type: 'usage', ...usage });
+      this.touch(turn.userId);
+    }
+    return { usage };
+  }
+
+  /** The agent edited a block: read it back, stamp it as the agent's, and tell the client. */
+  private async announceEdit(agentId: string, label: string, turn: AgentTurn, signal: AbortSignal): Promise<void> {
+    const { client, clock } = this.options;
+    const block = await client.agents.blocks.retrieve(label, { agent_id: agentId }, { signal });
+    const now = clock.now();
+    const stamped = await client.agents.blocks.update(
+      label,
+      { agent_id: agentId, metadata: stampedMetadata(block.metadata, block.value, 'agent', now) },
+      { signal },
+    );
+    turn.emit({ type: 'memory.updated', block: toMemoryBlock(stamped, now) });
+  }
+
+  private async cancelUpstream(agentId: string, runId: string | null): Promise<void> {
+    // Best effort: Letta cancels only with Redis configured, and the stream is already closed here.
+    await this.options.client.agents.messages.cancel(agentId, runId ? { run_ids: [runId] } : {}).catch(() => {});
+  }
+
+  private async locateOrCreate(userId: string): Promise<AgentInfo> {
+    const { agents, client } = this.options;
+    const row = await agents.find(userId);
+    if (row) return this.remember(userId, row);
+    // Found by tag: an agent made for this user before its id reached this store (a lost row, another database).
+    const page = await this.call(() =>
+      client.agents.list({ tags: [tagOf(userId)], match_all_tags: true, order: 'asc', limit: 1 }),
+    );
+    const existing = page.items[0];
+    if (existing) return this.remember(userId, await agents.claim(userId, existing.id));
+    const now = this.options.clock.now();
+    const created = await this.call(() =>
+      client.agents.create({
+        name: `hearth-${userId}`,
+        agent_type: 'letta_v1_agent',
+        model: this.options.model,
+        embedding: this.options.embedding,
+        max_tokens: this.options.maxOutputTokens,
+        memory_blocks: DEFAULT_BLOCKS.map((block) => ({
+          label: block.label,
+          value: block.value,
+          limit: block.limit,
+          description: block.description,
+          metadata: stampedMetadata(null, block.value, 'system', now),
+        })),
+        tags: [tagOf(userId)],
+        metadata: { hearth_user_id: userId },
+      }),
+    );
+    const claimed = await agents.claim(userId, created.id);
+    // Another process created one at the same moment and recorded it first: keep one agent per user.
+    if (claimed.lettaAgentId !== created.id) await client.agents.delete(created.id).catch(() => {});
+    return this.remember(userId, claimed);
+  }
+
+  private remember(userId: string, row: LettaAgentRecord): AgentInfo {
+    const info: AgentInfo = {
+      agentId: row.lettaAgentId,
+      model: this.options.model,
+      createdAt: row.createdAt,
+      lastActiveAt: row.createdAt,
+    };
+    this.known.set(userId, info);
+    return info;
+  }
+
+  private touch(userId: string): void {
+    const known = this.known.get(userId);
+    if (known) this.known.set(userId, { ...known, lastActiveAt: this.options.clock.now() });
+  }
+
+  private async blocks(agentId: string): Promise<BlockResponse[]> {
+    const page = await this.call(() => this.options.client.agents.blocks.list(agentId));
+    return page.items;
+  }
+
+  private async call<T>(request: () => PromiseLike<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      throw lettaFailure(error);
+    }
+  }
+}
