@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
-import { PGlite, type ParserOptions, types } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { type SQL, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { PgliteThread } from './pglite-thread';
 import * as schema from './schema';
 
 export type Schema = typeof schema;
@@ -41,10 +42,9 @@ export async function openStore(location: StoreLocation): Promise<Store> {
     };
   }
   if (location.kind === 'pglite') mkdirSync(location.dataDir, { recursive: true });
-  const client = await PGlite.create(location.kind === 'pglite' ? location.dataDir : undefined, {
-    parsers: DRIZZLE_PARSERS,
-  });
-  const db = drizzlePglite(withInstanceParsers(client), { schema });
+  const client = await PgliteThread.open(location.kind === 'pglite' ? location.dataDir : undefined);
+  // Drizzle calls only query and transaction, which the worker-backed client answers as PGlite does.
+  const db = drizzlePglite(client as unknown as PGlite, { schema });
   return {
     kind: location.kind,
     db,
@@ -53,27 +53,6 @@ export async function openStore(location: StoreLocation): Promise<Store> {
     },
     close: () => client.close(),
   };
-}
-
-/** The parsers Drizzle hands PGlite with every query: dates and intervals left as text for Drizzle to map. */
-const keepText = (value: string) => value;
-const DRIZZLE_PARSERS: ParserOptions = Object.fromEntries(
-  [types.TIMESTAMP, types.TIMESTAMPTZ, types.INTERVAL, types.DATE, 1231, 1115, 1185, 1187, 1182].map((oid) => [
-    oid,
-    keepText,
-  ]),
-);
-
-/**
- * PGlite merges per-query parsers into its whole parser table on every query, which costs more
- * than many of the queries themselves. The same parsers are set once on the instance instead
- * (DRIZZLE_PARSERS), and the per-query copy Drizzle sends is dropped.
- */
-function withInstanceParsers(client: PGlite): PGlite {
-  const query = client.query.bind(client);
-  client.query = ((sql: string, params?: unknown[], options?: Parameters<PGlite['query']>[2]) =>
-    query(sql, params, options && { ...options, parsers: undefined })) as PGlite['query'];
-  return client;
 }
 
 /**

@@ -1,0 +1,133 @@
+import { Worker } from 'node:worker_threads';
+
+export interface QueryResult {
+  rows: unknown[];
+  fields: Array<{ name: string; dataTypeID: number }>;
+  affectedRows?: number;
+}
+
+interface QueryOptions {
+  rowMode?: 'array' | 'object';
+}
+
+/** What Drizzle's PGlite driver calls on its client; the worker-backed client provides the same. */
+export interface PgliteLike {
+  query(sql: string, params?: unknown[], options?: QueryOptions): Promise<QueryResult>;
+  exec(sql: string): Promise<QueryResult[]>;
+  transaction<T>(fn: (tx: Omit<PgliteLike, 'transaction' | 'close'>) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** A database error from the worker, with PostgreSQL's fields (code, constraint…) as PGlite gives them. */
+export class PgliteError extends Error {
+  override readonly name = 'DatabaseError';
+  constructor(message: string, fields: Record<string, unknown>) {
+    super(message);
+    Object.assign(this, fields);
+  }
+}
+
+type Reply = { id: number; result?: unknown; error?: { message: string; fields: Record<string, unknown> } };
+
+/**
+ * PGlite in a worker thread (see pglite-worker.mjs), behind the client interface Drizzle uses.
+ * The worker runs messages in order on its one connection, so a transaction holds the client:
+ * statements from outside it wait until it ends instead of landing inside it.
+ */
+export class PgliteThread implements PgliteLike {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  private held: Promise<void> | null = null;
+  private failure: Error | null = null;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (reply: Reply) => {
+      const waiting = this.pending.get(reply.id);
+      if (!waiting) return;
+      this.pending.delete(reply.id);
+      if (reply.error) waiting.reject(new PgliteError(reply.error.message, reply.error.fields));
+      else waiting.resolve(reply.result);
+    });
+    worker.on('error', (error) => this.fail(error));
+    worker.on('exit', () => this.fail(new Error('the database worker stopped')));
+  }
+
+  /** Starts the worker on `dataDir` (in memory when undefined) and waits until the database is open. */
+  static async open(dataDir: string | undefined): Promise<PgliteThread> {
+    const worker = new Worker(new URL('./pglite-worker.mjs', import.meta.url), { workerData: { dataDir } });
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (message: { ready?: boolean }) => {
+        if (!message.ready) return;
+        worker.off('error', reject);
+        worker.off('message', onMessage);
+        resolve();
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+    });
+    return new PgliteThread(worker);
+  }
+
+  async query(sql: string, params: unknown[] = [], options: QueryOptions = {}): Promise<QueryResult> {
+    await this.outsideTransactions();
+    return this.send({ kind: 'query', sql, params, rowMode: options.rowMode ?? 'object' });
+  }
+
+  async exec(sql: string): Promise<QueryResult[]> {
+    await this.outsideTransactions();
+    return this.send({ kind: 'exec', sql });
+  }
+
+  async transaction<T>(fn: (tx: Omit<PgliteLike, 'transaction' | 'close'>) => Promise<T>): Promise<T> {
+    await this.outsideTransactions();
+    let release = () => {};
+    this.held = new Promise((resolve) => {
+      release = resolve;
+    });
+    const tx = {
+      query: (sql: string, params: unknown[] = [], options: QueryOptions = {}) =>
+        this.send<QueryResult>({ kind: 'query', sql, params, rowMode: options.rowMode ?? 'object' }),
+      exec: (sql: string) => this.send<QueryResult[]>({ kind: 'exec', sql }),
+    };
+    try {
+      await tx.query('begin');
+      try {
+        const result = await fn(tx);
+        await tx.query('commit');
+        return result;
+      } catch (error) {
+        await tx.query('rollback').catch(() => {});
+        throw error;
+      }
+    } finally {
+      this.held = null;
+      release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.failure) return;
+    await this.outsideTransactions();
+    await this.send({ kind: 'close' });
+    await this.worker.terminate();
+  }
+
+  private async outsideTransactions(): Promise<void> {
+    while (this.held) await this.held;
+  }
+
+  private send<T>(request: Record<string, unknown>): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.worker.postMessage({ id, ...request });
+    });
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const waiting of this.pending.values()) waiting.reject(error);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,42 @@
+// The embedded database in a worker thread: PGlite runs every statement synchronously in WASM, so on
+// the main thread each one would stall HTTP and streaming. Plain JavaScript, because a worker is
+// loaded by Node itself, without the TypeScript loader the rest of the code runs under.
+import { parentPort, workerData } from 'node:worker_threads';
+import { PGlite } from '@electric-sql/pglite';
+
+const keepText = (value) => value;
+// Dates, timestamps, intervals and their arrays stay text, for Drizzle to map (as its PGlite driver asks).
+const parsers = Object.fromEntries(
+  [1082, 1114, 1184, 1186, 1231, 1115, 1185, 1187, 1182].map((oid) => [oid, keepText]),
+);
+
+const db = await PGlite.create(workerData.dataDir, { parsers });
+
+/** What of a database error the main thread needs: its message and PostgreSQL's fields (code, constraint…). */
+function describeError(error) {
+  const fields = {};
+  for (const key of ['code', 'constraint', 'detail', 'hint', 'schema', 'table', 'column', 'severity', 'position']) {
+    if (error && error[key] !== undefined) fields[key] = error[key];
+  }
+  return { message: error instanceof Error ? error.message : String(error), fields };
+}
+
+parentPort.on('message', async (request) => {
+  if (request.kind === 'close') {
+    await db.close();
+    parentPort.postMessage({ id: request.id, result: null });
+    parentPort.close();
+    return;
+  }
+  try {
+    const result =
+      request.kind === 'exec'
+        ? await db.exec(request.sql)
+        : await db.query(request.sql, request.params, { rowMode: request.rowMode });
+    parentPort.postMessage({ id: request.id, result });
+  } catch (error) {
+    parentPort.postMessage({ id: request.id, error: describeError(error) });
+  }
+});
+
+parentPort.postMessage({ ready: true });
