@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgliteThread } from './pglite-thread';
+
+describe('PgliteThread', () => {
+  let db: PgliteThread;
+
+  beforeAll(async () => {
+    db = await PgliteThread.open(undefined);
+    await db.exec('create table notes (id int primary key, body text not null)');
+  });
+  afterAll(() => db?.close());
+
+  it('answers queries in either row mode, with timestamps left as text for Drizzle', async () => {
+    await db.query('insert into notes values ($1, $2)', [1, 'one']);
+    expect((await db.query('select id, body from notes where id = $1', [1])).rows).toEqual([{ id: 1, body: 'one' }]);
+    expect((await db.query('select id, body from notes', [], { rowMode: 'array' })).rows).toEqual([[1, 'one']]);
+    const [row] = (await db.query("select timestamptz '2026-01-02 03:04:05+00' as at")).rows as Array<{ at: unknown }>;
+    expect(typeof row?.at).toBe('string');
+  });
+
+  it('passes on PostgreSQL error fields, so a unique violation is recognised', async () => {
+    await expect(db.query('insert into notes values (1, $1)', ['again'])).rejects.toMatchObject({
+      code: '23505',
+      constraint: 'notes_pkey',
+    });
+  });
+
+  it('keeps other statements out of a transaction until it ends, and rolls back on failure', async () => {
+    let outsideRan = false;
+    const transaction = db.transaction(async (tx) => {
+      await tx.query('insert into notes values (2, $1)', ['two']);
+      // Issued while the transaction is open: it must neither run inside it nor see its row early.
+      const outside = db.query('select count(*)::int as n from notes').then((result) => {
+        outsideRan = true;
+        return result.rows;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(outsideRan).toBe(false);
+      await tx.query('insert into notes values (3, $1)', ['three']);
+      throw Object.assign(new Error('changed my mind'), { outside });
+    });
+    const error = (await transaction.catch((caught: unknown) => caught)) as { outside: Promise<unknown> };
+    expect(await error.outside).toEqual([{ n: 1 }]);
+    expect((await db.query('select id from notes order by id')).rows).toEqual([{ id: 1 }]);
+  });
+});
