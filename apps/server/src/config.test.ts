@@ -32,6 +32,16 @@ describe('loadConfig', () => {
     [{ BILLING: 'litellm' }, /^Invalid setting LITELLM_URL: required when BILLING=litellm$/],
     [{ BILLING: 'litellm', LITELLM_URL: 'http://proxy:4000' }, /^Invalid setting LITELLM_MASTER_KEY: required/],
     [{ AGENT_BACKEND: 'letta' }, /^Invalid setting LETTA_BASE_URL: required when AGENT_BACKEND=letta$/],
+    [
+      {
+        AGENT_BACKEND: 'letta',
+        LETTA_BASE_URL: 'http://letta:8283',
+        BILLING: 'litellm',
+        LITELLM_URL: 'http://litellm:4000',
+        LITELLM_MASTER_KEY: 'sk-master',
+      },
+      /^Invalid setting BILLING: litellm cannot meter Letta's model calls/,
+    ],
     [{ AGENT_BACKEND: 'letta', LETTA_BASE_URL: 'letta:8283' }, /^Invalid setting LETTA_BASE_URL: expected an http/],
   ])('stops at a bad value with one line naming the setting: %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);

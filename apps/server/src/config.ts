@@ -79,6 +79,15 @@ export const configSchema = z
     };
     if (config.BILLING === 'litellm') require(['LITELLM_URL', 'LITELLM_MASTER_KEY'], 'BILLING=litellm');
     if (config.AGENT_BACKEND === 'letta') require(['LETTA_BASE_URL'], 'AGENT_BACKEND=letta');
+    // Letta calls its models itself, with its own provider keys: per-user proxy keys cannot reach
+    // those calls, so the proxy would neither bill nor limit them per user.
+    if (config.AGENT_BACKEND === 'letta' && config.BILLING === 'litellm') {
+      context.addIssue({
+        code: 'custom',
+        path: ['BILLING'],
+        message: "litellm cannot meter Letta's model calls; use BILLING=builtin with AGENT_BACKEND=letta",
+      });
+    }
   });
 
 export type ConfigInput = z.input<typeof configSchema>;
