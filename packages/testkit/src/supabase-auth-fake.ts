@@ -8,11 +8,8 @@ import { ContractLog, OpenApiContract } from './openapi-contract';
 import { SigningKeys } from './supabase-signing-keys';
 
 export interface FakeSupabaseAuthOptions {
-  /** The publishable (anon) key every request must carry as `apikey`. */
-  anonKey?: string;
   /** Makes a legacy project: HS256 tokens signed with this secret, and an empty JWKS. */
   legacyJwtSecret?: string;
-  accessTokenTtlSeconds?: number;
   /** false: "Confirm email" is on, so sign-ups get no session and sign-in waits for the confirmation. */
   autoconfirm?: boolean;
   /** Passwords leaked-password protection refuses (HaveIBeenPwned in the real service). */
@@ -48,11 +45,11 @@ export interface FakeSupabaseAuth {
   url: string;
   /** The `iss` of the project's access tokens. */
   issuer: string;
+  /** The publishable (anon) key every request must carry as `apikey`. */
   anonKey: string;
   /** Every exchange, checked against the published Supabase Auth API. */
   contract: ContractLog;
   calls: FakeSupabaseAuthCall[];
-  users: ReadonlyMap<string, FakeSupabaseUser>;
   /** The kid new tokens are signed with; undefined on a legacy project. */
   readonly currentKid: string | undefined;
   /** As an operator does in the dashboard: a confirmed user who never signed up through the API. */
@@ -120,8 +117,9 @@ interface RefreshTokenRecord {
  * token ends the session (`refresh_token_already_used`).
  */
 export async function startFakeSupabaseAuth(options: FakeSupabaseAuthOptions = {}): Promise<FakeSupabaseAuth> {
-  const anonKey = options.anonKey ?? 'sb_publishable_fake-anon-key';
-  const ttl = options.accessTokenTtlSeconds ?? 3600;
+  const anonKey = 'sb_publishable_fake-anon-key';
+  /** Supabase's default access token lifetime. */
+  const ttl = 3600;
   const autoconfirm = options.autoconfirm ?? true;
   const leaked = new Set(options.leakedPasswords ?? []);
   const now = options.now ?? (() => new Date());
@@ -389,7 +387,6 @@ export async function startFakeSupabaseAuth(options: FakeSupabaseAuthOptions = {
     anonKey,
     contract,
     calls,
-    users,
     get currentKid() {
       return keys.currentKid;
     },

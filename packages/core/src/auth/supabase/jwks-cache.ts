@@ -8,23 +8,18 @@ import {
 import { AppError } from '../../domain/errors';
 import type { Clock } from '../../ports/clock';
 
-export interface JwksCacheOptions {
-  /** `<SUPABASE_URL>/auth/v1/.well-known/jwks.json` */
-  url: string;
-  clock: Clock;
-  /** Supabase's edge caches the JWKS for 10 minutes; keeping it longer would only delay a revocation. */
-  maxAgeMs?: number;
-  /** The least time between two fetches, so tokens naming made-up kids cannot make us hammer Supabase. */
-  cooldownMs?: number;
-  timeoutMs?: number;
-}
+/** Supabase's edge caches the JWKS for 10 minutes; keeping it longer would only delay a revocation. */
+const MAX_AGE_MS = 600_000;
+/** The least time between two fetches, so tokens naming made-up kids cannot make us hammer Supabase. */
+const COOLDOWN_MS = 30_000;
+const TIMEOUT_MS = 5_000;
 
 type LocalKeySet = ReturnType<typeof createLocalJWKSet>;
 
 /**
  * A project's public signing keys, fetched once and then served from memory: verifying a token costs
- * no network call. The set is fetched again when it is older than `maxAgeMs`, and early when a token
- * names a kid it does not hold (a key rotation), at most once per `cooldownMs`. If a fetch fails,
+ * no network call. The set is fetched again when it is 10 minutes old, and early when a token
+ * names a kid it does not hold (a key rotation), at most once per 30 s. If a fetch fails,
  * the keys already held stay in use. Times come from the Clock, so tests can move them.
  */
 export class JwksCache {
@@ -33,22 +28,19 @@ export class JwksCache {
   private fetchedAt = Number.NEGATIVE_INFINITY;
   private attemptedAt = Number.NEGATIVE_INFINITY;
   private loading: Promise<void> | null = null;
-  private readonly maxAgeMs: number;
-  private readonly cooldownMs: number;
-  private readonly timeoutMs: number;
 
-  constructor(private readonly options: JwksCacheOptions) {
-    this.maxAgeMs = options.maxAgeMs ?? 600_000;
-    this.cooldownMs = options.cooldownMs ?? 30_000;
-    this.timeoutMs = options.timeoutMs ?? 5_000;
-  }
+  /** `url`: `<SUPABASE_URL>/auth/v1/.well-known/jwks.json` */
+  constructor(
+    private readonly url: string,
+    private readonly clock: Clock,
+  ) {}
 
   /** A key resolver for jose's jwtVerify. */
   readonly key = async (header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey> => {
-    const now = this.options.clock.now().getTime();
+    const now = this.clock.now().getTime();
     const unknownKid = header.kid !== undefined && !this.kids.has(header.kid);
-    const due = now - this.fetchedAt >= this.maxAgeMs || unknownKid;
-    if (due && now - this.attemptedAt >= this.cooldownMs) await this.reload(now);
+    const due = now - this.fetchedAt >= MAX_AGE_MS || unknownKid;
+    if (due && now - this.attemptedAt >= COOLDOWN_MS) await this.reload(now);
     if (!this.keys) {
       throw new AppError('UPSTREAM_UNAVAILABLE', "Supabase Auth's signing keys could not be fetched.", {
         retryable: true,
@@ -70,9 +62,9 @@ export class JwksCache {
 
   private async fetchKeys(now: number): Promise<void> {
     this.attemptedAt = now;
-    const response = await fetch(this.options.url, {
+    const response = await fetch(this.url, {
       headers: { accept: 'application/json' },
-      signal: AbortSignal.timeout(this.timeoutMs),
+      signal: AbortSignal.timeout(TIMEOUT_MS),
     });
     if (!response.ok) throw new Error(`the JWKS answered HTTP ${response.status}`);
     const set = (await response.json()) as JSONWebKeySet;

@@ -32,10 +32,10 @@ export interface SupabaseAuthOptions {
   users: SupabaseUsers;
   throttle: LoginThrottle;
   clock: Clock;
-  requestTimeoutMs?: number;
 }
 
 const MAX_DISPLAY_NAME = 80;
+const REQUEST_TIMEOUT_MS = 10_000;
 
 /**
  * Accounts kept by Supabase Auth. Credentials and sessions live there, reached through auth-js;
@@ -50,7 +50,7 @@ export class SupabaseAuthProvider implements AuthProvider {
 
   constructor(private readonly options: SupabaseAuthOptions) {
     this.authUrl = `${options.url.replace(/\/+$/, '')}/auth/v1`;
-    this.fetch = upstreamFetch(options.requestTimeoutMs ?? 10_000);
+    this.fetch = upstreamFetch(REQUEST_TIMEOUT_MS);
     this.endedSessions = new EndedSessions(options.clock);
   }
 

@@ -93,7 +93,6 @@ describe('SupabaseTokenVerifier', () => {
       userId: '6f1d7a36-3c1e-4a4e-9b7e-0c1d2e3f4a5b',
       email: 'ada@example.com',
       sessionId: '0b7f6c0e-2a8d-4d1b-9a51-3f0c2e4d5a6b',
-      expiresAt: new Date((Math.floor(clock.now().getTime() / 1000) + 3600) * 1000),
       isAnonymous: false,
       userMetadata: { display_name: 'Ada' },
     });

@@ -8,7 +8,6 @@ export interface SupabaseClaims {
   /** Empty for users without one (phone sign-ups, anonymous users). */
   email: string;
   sessionId: string;
-  expiresAt: Date;
   isAnonymous: boolean;
   userMetadata: Record<string, unknown>;
 }
@@ -19,8 +18,6 @@ export interface SupabaseTokenVerifierOptions {
   clock: Clock;
   /** A legacy project's HS256 secret; without it only ES256 and RS256 tokens are accepted. */
   legacySecret?: string | undefined;
-  /** Overrides for the JWKS cache's timings. */
-  jwks?: { maxAgeMs?: number; cooldownMs?: number };
 }
 
 const AUDIENCE = 'authenticated';
@@ -37,11 +34,7 @@ export class SupabaseTokenVerifier {
 
   constructor(private readonly options: SupabaseTokenVerifierOptions) {
     this.issuer = `${options.url.replace(/\/+$/, '')}/auth/v1`;
-    this.jwks = new JwksCache({
-      url: `${this.issuer}/.well-known/jwks.json`,
-      clock: options.clock,
-      ...options.jwks,
-    });
+    this.jwks = new JwksCache(`${this.issuer}/.well-known/jwks.json`, options.clock);
     this.secret = options.legacySecret ? new TextEncoder().encode(options.legacySecret) : null;
   }
 
@@ -68,15 +61,14 @@ export class SupabaseTokenVerifier {
         error instanceof errors.JWTExpired ? 'The access token has expired.' : 'The access token is not valid.';
       throw new AppError('UNAUTHENTICATED', message);
     }
-    const { sub, email, session_id: sessionId, exp, is_anonymous: isAnonymous, user_metadata: metadata } = payload;
-    if (typeof sub !== 'string' || typeof sessionId !== 'string' || typeof exp !== 'number') {
+    const { sub, email, session_id: sessionId, is_anonymous: isAnonymous, user_metadata: metadata } = payload;
+    if (typeof sub !== 'string' || typeof sessionId !== 'string') {
       throw new AppError('UNAUTHENTICATED', 'The access token is malformed.');
     }
     return {
       userId: sub,
       email: typeof email === 'string' ? email : '',
       sessionId,
-      expiresAt: new Date(exp * 1000),
       isAnonymous: isAnonymous === true,
       userMetadata: metadata && typeof metadata === 'object' ? (metadata as Record<string, unknown>) : {},
     };
