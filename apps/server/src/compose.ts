@@ -1,11 +1,8 @@
 import { join } from 'node:path';
 import { createApp } from '@hearth/api';
 import {
-  AccessTokens,
   AccountService,
   AgentService,
-  AuthStore,
-  BuiltinAuthProvider,
   BuiltinLedger,
   ChatService,
   ChatStore,
@@ -23,7 +20,6 @@ import {
   PriceTable,
   type RateLimiter,
   RunHub,
-  resolveSigningKey,
   type Store,
   type StoreLocation,
   StoreUserService,
@@ -32,6 +28,7 @@ import {
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Hono } from 'hono';
 import { agentBackendFor } from './agent-backend';
+import { authFor } from './auth-provider';
 import { type Config, ConfigError } from './config';
 import { createLogger, type Logger } from './logger';
 import { startMaintenance } from './maintenance';
@@ -63,7 +60,7 @@ export interface Hearth {
   config: Config;
   store: Store;
   logger: Logger;
-  /** A sentence for the start-up log: which store and which key are in use. */
+  /** A sentence for the start-up log: which store, auth and model are in use. */
   describe(): string;
   close(): Promise<void>;
 }
@@ -87,25 +84,12 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     throw error;
   }
 
-  const signingKey = resolveSigningKey(config.JWT_SECRET, config.dataDir);
-  const tokens = new AccessTokens({
-    secret: signingKey.key,
-    issuer: config.JWT_ISSUER,
-    ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
-    clock,
-  });
   const throttle = new LoginThrottle(overrides.rateLimiter ?? new MemoryRateLimiter(clock), {
     perEmail: config.LOGIN_MAX_FAILURES_PER_EMAIL,
     perIp: config.LOGIN_MAX_ATTEMPTS_PER_IP,
     windowMs: config.LOGIN_WINDOW_SECONDS * 1000,
   });
-  const auth = new BuiltinAuthProvider({
-    store: new AuthStore(store.db),
-    tokens,
-    throttle,
-    clock,
-    sessionTtlSeconds: config.SESSION_TTL_DAYS * 86_400,
-  });
+  const auth = authFor(config, { store, clock, throttle });
 
   const llm = overrides.llm ?? llmFor(config);
   const prices = new PriceTable(config.MODEL_PRICES_FILE ? PriceTable.readLiteLlmFile(config.MODEL_PRICES_FILE) : {}, [
@@ -174,11 +158,12 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
   }
 
   const readiness = [{ name: 'store', check: () => store.ping() }, ...backend.readiness];
+  if (auth.readiness) readiness.push(auth.readiness);
   if (litellm) readiness.push({ name: 'litellm', check: () => litellm.ping() });
 
   const app = createApp({
     deps: {
-      auth,
+      auth: auth.provider,
       users: new StoreUserService(store.db, clock),
       chat,
       agent: new AgentService(runtime, chatStore, hub),
@@ -204,12 +189,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
           : location.kind === 'pglite'
             ? `PGlite at ${location.dataDir}`
             : 'PGlite in memory';
-      const key = {
-        config: 'JWT_SECRET',
-        'data-dir': `the key kept in ${config.dataDir}`,
-        generated: `a new key kept in ${config.dataDir}`,
-      }[signingKey.source];
-      return `store: ${where}; tokens signed with ${key}; ${backend.description}`;
+      return `store: ${where}; ${auth.description}; ${backend.description}`;
     },
     close: async () => {
       stopMaintenance();

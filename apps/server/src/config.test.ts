@@ -30,6 +30,16 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'mysql://db/hearth' }, /^Invalid setting DATABASE_URL: expected a postgres/],
     [{ TRUST_PROXY: 'perhaps' }, /^Invalid setting TRUST_PROXY: /],
     [{ BILLING: 'litellm' }, /^Invalid setting LITELLM_URL: required when BILLING=litellm$/],
+    [{ AUTH_PROVIDER: 'supabase' }, /^Invalid setting SUPABASE_URL: required when AUTH_PROVIDER=supabase$/],
+    [
+      { AUTH_PROVIDER: 'supabase', SUPABASE_URL: 'https://abcd.supabase.co' },
+      /^Invalid setting SUPABASE_ANON_KEY: required when AUTH_PROVIDER=supabase$/,
+    ],
+    [{ AUTH_PROVIDER: 'auth0' }, /^Invalid setting AUTH_PROVIDER: /],
+    [
+      { AUTH_PROVIDER: 'supabase', SUPABASE_URL: 'abcd.supabase.co' },
+      /^Invalid setting SUPABASE_URL: expected an http/,
+    ],
     [{ BILLING: 'litellm', LITELLM_URL: 'http://proxy:4000' }, /^Invalid setting LITELLM_MASTER_KEY: required/],
     [{ AGENT_BACKEND: 'letta' }, /^Invalid setting LETTA_BASE_URL: required when AGENT_BACKEND=letta$/],
     [
@@ -59,6 +69,9 @@ describe('loadConfig', () => {
       /^Invalid setting JWT_SECRET: must be at least 32 characters$/,
     );
     expect(() => loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db' })).not.toThrow(/hunter2/);
+    expect(() => loadConfig({ SUPABASE_JWT_SECRET: secret })).toThrow(
+      /^Invalid setting SUPABASE_JWT_SECRET: must be at least 32 characters$/,
+    );
   });
 
   it('lists every setting in .env.example', async () => {

@@ -16,6 +16,14 @@ export const configSchema = z
       .url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' })
       .optional(),
     DATABASE_POOL_SIZE: integer(1, 200).default(10),
+    /** builtin: accounts in Hearth's own store; supabase: accounts in Supabase Auth. */
+    AUTH_PROVIDER: z.enum(['builtin', 'supabase']).default('builtin'),
+    /** The Supabase project URL (https://<ref>.supabase.co); Auth is under /auth/v1. */
+    SUPABASE_URL: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
+    /** The project's publishable (anon) key. */
+    SUPABASE_ANON_KEY: z.string().min(1).optional(),
+    /** Legacy projects only: the HS256 secret their access tokens are signed with. */
+    SUPABASE_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     JWT_ISSUER: z.string().min(1).default('hearth'),
     ACCESS_TOKEN_TTL_SECONDS: integer(60, 86_400).default(900),
@@ -77,6 +85,7 @@ export const configSchema = z
         if (!config[name]) context.addIssue({ code: 'custom', path: [name], message: `required when ${when}` });
       }
     };
+    if (config.AUTH_PROVIDER === 'supabase') require(['SUPABASE_URL', 'SUPABASE_ANON_KEY'], 'AUTH_PROVIDER=supabase');
     if (config.BILLING === 'litellm') require(['LITELLM_URL', 'LITELLM_MASTER_KEY'], 'BILLING=litellm');
     if (config.AGENT_BACKEND === 'letta') require(['LETTA_BASE_URL'], 'AGENT_BACKEND=letta');
     // Letta calls its models itself, with its own provider keys: per-user proxy keys cannot reach
@@ -97,7 +106,15 @@ export type Config = z.output<typeof configSchema> & {
   dataDir: string;
 };
 
-const SECRET_SETTINGS = new Set(['JWT_SECRET', 'DATABASE_URL', 'LLM_API_KEY', 'LITELLM_MASTER_KEY', 'LETTA_API_KEY']);
+const SECRET_SETTINGS = new Set([
+  'JWT_SECRET',
+  'DATABASE_URL',
+  'LLM_API_KEY',
+  'LITELLM_MASTER_KEY',
+  'LETTA_API_KEY',
+  'SUPABASE_ANON_KEY',
+  'SUPABASE_JWT_SECRET',
+]);
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

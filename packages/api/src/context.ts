@@ -38,4 +38,4 @@ export type ApiContext = {
   exposeErrorDetails: boolean;
 };
 
-export type AuthedContext = ApiContext & { user: AuthenticatedUser };
+export type AuthedContext = ApiContext & { user: AuthenticatedUser; accessToken: string };

@@ -27,9 +27,10 @@ const mapAppErrors = t.middleware(async ({ next }) => {
 export const publicProcedure = t.procedure.use(mapAppErrors);
 
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  if (!ctx.accessToken) throw toTRPCError(new AppError('UNAUTHENTICATED', 'Log in first: no access token was sent.'));
-  const user = await ctx.deps.auth.authenticate(ctx.accessToken).catch((error: unknown) => {
+  const { accessToken } = ctx;
+  if (!accessToken) throw toTRPCError(new AppError('UNAUTHENTICATED', 'Log in first: no access token was sent.'));
+  const user = await ctx.deps.auth.authenticate(accessToken).catch((error: unknown) => {
     throw error instanceof AppError ? toTRPCError(error) : error;
   });
-  return next({ ctx: { ...ctx, user } });
+  return next({ ctx: { ...ctx, accessToken, user } });
 });

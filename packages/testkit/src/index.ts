@@ -17,6 +17,13 @@ export {
   ContractViolation,
   OpenApiContract,
 } from './openapi-contract';
+export {
+  type FakeSupabaseAuth,
+  type FakeSupabaseAuthCall,
+  type FakeSupabaseAuthOptions,
+  type FakeSupabaseUser,
+  startFakeSupabaseAuth,
+} from './supabase-auth-fake';
 export { tokenize } from './tokenize';
 export type {
   LlmReplyScript,

@@ -13,7 +13,7 @@ export const authRouter = router({
     .mutation(({ ctx, input }) => ctx.deps.auth.refresh(input.refreshToken, ctx.client)),
 
   logout: authedProcedure.input(emptyInput).mutation(async ({ ctx }) => {
-    await ctx.deps.auth.logout(ctx.user);
+    await ctx.deps.auth.logout(ctx.user, ctx.accessToken);
     return { ok: true as const };
   }),
 

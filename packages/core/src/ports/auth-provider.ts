@@ -21,7 +21,8 @@ export interface AuthProvider {
   register(input: RegisterInput, client: ClientInfo): Promise<AuthResult>;
   login(input: LoginInput, client: ClientInfo): Promise<AuthResult>;
   refresh(refreshToken: string, client: ClientInfo): Promise<{ session: Session }>;
-  logout(caller: AuthenticatedUser): Promise<void>;
+  /** Ends the caller's session; `accessToken` is the caller's own, for a provider that must present it upstream. */
+  logout(caller: AuthenticatedUser, accessToken: string): Promise<void>;
   /** Resolves the caller of a request; throws UNAUTHENTICATED for any token it cannot trust. */
   authenticate(accessToken: string): Promise<AuthenticatedUser>;
 }

@@ -1,0 +1,178 @@
+import {
+  AuthClient,
+  type AuthError,
+  isAuthApiError,
+  isAuthSessionMissingError,
+  type Session as SupabaseSession,
+} from '@supabase/auth-js';
+import { decodeJwt } from 'jose';
+import { normalizeEmail } from '../../domain/email';
+import { AppError } from '../../domain/errors';
+import type { AuthResult, ClientInfo, Session } from '../../domain/session';
+import type { AuthenticatedUser } from '../../domain/user';
+import type { AuthProvider, LoginInput, RegisterInput } from '../../ports/auth-provider';
+import type { Clock } from '../../ports/clock';
+import type { LoginThrottle } from '../login-throttle';
+import { weakPasswordReason } from '../password-policy';
+import { EndedSessions } from './ended-sessions';
+import { appErrorFromGoTrue } from './gotrue-errors';
+import type { SupabaseTokenVerifier } from './supabase-token-verifier';
+import type { SupabaseUsers } from './supabase-users';
+import { upstreamFetch } from './upstream-fetch';
+
+export interface SupabaseAuthOptions {
+  /** The project URL (SUPABASE_URL); Auth answers under /auth/v1. */
+  url: string;
+  /**
+   * The publishable (anon) key. Sign-up, sign-in, refresh and sign-out are what any client of the
+   * project may do, so the service-role key, which passes every rule, stays out of this process.
+   */
+  anonKey: string;
+  verifier: SupabaseTokenVerifier;
+  users: SupabaseUsers;
+  throttle: LoginThrottle;
+  clock: Clock;
+}
+
+const MAX_DISPLAY_NAME = 80;
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * Accounts kept by Supabase Auth. Credentials and sessions live there, reached through auth-js;
+ * access tokens are verified here against the project's keys, so an authenticated request costs no
+ * call to Supabase. Each user also has a row in Hearth's `users` table, with Supabase's id.
+ */
+export class SupabaseAuthProvider implements AuthProvider {
+  readonly name = 'supabase' as const;
+  private readonly authUrl: string;
+  private readonly fetch: typeof fetch;
+  private readonly endedSessions: EndedSessions;
+
+  constructor(private readonly options: SupabaseAuthOptions) {
+    this.authUrl = `${options.url.replace(/\/+$/, '')}/auth/v1`;
+    this.fetch = upstreamFetch(REQUEST_TIMEOUT_MS);
+    this.endedSessions = new EndedSessions(options.clock);
+  }
+
+  async register(input: RegisterInput): Promise<AuthResult> {
+    const email = normalizeEmail(input.email);
+    // Hearth's own rule first, so the contract holds whatever the project's password settings are.
+    const weakness = weakPasswordReason(input.password, email);
+    if (weakness) throw new AppError('WEAK_PASSWORD', weakness, { fieldErrors: { password: [weakness] } });
+    const displayName = input.displayName?.trim() || null;
+    const { data, error } = await this.client().signUp({
+      email,
+      password: input.password,
+      options: { data: displayName ? { display_name: displayName } : {} },
+    });
+    if (error) throw appErrorFromGoTrue(error);
+    // With "Confirm email" on, Supabase sends a link and no session (also when the email is taken,
+    // so the answer does not tell who has an account).
+    if (!data.session) {
+      throw new AppError('FORBIDDEN', 'Check your inbox: confirm your email address, then log in.');
+    }
+    return this.signedIn(data.session, displayName);
+  }
+
+  async login(input: LoginInput, client: ClientInfo): Promise<AuthResult> {
+    const email = normalizeEmail(input.email);
+    const { throttle } = this.options;
+    // Supabase limits sign-ins per client address, and every one of them comes from this server.
+    await throttle.admit(email, client.ip);
+    const { data, error } = await this.client().signInWithPassword({ email, password: input.password });
+    if (error) {
+      if (error.code === 'invalid_credentials') await throttle.recordFailure(email);
+      throw appErrorFromGoTrue(error);
+    }
+    await throttle.recordSuccess(email);
+    return this.signedIn(data.session, null);
+  }
+
+  async refresh(refreshToken: string): Promise<{ session: Session }> {
+    const { data, error } = await this.client().refreshSession({ refresh_token: refreshToken });
+    if (error) throw appErrorFromGoTrue(error);
+    if (!data.session) throw new AppError('UNAUTHENTICATED', 'This session has ended. Log in again.');
+    return { session: this.toSession(data.session) };
+  }
+
+  async logout(caller: AuthenticatedUser, accessToken: string): Promise<void> {
+    // auth-js files this under admin, but it takes no admin rights: it ends the session of the JWT given.
+    const { error } = await this.client().admin.signOut(accessToken, 'local');
+    if (error && !alreadyEnded(error)) throw appErrorFromGoTrue(error);
+    const { exp } = decodeJwt(accessToken);
+    this.endedSessions.add(caller.sessionId, new Date((exp ?? 0) * 1000));
+  }
+
+  async authenticate(accessToken: string): Promise<AuthenticatedUser> {
+    const claims = await this.options.verifier.verify(accessToken);
+    if (this.endedSessions.has(claims.sessionId)) {
+      throw new AppError('UNAUTHENTICATED', 'This session has ended. Log in again.');
+    }
+    if (!claims.email || claims.isAnonymous) {
+      throw new AppError('FORBIDDEN', 'This account has no email address; sign in with email and password.');
+    }
+    const user = await this.options.users.resolve({
+      id: claims.userId,
+      email: claims.email,
+      displayName: displayNameIn(claims.userMetadata),
+    });
+    return { id: user.id, email: user.email, role: user.role, sessionId: claims.sessionId };
+  }
+
+  /** For /readyz: whether Supabase Auth answers its health check. */
+  async ping(): Promise<void> {
+    const response = await this.fetch(`${this.authUrl}/health`, { headers: { apikey: this.options.anonKey } });
+    if (!response.ok) throw new Error(`Supabase Auth answered HTTP ${response.status}`);
+  }
+
+  /**
+   * A client for one operation. auth-js keeps the session it last received, and its refresh in
+   * flight, on the instance: a client shared between requests would hand one user's session to
+   * another. With nothing persisted and no auto-refresh it holds no timer and is simply dropped.
+   */
+  private client() {
+    const { anonKey } = this.options;
+    return new AuthClient({
+      url: this.authUrl,
+      headers: { apikey: anonKey, Authorization: `Bearer ${anonKey}` },
+      persistSession: false,
+      autoRefreshToken: false,
+      detectSessionInUrl: false,
+      fetch: this.fetch,
+    });
+  }
+
+  private async signedIn(session: SupabaseSession, displayName: string | null): Promise<AuthResult> {
+    const user = await this.options.users.sync({
+      id: session.user.id,
+      email: session.user.email ?? '',
+      displayName: displayName ?? displayNameIn(session.user.user_metadata),
+    });
+    return { user, session: this.toSession(session) };
+  }
+
+  private toSession(session: SupabaseSession): Session {
+    const expiresAtSeconds =
+      session.expires_at ?? Math.floor(this.options.clock.now().getTime() / 1000) + session.expires_in;
+    return {
+      accessToken: session.access_token,
+      refreshToken: session.refresh_token,
+      tokenType: 'bearer',
+      expiresAt: new Date(expiresAtSeconds * 1000),
+    };
+  }
+}
+
+/** A session Supabase no longer has is already what a logout wants (the rule auth-js's own signOut follows). */
+function alreadyEnded(error: AuthError): boolean {
+  return isAuthSessionMissingError(error) || (isAuthApiError(error) && [401, 403, 404].includes(error.status));
+}
+
+/** The name Supabase holds for a user: set at sign-up through Hearth, or in the dashboard or by OAuth. */
+function displayNameIn(metadata: Record<string, unknown> | undefined): string | null {
+  for (const key of ['display_name', 'full_name', 'name']) {
+    const value = metadata?.[key];
+    if (typeof value === 'string' && value.trim()) return value.trim().slice(0, MAX_DISPLAY_NAME);
+  }
+  return null;
+}
