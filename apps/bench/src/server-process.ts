@@ -20,7 +20,8 @@ const nodeArgs = () => (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').fil
 /** Starts the real server (`src/main.ts`) in its own process, so its event loop and memory are its own. */
 export function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   // tsx as a loader in this one process (its CLI would fork a second one), so /proc shows the server.
-  const child = spawn(process.execPath, [...nodeArgs(), '--import', 'tsx', 'src/main.ts'], {
+  // With the flags `pnpm start` gives the server (apps/server/package.json).
+  const child = spawn(process.execPath, ['--max-semi-space-size=32', ...nodeArgs(), '--import', 'tsx', 'src/main.ts'], {
     cwd: serverDir,
     env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
