@@ -3,6 +3,7 @@
 // loaded by Node itself, without the TypeScript loader the rest of the code runs under.
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
+import { PreparedStatements } from './pglite-prepared.mjs';
 
 const keepText = (value) => value;
 // Dates, timestamps, intervals and their arrays stay text, for Drizzle to map (as its PGlite driver asks).
@@ -11,6 +12,7 @@ const parsers = Object.fromEntries(
 );
 
 const db = await PGlite.create(workerData.dataDir, { parsers });
+const prepared = new PreparedStatements(db);
 
 /** What of a database error the main thread needs: its message and PostgreSQL's fields (code, constraint…). */
 function describeError(error) {
@@ -21,7 +23,7 @@ function describeError(error) {
   return { message: error instanceof Error ? error.message : String(error), fields };
 }
 
-parentPort.on('message', async (request) => {
+async function handle(request) {
   if (request.kind === 'close') {
     await db.close();
     parentPort.postMessage({ id: request.id, result: null });
@@ -32,11 +34,17 @@ parentPort.on('message', async (request) => {
     const result =
       request.kind === 'exec'
         ? await db.exec(request.sql)
-        : await db.query(request.sql, request.params, { rowMode: request.rowMode });
+        : await prepared.query(request.sql, request.params, request.rowMode);
     parentPort.postMessage({ id: request.id, result });
   } catch (error) {
     parentPort.postMessage({ id: request.id, error: describeError(error) });
   }
+}
+
+// One request at a time, in the order sent: the main thread relies on it to keep transactions whole.
+let queue = Promise.resolve();
+parentPort.on('message', (request) => {
+  queue = queue.then(() => handle(request));
 });
 
 parentPort.postMessage({ ready: true });
