@@ -124,22 +124,23 @@ export class PreparedStatements {
       const parser = parsers[index];
       return parser ? parser(value, fields[index].dataTypeID) : value;
     };
-    const rows = [];
-    let affectedRows = 0;
+    // Shaped as PGlite's own results: rows, fields, the command, rows affected and counted.
+    const result = { rows: [], fields, affectedRows: 0 };
     for (const m of messages) {
       if (m.name === 'dataRow') {
-        rows.push(
+        result.rows.push(
           rowMode === 'array'
             ? m.fields.map(cell)
             : Object.fromEntries(m.fields.map((value, index) => [fields[index].name, cell(value, index)])),
         );
       } else if (m.name === 'commandComplete') {
         const words = m.text.split(' ');
-        if (['INSERT', 'UPDATE', 'DELETE', 'COPY', 'MERGE'].includes(words[0])) {
-          affectedRows += Number.parseInt(words.at(-1), 10) || 0;
-        }
+        const count = Number.parseInt(words.at(-1), 10);
+        result.command = words[0];
+        if (['INSERT', 'UPDATE', 'DELETE', 'COPY', 'MERGE'].includes(words[0])) result.affectedRows += count;
+        if (!Number.isNaN(count)) result.rowCount = count;
       }
     }
-    return { rows, fields, affectedRows };
+    return result;
   }
 }
