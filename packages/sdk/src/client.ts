@@ -126,7 +126,13 @@ export function createHearthClient(options: HearthClientOptions): HearthClient {
       splitLink({
         condition: (op) => op.type === 'subscription',
         true: subscriptions,
-        false: httpBatchLink({ url, transformer: superjson, fetch: fetchFn, headers: authHeaders }),
+        // Mutations are sent at once (a chat message's time to first token starts here); queries
+        // issued together are batched into one request, which waits a timer tick to gather them.
+        false: splitLink({
+          condition: (op) => op.type === 'mutation',
+          true: httpLink({ url, transformer: superjson, fetch: fetchFn, headers: authHeaders }),
+          false: httpBatchLink({ url, transformer: superjson, fetch: fetchFn, headers: authHeaders }),
+        }),
       }),
     ],
   });
