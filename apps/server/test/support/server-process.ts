@@ -1,9 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 
 export const serverDir = resolve(import.meta.dirname, '../..');
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 
 export interface Started {
   child: ChildProcess;
@@ -11,9 +9,12 @@ export interface Started {
   output: () => string;
 }
 
-/** Runs `src/main.ts` as `pnpm start` does, in its own process. */
+/**
+ * Runs `src/main.ts` as `pnpm start` does, in its own process: one process (tsx as a loader, not
+ * its CLI, which would fork a second), so killing it kills the server.
+ */
 export function startProcess(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, [tsxCli, 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--max-semi-space-size=32', '--import', 'tsx', 'src/main.ts'], {
     cwd: serverDir,
     env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
