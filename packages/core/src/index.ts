@@ -48,6 +48,7 @@ export type { LlmClient, LlmMessage, LlmRequest, LlmStreamEvent, LlmTool, LlmToo
 export type { RateLimitDecision, RateLimiter } from './ports/rate-limiter';
 export type { UserService } from './ports/user-service';
 export { MemoryRateLimiter } from './rate-limit/memory-rate-limiter';
+export { DataDirInUseError } from './store/data-dir-lock';
 export { type Database, openStore, type Store, type StoreLocation } from './store/database';
 export { migrateStore } from './store/migrate';
 export * as schema from './store/schema';

@@ -53,6 +53,21 @@ describe('the server process', () => {
     }
   }, 60_000);
 
+  it('refuses a second server on the same data directory, naming the one that holds it', async () => {
+    const env = { HEARTH_DATA_DIR: join(dataDir, 'shared'), INIT_CWD: serverDir };
+    const first = await startProcess(env);
+    try {
+      const failure = await startProcess(env).catch((error: { code: number; output: string }) => error);
+      expect(failure).toMatchObject({ code: 1 });
+      expect((failure as { output: string }).output).toContain(
+        `in use by another Hearth process (pid ${first.child.pid})`,
+      );
+      expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
+    } finally {
+      await stop(first.child);
+    }
+  }, 60_000);
+
   it('refuses to start on a bad setting, with one line naming it', async () => {
     const failure = await startProcess({ HEARTH_DATA_DIR: dataDir, PORT: 'not-a-port' }).catch(
       (error: { code: number; output: string }) => error,

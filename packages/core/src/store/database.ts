@@ -5,6 +5,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { lockDataDir } from './data-dir-lock';
 import { PgliteThread } from './pglite-thread';
 import * as schema from './schema';
 
@@ -41,8 +42,17 @@ export async function openStore(location: StoreLocation): Promise<Store> {
       close: () => client.end({ timeout: 5 }),
     };
   }
-  if (location.kind === 'pglite') mkdirSync(location.dataDir, { recursive: true });
-  const client = await PgliteThread.open(location.kind === 'pglite' ? location.dataDir : undefined);
+  let unlock = () => {};
+  if (location.kind === 'pglite') {
+    mkdirSync(location.dataDir, { recursive: true });
+    unlock = lockDataDir(location.dataDir);
+  }
+  const client = await PgliteThread.open(location.kind === 'pglite' ? location.dataDir : undefined).catch(
+    (error: unknown) => {
+      unlock();
+      throw error;
+    },
+  );
   // Drizzle calls only query and transaction, which the worker-backed client answers as PGlite does.
   const db = drizzlePglite(client as unknown as PGlite, { schema });
   return {
@@ -51,7 +61,10 @@ export async function openStore(location: StoreLocation): Promise<Store> {
     ping: async () => {
       await db.execute(sql`select 1`);
     },
-    close: () => client.close(),
+    close: async () => {
+      await client.close();
+      unlock();
+    },
   };
 }
 
