@@ -27,6 +27,9 @@ export class PgliteError extends Error {
   }
 }
 
+/** Statement texts given a number at most; others are sent whole every time. */
+const MAX_NAMED_TEXTS = 5_000;
+
 type Reply = { id: number; result?: unknown; error?: { message: string; fields: Record<string, unknown> } };
 
 /**
@@ -38,6 +41,7 @@ export class PgliteThread implements PgliteLike {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   private held: Promise<void> | null = null;
+  private readonly sqlIds = new Map<string, number>();
   private failure: Error | null = null;
 
   private constructor(private readonly worker: Worker) {
@@ -70,7 +74,7 @@ export class PgliteThread implements PgliteLike {
 
   async query(sql: string, params: unknown[] = [], options: QueryOptions = {}): Promise<QueryResult> {
     await this.outsideTransactions();
-    return this.send({ kind: 'query', sql, params, rowMode: options.rowMode ?? 'object' });
+    return this.send(this.queryRequest(sql, params, options));
   }
 
   async exec(sql: string): Promise<QueryResult[]> {
@@ -86,7 +90,7 @@ export class PgliteThread implements PgliteLike {
     });
     const tx = {
       query: (sql: string, params: unknown[] = [], options: QueryOptions = {}) =>
-        this.send<QueryResult>({ kind: 'query', sql, params, rowMode: options.rowMode ?? 'object' }),
+        this.send<QueryResult>(this.queryRequest(sql, params, options)),
       exec: (sql: string) => this.send<QueryResult[]>({ kind: 'exec', sql }),
     };
     try {
@@ -114,6 +118,20 @@ export class PgliteThread implements PgliteLike {
 
   private async outsideTransactions(): Promise<void> {
     while (this.held) await this.held;
+  }
+
+  /**
+   * The same statements run over and over, some of them a few kilobytes long: after the first
+   * time a statement is named by a number, so its text is not copied to the worker again.
+   */
+  private queryRequest(sql: string, params: unknown[], options: QueryOptions): Record<string, unknown> {
+    const rowMode = options.rowMode ?? 'object';
+    let sqlId = this.sqlIds.get(sql);
+    if (sqlId !== undefined) return { kind: 'query', sqlId, params, rowMode };
+    if (this.sqlIds.size >= MAX_NAMED_TEXTS) return { kind: 'query', sql, params, rowMode };
+    sqlId = this.sqlIds.size + 1;
+    this.sqlIds.set(sql, sqlId);
+    return { kind: 'query', sql, sqlId, params, rowMode };
   }
 
   private send<T>(request: Record<string, unknown>): Promise<T> {

@@ -23,6 +23,9 @@ function describeError(error) {
   return { message: error instanceof Error ? error.message : String(error), fields };
 }
 
+/** Statement texts by the number the main thread gave them (see PgliteThread). */
+const texts = new Map();
+
 async function handle(request) {
   if (request.kind === 'close') {
     await db.close();
@@ -31,10 +34,10 @@ async function handle(request) {
     return;
   }
   try {
+    if (request.sql !== undefined && request.sqlId !== undefined) texts.set(request.sqlId, request.sql);
+    const sql = request.sql ?? texts.get(request.sqlId);
     const result =
-      request.kind === 'exec'
-        ? await db.exec(request.sql)
-        : await prepared.query(request.sql, request.params, request.rowMode);
+      request.kind === 'exec' ? await db.exec(sql) : await prepared.query(sql, request.params, request.rowMode);
     parentPort.postMessage({ id: request.id, result });
   } catch (error) {
     parentPort.postMessage({ id: request.id, error: describeError(error) });
