@@ -98,3 +98,32 @@ describe('BILLING=litellm', () => {
     expect(await response.json()).toMatchObject({ status: 'ready', checks: { store: 'ok', llm: 'ok', litellm: 'ok' } });
   });
 });
+
+describe('BILLING=litellm with the proxy gone', () => {
+  it("answers usage and budget from Hearth's own ledger, and /readyz says the proxy is failing", async () => {
+    const llm = await startLlmTestServer({ respond: () => ({ text: 'Answered through the proxy.' }) });
+    const proxy = await startFakeLiteLlm({ masterKey: 'sk-master', upstreamUrl: llm.url, costPerCallUsd: 0.5 });
+    const server = await startTestServer({
+      store: { kind: 'pglite-memory' },
+      env: { BILLING: 'litellm', LITELLM_URL: proxy.url, LITELLM_MASTER_KEY: 'sk-master', LLM_MODEL: 'test-model' },
+    });
+    try {
+      const client = server.client();
+      await client.auth.register.mutate({ email: uniqueEmail('proxy'), password: PASSWORD });
+      expect((await chatTurn(client, 'hello')).terminal?.type).toBe('run.completed');
+      await proxy.close();
+
+      const usage = await client.user.usage.query({});
+      expect(usage.totals.requests).toBe(1);
+      expect(usage.totals.promptTokens).toBeGreaterThan(0);
+      expect((await client.user.budget.query()).spentUsd).toBeGreaterThan(0);
+      const ready = await fetch(`${server.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ failing: expect.arrayContaining(['litellm']) });
+    } finally {
+      await server.close();
+      await proxy.close().catch(() => {});
+      await llm.close();
+    }
+  });
+});
