@@ -152,7 +152,10 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     logger,
     models: [backend.model],
     historyLimit: 200,
+    signals: store.runSignals,
   });
+  // A cancel that reached another process sharing the store, for a run that lives here.
+  const stopListening = await store.runSignals.listen((runId) => void hub.cancel(runId));
   if (config.AGENT_BACKEND === 'builtin' && llm.isOffline) {
     logger.warn('no LLM_BASE_URL: answering with the built-in offline demo model (hearth/offline), not a real LLM');
   }
@@ -193,6 +196,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     },
     close: async () => {
       stopMaintenance();
+      await stopListening();
       await store.close();
     },
   };

@@ -46,6 +46,7 @@ export { type Clock, systemClock } from './ports/clock';
 export type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery, UsageTotals } from './ports/ledger';
 export type { LlmClient, LlmMessage, LlmRequest, LlmStreamEvent, LlmTool, LlmToolCall } from './ports/llm-client';
 export type { RateLimitDecision, RateLimiter } from './ports/rate-limiter';
+export type { RunSignals } from './ports/run-signals';
 export type { UserService } from './ports/user-service';
 export { MemoryRateLimiter } from './rate-limit/memory-rate-limiter';
 export { DataDirInUseError } from './store/data-dir-lock';

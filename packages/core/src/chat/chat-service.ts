@@ -5,6 +5,7 @@ import type { AuthenticatedUser } from '../domain/user';
 import type { AgentRuntime, TurnEvent } from '../ports/agent-runtime';
 import type { ChatOperations, SendInput, StreamedEvent } from '../ports/chat';
 import type { Clock } from '../ports/clock';
+import type { RunSignals } from '../ports/run-signals';
 import type { ChatStore, RunRecord, StartedRun } from './chat-store';
 import { DeltaCoalescer } from './delta-coalescer';
 import type { RunHub } from './run-hub';
@@ -23,7 +24,12 @@ export interface ChatServiceOptions {
   models: readonly string[];
   /** Earlier messages loaded as a turn's history (the runtime trims them to the context window). */
   historyLimit: number;
+  /** Reaches runs that live in another process sharing the store. */
+  signals: RunSignals;
 }
+
+/** How long a cancel waits for a run in another process to stop before answering with its status. */
+const REMOTE_CANCEL_WAIT_MS = 5_000;
 
 /** How often a subscriber waits on a run live in another process checks whether it has ended. */
 const REMOTE_RUN_POLL_MS = 250;
@@ -95,9 +101,21 @@ export class ChatService implements ChatOperations {
   }
 
   async cancel(caller: AuthenticatedUser, runId: string): Promise<{ runId: string; status: RunStatus }> {
-    await this.options.store.run(caller.id, runId);
-    await this.options.hub.cancel(runId);
-    const run = await this.options.store.run(caller.id, runId);
+    const { store, hub, signals } = this.options;
+    let run = await store.run(caller.id, runId);
+    if (hub.has(runId)) {
+      await hub.cancel(runId);
+    } else if (run.status === 'queued' || run.status === 'running') {
+      // Live in another process: ask it, then wait a little for the run to end there.
+      await signals.requestCancel(runId);
+      const deadline = performance.now() + REMOTE_CANCEL_WAIT_MS;
+      while ((run.status === 'queued' || run.status === 'running') && performance.now() < deadline) {
+        await sleep(REMOTE_RUN_POLL_MS / 5);
+        run = await store.run(caller.id, runId);
+      }
+      return { runId, status: run.status };
+    }
+    run = await store.run(caller.id, runId);
     return { runId, status: run.status };
   }
 

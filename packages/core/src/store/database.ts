@@ -5,6 +5,8 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { PostgresRunSignals } from '../chat/postgres-run-signals';
+import { type RunSignals, singleProcessSignals } from '../ports/run-signals';
 import { lockDataDir } from './data-dir-lock';
 import { PgliteThread } from './pglite-thread';
 import * as schema from './schema';
@@ -22,6 +24,8 @@ export interface Store {
   readonly db: Database;
   /** Answers when the database does; used by /readyz. */
   ping(): Promise<void>;
+  /** How processes sharing this store signal each other's runs. */
+  readonly runSignals: RunSignals;
   close(): Promise<void>;
 }
 
@@ -39,6 +43,7 @@ export async function openStore(location: StoreLocation): Promise<Store> {
       ping: async () => {
         await db.execute(sql`select 1`);
       },
+      runSignals: new PostgresRunSignals(client),
       close: () => client.end({ timeout: 5 }),
     };
   }
@@ -61,6 +66,7 @@ export async function openStore(location: StoreLocation): Promise<Store> {
     ping: async () => {
       await db.execute(sql`select 1`);
     },
+    runSignals: singleProcessSignals,
     close: async () => {
       await client.close();
       unlock();
