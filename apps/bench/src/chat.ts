@@ -6,7 +6,7 @@ import { createHearthClient, type HearthClient } from '@hearth/sdk';
 import { startLlmTestServer } from '@hearth/testkit';
 import OpenAI from 'openai';
 import { measureLedger } from './ledger';
-import { startServerProcess } from './server-process';
+import { startBenchedServer } from './server-process';
 import { percentile, round } from './stats';
 
 /**
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     respond: () => ({ text: answer, ttftMs: TTFT_MS, tokenIntervalMs: TOKEN_INTERVAL_MS }),
   });
   const dataDir = mkdtempSync(join(tmpdir(), 'hearth-bench-'));
-  const server = await startServerProcess({
+  const server = await startBenchedServer({
     HEARTH_DATA_DIR: dataDir,
     LLM_BASE_URL: llm.url,
     LLM_API_KEY: 'bench',
