@@ -104,6 +104,8 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
       `Invalid setting ${modelSetting}: "${model}" has no price; add it to a MODEL_PRICES_FILE (LiteLLM's price-map format)`,
     );
   }
+  // The embedded PGlite has one process writing it, which may then keep what it wrote in memory.
+  const soleWriter = location.kind !== 'postgres';
   const toMicros = (usd: number | undefined) => (usd === undefined ? null : Math.round(usd * 1_000_000));
   const builtinLedger = new BuiltinLedger({
     db: store.db,
@@ -113,6 +115,8 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     defaultPeriod: config.DEFAULT_BUDGET_PERIOD,
     ceilingMicros: toMicros(config.BUDGET_CEILING_USD),
     reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000,
+    soleWriter,
+    onWriteError: (error) => logger.error({ err: error }, 'a reservation could not be recorded'),
   });
   const litellm =
     config.BILLING === 'litellm' && config.LITELLM_URL && config.LITELLM_MASTER_KEY
@@ -121,8 +125,6 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
   const litellmLedger = litellm ? new LiteLlmLedger(builtinLedger, litellm, store.db, clock) : null;
   const ledger = litellmLedger ?? builtinLedger;
 
-  // The embedded PGlite has one process writing it, which may then keep what it wrote in memory.
-  const soleWriter = location.kind !== 'postgres';
   const backend = agentBackendFor({
     config,
     db: store.db,

@@ -12,12 +12,18 @@ const prices = new PriceTable({
   'priced-model': { inputUsdPerToken: 0.001, outputUsdPerToken: 0.002, contextWindow: 10_000, maxOutputTokens: 1_000 },
 });
 
-describe.each(testDatabases())('BuiltinLedger on $name', ({ location }) => {
+const variants = testDatabases().flatMap((database) => [
+  { ...database, soleWriter: false, mode: 'in the store' },
+  { ...database, soleWriter: true, mode: 'in memory (sole writer)' },
+]);
+
+describe.each(variants)('BuiltinLedger on $name, deciding $mode', ({ location, soleWriter }) => {
   let store: Store;
   // In the past on purpose: the crash sweep below must not take other suites' live reservations
   // (made on the real clock in a shared PostgreSQL) for expired ones.
   const clock = new TestClock(new Date('2026-01-05T12:00:00Z'));
   let ledger: BuiltinLedger;
+  const writeErrors: unknown[] = [];
   const newUser = async () =>
     (
       await new AuthStore(store.db).createUser({
@@ -38,6 +44,8 @@ describe.each(testDatabases())('BuiltinLedger on $name', ({ location }) => {
       defaultPeriod: 'month',
       ceilingMicros: 100_000_000,
       reservationTtlMs: 60_000,
+      soleWriter,
+      onWriteError: (error) => writeErrors.push(error),
     });
   });
   afterAll(() => store?.close());
@@ -157,5 +165,46 @@ describe.each(testDatabases())('BuiltinLedger on $name', ({ location }) => {
     expect(sum).toBe(byDay.totals.costMicros);
     const byModel = await ledger.usage(userId, { groupBy: 'model' });
     expect(byModel.buckets).toEqual([{ key: 'priced-model', ...byDay.totals }]);
+  });
+
+  it('never grants past the limit while reservations, settlements and budget changes interleave', async () => {
+    const userId = await newUser();
+    await ledger.setBudget(userId, { limitMicros: 67_000 * 10, period: 'month' });
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 60 }, async (_, i) => {
+        if (i === 20) await ledger.setBudget(userId, { limitMicros: 67_000 * 4, period: 'month' });
+        const grant = await ledger.reserve(step(userId));
+        if (i % 3 === 0) await ledger.settle(grant, { promptTokens: 10, completionTokens: 0 });
+        return grant;
+      }),
+    );
+    const after = await ledger.budget(userId);
+    expect(after.spentMicros + after.reservedMicros).toBeLessThanOrEqual(67_000 * 10);
+    const granted = outcomes.filter((o) => o.status === 'fulfilled').length;
+    expect(granted).toBeGreaterThan(0);
+    expect(granted).toBeLessThan(60);
+    // Whatever the order, the budget adds up: what is held is exactly what was granted and not settled.
+    const settledCount = outcomes.filter((o, i) => o.status === 'fulfilled' && i % 3 === 0).length;
+    expect(after.spentMicros).toBe(settledCount * 10_000);
+    expect(after.reservedMicros).toBe((granted - settledCount) * 67_000);
+    for (const o of outcomes)
+      if (o.status === 'fulfilled' && outcomes.indexOf(o) % 3 !== 0)
+        await ledger.settle(o.value, { promptTokens: 0, completionTokens: 0 });
+    expect(await ledger.budget(userId)).toMatchObject({ reservedMicros: 0 });
+    expect(writeErrors).toEqual([]);
+  });
+
+  it.runIf(soleWriter)('reads the budget back from the store when a reservation could not be recorded', async () => {
+    const userId = await newUser();
+    await ledger.setBudget(userId, { limitMicros: 67_000 * 2, period: 'month' });
+    // A fractional token count is refused by the integer column: the write behind the decision fails.
+    await ledger.reserve({ ...step(userId), promptTokens: 10.5 });
+    expect(await ledger.budget(userId)).toMatchObject({ reservedMicros: 0 });
+    expect(writeErrors).toHaveLength(1);
+    writeErrors.length = 0;
+    // The failed grant does not hold the budget: two whole steps still fit.
+    await ledger.reserve(step(userId));
+    await ledger.reserve(step(userId));
+    await expect(ledger.reserve(step(userId))).rejects.toSatisfy((e) => isAppError(e, 'BUDGET_EXCEEDED'));
   });
 });

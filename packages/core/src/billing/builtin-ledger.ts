@@ -5,6 +5,7 @@ import type { Clock } from '../ports/clock';
 import type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery, UsageTotals } from '../ports/ledger';
 import { type Database, queryRows } from '../store/database';
 import { budgets, reservations, usageRecords } from '../store/schema';
+import { BudgetMirror, type MirroredBudget } from './budget-mirror';
 import { type BudgetPeriod, periodEnd, periodStart } from './periods';
 import { costMicros, type PriceTable } from './prices';
 
@@ -17,6 +18,13 @@ export interface LedgerOptions {
   ceilingMicros: number | null;
   /** After this long an unsettled reservation is taken for orphaned (its process died) and released. */
   reservationTtlMs: number;
+  /**
+   * No other process writes this store (the embedded PGlite): budgets are then kept in memory and
+   * a reservation is decided there, its row written behind it (see BudgetMirror).
+   */
+  soleWriter?: boolean;
+  /** Told of a reservation the store failed to record (sole writer only). */
+  onWriteError?: (error: unknown) => void;
 }
 
 /** The smallest answer worth starting a step for: below this the step is refused outright. */
@@ -41,19 +49,24 @@ interface BudgetRow {
 /** The built-in ledger, in Hearth's store. */
 export class BuiltinLedger implements Ledger {
   private readonly knownBudgets = new Set<string>();
+  private readonly mirror: BudgetMirror | null;
 
-  constructor(private readonly options: LedgerOptions) {}
+  constructor(private readonly options: LedgerOptions) {
+    this.mirror = options.soleWriter ? new BudgetMirror((userId) => this.loadBudget(userId)) : null;
+  }
 
   async budget(userId: string): Promise<BudgetView> {
     await this.ensureBudget(userId);
     const now = this.options.clock.now().toISOString();
-    const [row] = await queryRows<BudgetRow>(
-      this.options.db,
-      sql`select b.limit_micros::float8 as limit_micros, b.period, ${currentStart(now)} as period_start,
-                 (case when ${currentStart(now)} > b.period_start then 0 else b.spent_micros end)::float8 as spent,
-                 b.reserved_micros::float8 as reserved
-          from budgets b where b.user_id = ${userId}::uuid`,
-    );
+    const read = () =>
+      queryRows<BudgetRow>(
+        this.options.db,
+        sql`select b.limit_micros::float8 as limit_micros, b.period, ${currentStart(now)} as period_start,
+                   (case when ${currentStart(now)} > b.period_start then 0 else b.spent_micros end)::float8 as spent,
+                   b.reserved_micros::float8 as reserved
+            from budgets b where b.user_id = ${userId}::uuid`,
+      );
+    const [row] = await this.inOrder(userId, read);
     if (!row) throw new Error('budget row missing after ensureBudget');
     return this.view(row);
   }
@@ -71,6 +84,8 @@ export class BuiltinLedger implements Ledger {
     const now = this.options.clock.now();
     const start = periodStart(change.period, now, now);
     const { db } = this.options;
+    // Before and after: a reservation decided in between waits for this change to be read back.
+    this.mirror?.forget(userId);
     await db.transaction(async (tx) => {
       const [current] = await tx.select().from(budgets).where(eq(budgets.userId, userId)).for('update');
       if (!current) throw new Error('budget row missing after ensureBudget');
@@ -92,6 +107,7 @@ export class BuiltinLedger implements Ledger {
         })
         .where(eq(budgets.userId, userId));
     });
+    this.mirror?.forget(userId);
     return this.budget(userId);
   }
 
@@ -102,7 +118,6 @@ export class BuiltinLedger implements Ledger {
         fieldErrors: { model: ['No price is configured for this model.'] },
       });
     }
-    await this.ensureBudget(request.userId);
     const promptTokens = promptAllowance(request.promptTokens);
     const maxOutput = Math.min(request.maxOutputTokens, price.maxOutputTokens);
     const step = costMicros(price, promptTokens, maxOutput);
@@ -113,6 +128,73 @@ export class BuiltinLedger implements Ledger {
     const now = this.options.clock.now();
     const at = now.toISOString();
     const expires = new Date(now.getTime() + this.options.reservationTtlMs).toISOString();
+    const granted = this.mirror
+      ? await this.reserveInMirror(this.mirror, request, { id, desired, minimal, now, expires, promptTokens })
+      : await this.reserveInStore(request, { id, desired, minimal, at, expires });
+    const outputMicrosPerToken = price.outputUsdPerToken * 1_000_000;
+    const affordable =
+      outputMicrosPerToken > 0
+        ? Math.floor((granted - costMicros(price, promptTokens, 0)) / outputMicrosPerToken)
+        : maxOutput;
+    return {
+      id,
+      userId: request.userId,
+      runId: request.runId,
+      model: request.model,
+      amountMicros: granted,
+      maxOutputTokens: Math.max(1, Math.min(maxOutput, affordable)),
+      steps: step > 0 ? Math.max(1, Math.floor(granted / step)) : (request.steps ?? 1),
+    };
+  }
+
+  /**
+   * The sole writer's reservation: decided in memory at once, then recorded behind the decision in
+   * the user's write queue, so the model call does not wait on the database. A process that dies
+   * before the row is written leaves that step unbilled; it can never overspend.
+   */
+  private async reserveInMirror(
+    mirror: BudgetMirror,
+    request: ReserveRequest,
+    r: { id: string; desired: number; minimal: number; now: Date; expires: string; promptTokens: number },
+  ): Promise<number> {
+    const budget = await mirror.get(request.userId);
+    const decision = mirror.decide(budget, r.desired, r.minimal, this.options.clock.now());
+    if (!decision.granted) throw budgetExceeded(decision.remainingMicros);
+    const at = r.now.toISOString();
+    const start = decision.periodStart.toISOString();
+    mirror
+      .enqueue(request.userId, () =>
+        queryRows(
+          this.options.db,
+          sql`with upd as (
+                update budgets b set
+                  spent_micros = case when b.period_start < ${start}::timestamptz then 0 else b.spent_micros end,
+                  period_start = greatest(b.period_start, ${start}::timestamptz),
+                  reserved_micros = b.reserved_micros + ${decision.amountMicros}::bigint,
+                  updated_at = ${at}::timestamptz
+                where b.user_id = ${request.userId}::uuid
+                returning b.user_id
+              )
+              insert into reservations (id, user_id, run_id, model, amount_micros, prompt_tokens, created_at, expires_at)
+              select ${r.id}::uuid, upd.user_id, ${request.runId}::uuid, ${request.model}, ${decision.amountMicros}::bigint,
+                     ${request.promptTokens}, ${at}::timestamptz, ${r.expires}::timestamptz
+              from upd`,
+        ),
+      )
+      .catch((error: unknown) => {
+        // The mirror now holds a reservation the store does not: read the budget back from the store.
+        mirror.forget(request.userId);
+        this.options.onWriteError?.(error);
+      });
+    return decision.amountMicros;
+  }
+
+  private async reserveInStore(
+    request: ReserveRequest,
+    r: { id: string; desired: number; minimal: number; at: string; expires: string },
+  ): Promise<number> {
+    await this.ensureBudget(request.userId);
+    const { id, desired, minimal, at, expires } = r;
     // One statement: lock the row, roll the period over if due, grant what fits (at most `desired`,
     // at least `minimal`), and record the reservation. Concurrent steps queue on the row lock.
     const [row] = await queryRows<{ granted: number | null; remaining: number | null }>(
@@ -144,29 +226,8 @@ export class BuiltinLedger implements Ledger {
           )
           select (select amount_micros::float8 from res) as granted, (select remaining::float8 from g) as remaining`,
     );
-    const granted = row?.granted === null || row?.granted === undefined ? null : Number(row.granted);
-    if (granted === null) {
-      const remainingUsd = Math.max(0, Number(row?.remaining ?? 0)) / 1_000_000;
-      throw new AppError(
-        'BUDGET_EXCEEDED',
-        `Your budget has $${remainingUsd.toFixed(6)} left, not enough for an answer. It resets with the next period.`,
-        { remainingUsd },
-      );
-    }
-    const outputMicrosPerToken = price.outputUsdPerToken * 1_000_000;
-    const affordable =
-      outputMicrosPerToken > 0
-        ? Math.floor((granted - costMicros(price, promptTokens, 0)) / outputMicrosPerToken)
-        : maxOutput;
-    return {
-      id,
-      userId: request.userId,
-      runId: request.runId,
-      model: request.model,
-      amountMicros: granted,
-      maxOutputTokens: Math.max(1, Math.min(maxOutput, affordable)),
-      steps: step > 0 ? Math.max(1, Math.floor(granted / step)) : (request.steps ?? 1),
-    };
+    if (row?.granted === null || row?.granted === undefined) throw budgetExceeded(Number(row?.remaining ?? 0));
+    return Number(row.granted);
   }
 
   async settle(
@@ -175,13 +236,32 @@ export class BuiltinLedger implements Ledger {
   ): Promise<{ costMicros: number }> {
     const price = this.options.prices.get(grant.model);
     const cost = price ? costMicros(price, used.promptTokens, used.completionTokens) : 0;
-    const at = this.options.clock.now().toISOString();
+    const now = this.options.clock.now();
+    const at = now.toISOString();
+    const settle = () =>
+      queryRows<{ released: number | null }>(this.options.db, this.settleStatement(grant, used, cost, at));
+    if (!this.mirror) {
+      await settle();
+      return { costMicros: cost };
+    }
+    const mirror = this.mirror;
+    const [row] = await mirror.enqueue(grant.userId, settle);
+    if (row?.released !== null && row?.released !== undefined) {
+      mirror.settled(grant.userId, Number(row.released), cost, now);
+    }
+    return { costMicros: cost };
+  }
+
+  private settleStatement(
+    grant: Grant,
+    used: { promptTokens: number; completionTokens: number },
+    cost: number,
+    at: string,
+  ) {
     // One statement: drop the reservation, move its amount from reserved to the real cost in spent,
     // and record the step. Only the call that deletes the reservation bills it, so a step and the
     // crash sweep can never both charge for it.
-    await queryRows(
-      this.options.db,
-      sql`with rel as (
+    return sql`with rel as (
             delete from reservations where id = ${grant.id}::uuid returning amount_micros
           ), cur as (
             select b.user_id, b.period_start, b.spent_micros, ${currentStart(at)} as current_start
@@ -194,13 +274,13 @@ export class BuiltinLedger implements Ledger {
               updated_at = ${at}::timestamptz
             from cur, rel where b.user_id = cur.user_id
             returning b.user_id
+          ), rec as (
+            insert into usage_records (id, user_id, run_id, model, prompt_tokens, completion_tokens, cost_micros, created_at)
+            select ${randomUUID()}::uuid, ${grant.userId}::uuid, ${grant.runId}::uuid, ${grant.model},
+                   ${used.promptTokens}, ${used.completionTokens}, ${cost}::bigint, ${at}::timestamptz
+            from upd
           )
-          insert into usage_records (id, user_id, run_id, model, prompt_tokens, completion_tokens, cost_micros, created_at)
-          select ${randomUUID()}::uuid, ${grant.userId}::uuid, ${grant.runId}::uuid, ${grant.model},
-                 ${used.promptTokens}, ${used.completionTokens}, ${cost}::bigint, ${at}::timestamptz
-          from upd`,
-    );
-    return { costMicros: cost };
+          select (select amount_micros::float8 from rel) as released`;
   }
 
   async usage(userId: string, query: UsageQuery) {
@@ -234,10 +314,12 @@ export class BuiltinLedger implements Ledger {
 
   async progress(grant: Grant, receivedTokens: number): Promise<void> {
     const now = this.options.clock.now();
-    await this.options.db
-      .update(reservations)
-      .set({ receivedTokens, expiresAt: new Date(now.getTime() + this.options.reservationTtlMs) })
-      .where(eq(reservations.id, grant.id));
+    await this.inOrder(grant.userId, () =>
+      this.options.db
+        .update(reservations)
+        .set({ receivedTokens, expiresAt: new Date(now.getTime() + this.options.reservationTtlMs) })
+        .where(eq(reservations.id, grant.id)),
+    );
   }
 
   async releaseExpired(all = false): Promise<number> {
@@ -251,6 +333,27 @@ export class BuiltinLedger implements Ledger {
       await this.settle(grant, { promptTokens: row.promptTokens, completionTokens: row.receivedTokens });
     }
     return expired.length;
+  }
+
+  /**
+   * Runs a statement on the user's budget or reservations after the reservations still being
+   * written behind their decision (sole writer), so it sees, and follows, every grant made before it.
+   */
+  private inOrder<T>(userId: string, statement: () => Promise<T>): Promise<T> {
+    return this.mirror ? this.mirror.enqueue(userId, statement) : statement();
+  }
+
+  private async loadBudget(userId: string): Promise<MirroredBudget> {
+    await this.ensureBudget(userId);
+    const [row] = await this.options.db.select().from(budgets).where(eq(budgets.userId, userId));
+    if (!row) throw new Error('budget row missing after ensureBudget');
+    return {
+      limitMicros: row.limitMicros,
+      period: row.period,
+      periodStart: row.periodStart,
+      spentMicros: row.spentMicros,
+      reservedMicros: row.reservedMicros,
+    };
   }
 
   private async ensureBudget(userId: string): Promise<void> {
@@ -285,6 +388,15 @@ export class BuiltinLedger implements Ledger {
       resetsAt: periodEnd(row.period, this.options.clock.now()),
     };
   }
+}
+
+function budgetExceeded(remainingMicros: number): AppError {
+  const remainingUsd = Math.max(0, remainingMicros) / 1_000_000;
+  return new AppError(
+    'BUDGET_EXCEEDED',
+    `Your budget has $${remainingUsd.toFixed(6)} left, not enough for an answer. It resets with the next period.`,
+    { remainingUsd },
+  );
 }
 
 function numbers(row: Record<string, unknown> | undefined): UsageTotals {

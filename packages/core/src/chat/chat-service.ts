@@ -76,9 +76,9 @@ export class ChatService implements ChatOperations {
       throw new AppError('RUN_ACTIVE', 'The agent is still answering in this conversation. Wait or cancel it.');
     }
     const signal = this.options.hub.open(started.runId, caller.id);
-    // On the next turn of the event loop: PGlite answers synchronously, so started inline the run's
-    // first queries would go before this response is even written.
-    setImmediate(() => void this.execute(caller.id, started, model, signal));
+    // Started before the answer to send is written: the model request, not this response, is what
+    // the first token waits for (the client subscribes while the model thinks).
+    void this.execute(caller.id, started, model, signal);
     return started;
   }
 

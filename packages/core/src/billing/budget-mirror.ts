@@ -1,0 +1,118 @@
+import { type BudgetPeriod, periodStart } from './periods';
+
+/** A user's budget row as the ledger last knew it, with the reservations it granted since applied. */
+export interface MirroredBudget {
+  limitMicros: number | null;
+  period: BudgetPeriod;
+  periodStart: Date;
+  spentMicros: number;
+  reservedMicros: number;
+}
+
+export type ReserveDecision =
+  | { granted: true; amountMicros: number; periodStart: Date }
+  | { granted: false; remainingMicros: number };
+
+interface Entry {
+  budget: MirroredBudget | null;
+  loading: Promise<MirroredBudget> | null;
+  generation: number;
+}
+
+/**
+ * The budgets of a store that one process alone writes (the embedded PGlite, locked to its
+ * process), held in memory so a step's reservation is decided without waiting on the database.
+ *
+ * Every write a user's budget gets goes through `enqueue`, one at a time in the order asked, so the
+ * database applies them in the order the mirror did. A reservation is applied to the mirror when it
+ * is decided (synchronously: no two decisions can interleave); a settlement when the database has
+ * done it. A load waits for the user's earlier writes, so what it reads already holds them.
+ */
+export class BudgetMirror {
+  private readonly entries = new Map<string, Entry>();
+  private readonly queues = new Map<string, Promise<void>>();
+
+  constructor(private readonly load: (userId: string) => Promise<MirroredBudget>) {}
+
+  /** The user's budget, loaded once; later calls answer from memory. */
+  async get(userId: string): Promise<MirroredBudget> {
+    for (;;) {
+      const entry = this.entry(userId);
+      if (entry.budget) return entry.budget;
+      const generation = entry.generation;
+      entry.loading ??= this.enqueue(userId, () => this.load(userId)).finally(() => {
+        if (this.entries.get(userId) === entry) entry.loading = null;
+      });
+      const budget = await entry.loading;
+      // A change made while it loaded (setBudget) may not be in what was read: read again.
+      if (this.entries.get(userId) === entry && entry.generation === generation) {
+        entry.budget ??= budget;
+        return entry.budget;
+      }
+    }
+  }
+
+  /**
+   * Grants `desiredMicros` or what is left of the limit if that is less, provided it covers
+   * `minimalMicros`; rolls the period over first when a new one has begun. The same arithmetic as
+   * the ledger's SQL, on the same figures.
+   */
+  decide(budget: MirroredBudget, desiredMicros: number, minimalMicros: number, now: Date): ReserveDecision {
+    const start = currentPeriodStart(budget, now);
+    const spent = start > budget.periodStart ? 0 : budget.spentMicros;
+    const remaining = budget.limitMicros === null ? null : budget.limitMicros - budget.reservedMicros - spent;
+    const amount = remaining === null ? desiredMicros : Math.min(desiredMicros, remaining);
+    if (amount < minimalMicros) return { granted: false, remainingMicros: remaining ?? 0 };
+    budget.spentMicros = spent;
+    budget.periodStart = start;
+    budget.reservedMicros += amount;
+    return { granted: true, amountMicros: amount, periodStart: start };
+  }
+
+  /** What a settlement the database has made does to the mirror (when the mirror holds the user). */
+  settled(userId: string, releasedMicros: number, costMicros: number, now: Date): void {
+    const budget = this.entries.get(userId)?.budget;
+    if (!budget) return; // Not loaded: the next load reads the settlement from the database.
+    const start = currentPeriodStart(budget, now);
+    budget.spentMicros = (start > budget.periodStart ? 0 : budget.spentMicros) + costMicros;
+    budget.periodStart = start;
+    budget.reservedMicros = Math.max(0, budget.reservedMicros - releasedMicros);
+  }
+
+  /** Forgets the user's budget: the next `get` reads it again, after the writes queued before. */
+  forget(userId: string): void {
+    const entry = this.entries.get(userId);
+    if (!entry) return;
+    entry.budget = null;
+    entry.generation += 1;
+  }
+
+  /** Runs `write` after the user's earlier writes have finished, failed or not. */
+  enqueue<T>(userId: string, write: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(userId) ?? Promise.resolve();
+    const result = previous.then(write);
+    const tail = result.then(
+      () => {},
+      () => {},
+    );
+    this.queues.set(userId, tail);
+    void tail.then(() => {
+      if (this.queues.get(userId) === tail) this.queues.delete(userId);
+    });
+    return result;
+  }
+
+  private entry(userId: string): Entry {
+    let entry = this.entries.get(userId);
+    if (!entry) {
+      entry = { budget: null, loading: null, generation: 0 };
+      this.entries.set(userId, entry);
+    }
+    return entry;
+  }
+}
+
+function currentPeriodStart(budget: MirroredBudget, now: Date): Date {
+  const start = periodStart(budget.period, now, budget.periodStart);
+  return start > budget.periodStart ? start : budget.periodStart;
+}
