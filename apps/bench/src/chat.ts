@@ -3,44 +3,66 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHearthClient, type HearthClient } from '@hearth/sdk';
-import { startLlmTestServer } from '@hearth/testkit';
 import OpenAI from 'openai';
 import { measureLedger } from './ledger';
+import { type Pacing, startLlmProcess } from './llm-process';
 import { startBenchedServer } from './server-process';
 import { percentile, round } from './stats';
 
 /**
  * `pnpm bench:chat`: N concurrent users chat through the SDK with a Hearth server (its own process,
- * embedded default) in front of the LLM test server. Prints and writes to bench-results/chat.json:
- * the time to first token Hearth adds over calling the same server directly, completed runs and
- * delivered tokens per second against a zero-latency server, what reserve + settle cost per model
- * step on the embedded store, and the server's peak RSS.
+ * embedded default) in front of the LLM test server (a process of its own, like a remote provider).
+ * Prints and writes to bench-results/chat.json: the time to first token Hearth adds over calling
+ * the same server directly, with answers of a usual length and with short ones (which make the
+ * same 50 streams ask for many more runs a second); completed runs and delivered tokens per second
+ * against a zero-latency server; what reserve + settle cost per model step; where the CPU went;
+ * the server's peak RSS.
  */
 const USERS = Number(process.env.BENCH_USERS ?? 50);
 const TTFT_MS = Number(process.env.BENCH_TTFT_MS ?? 100);
-const TOKENS = Number(process.env.BENCH_TOKENS ?? 20);
+const TOKENS = Number(process.env.BENCH_TOKENS ?? 200);
+const SHORT_TOKENS = Number(process.env.BENCH_SHORT_TOKENS ?? 20);
 const TOKEN_INTERVAL_MS = Number(process.env.BENCH_TOKEN_INTERVAL_MS ?? 10);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const THROUGHPUT_SECONDS = Number(process.env.BENCH_THROUGHPUT_SECONDS ?? 8);
 
-const answer = Array.from({ length: TOKENS }, (_, i) => `token${i}`).join(' ');
+const words = (count: number) => Array.from({ length: count }, (_, i) => `token${i}`).join(' ');
+const paced = (tokens: number): Pacing => ({
+  text: words(tokens),
+  ttftMs: TTFT_MS,
+  tokenIntervalMs: TOKEN_INTERVAL_MS,
+});
 
 /**
  * Runs `turn` for every user in a closed loop (each user sends again as soon as an answer ends) for
- * ROUNDS turns each, starting the users spread over one upstream answer's duration: 50 streams stay
- * open at every moment, as with 50 people chatting, instead of 50 sends landing in one millisecond.
+ * `rounds` turns each, starting the users spread over one upstream answer's duration: 50 streams
+ * stay open at every moment, as with 50 people chatting, instead of 50 sends landing in one millisecond.
  */
-async function steadyLoad<T>(users: number, turn: (user: number) => Promise<T>): Promise<T[]> {
+async function steadyLoad<T>(pacing: Pacing, rounds: number, turn: (user: number) => Promise<T>): Promise<T[]> {
   const results: T[] = [];
-  const spreadMs = TTFT_MS + TOKENS * TOKEN_INTERVAL_MS;
+  const spreadMs = pacing.ttftMs + pacing.text.split(' ').length * pacing.tokenIntervalMs;
   await Promise.all(
-    Array.from({ length: users }, async (_, user) => {
-      await sleep((spreadMs * user) / users);
-      for (let round = 0; round < ROUNDS; round += 1) results.push(await turn(user));
+    Array.from({ length: USERS }, async (_, user) => {
+      await sleep((spreadMs * user) / USERS);
+      for (let r = 0; r < rounds; r += 1) results.push(await turn(user));
     }),
   );
   return results;
 }
+
+/** CPU each process used over a phase, as a share of one core. */
+function cpuMeter(sources: Record<string, () => number>) {
+  const started = performance.now();
+  const before = Object.fromEntries(Object.entries(sources).map(([name, read]) => [name, read()]));
+  return () => {
+    const elapsed = performance.now() - started;
+    return Object.fromEntries(
+      Object.entries(sources).map(([name, read]) => [name, round((read() - (before[name] ?? 0)) / elapsed, 2)]),
+    );
+  };
+}
+
+const ttftFigures = (values: number[]) => ({ p50: round(percentile(values, 50)), p99: round(percentile(values, 99)) });
 
 async function directTtft(client: OpenAI): Promise<number> {
   const started = performance.now();
@@ -102,9 +124,7 @@ async function users(url: string): Promise<Array<{ client: HearthClient; convers
 }
 
 async function main(): Promise<void> {
-  const llm = await startLlmTestServer({
-    respond: () => ({ text: answer, ttftMs: TTFT_MS, tokenIntervalMs: TOKEN_INTERVAL_MS }),
-  });
+  const llm = await startLlmProcess(paced(TOKENS));
   const dataDir = mkdtempSync(join(tmpdir(), 'hearth-bench-'));
   const server = await startBenchedServer({
     HEARTH_DATA_DIR: dataDir,
@@ -119,24 +139,45 @@ async function main(): Promise<void> {
   });
   try {
     const openai = new OpenAI({ baseURL: llm.url, apiKey: 'bench', maxRetries: 0 });
-    const direct = await steadyLoad(USERS, () => directTtft(openai));
     const sessions = await users(server.url);
     await Promise.all(sessions.map((s) => turn(s.client, s.conversationId))); // warm-up
-    const hearth = (
-      await steadyLoad(USERS, (user) => {
-        const session = sessions[user];
-        if (!session) throw new Error(`no session for user ${user}`);
-        return turn(session.client, session.conversationId);
-      })
-    ).map((result) => result.ttft);
+    const clientCpu = () => {
+      const { user, system } = process.cpuUsage();
+      return (user + system) / 1000;
+    };
+    const cpuSources = { server: server.cpuMs, clients: clientCpu, llm: llm.cpuMs };
+    /** The same load straight at the LLM test server, then through Hearth: times to first token. */
+    const compare = async (pacing: Pacing, rounds: number) => {
+      await llm.pace(pacing);
+      const direct = await steadyLoad(pacing, rounds, () => directTtft(openai));
+      const cpu = cpuMeter(cpuSources);
+      const hearth = (
+        await steadyLoad(pacing, rounds, (user) => {
+          const session = sessions[user];
+          if (!session) throw new Error(`no session for user ${user}`);
+          return turn(session.client, session.conversationId);
+        })
+      ).map((result) => result.ttft);
+      return {
+        ttftMs: { direct: ttftFigures(direct), hearth: ttftFigures(hearth) },
+        addedTtftMs: {
+          p50: round(percentile(hearth, 50) - percentile(direct, 50)),
+          p99: round(percentile(hearth, 99) - percentile(direct, 99)),
+        },
+        cpuCores: cpu(),
+      };
+    };
+    const usual = await compare(paced(TOKENS), ROUNDS);
+    const short = await compare(paced(SHORT_TOKENS), Math.ceil((ROUNDS * TOKENS) / SHORT_TOKENS / 2));
 
-    llm.setResponder(() => ({ text: answer, ttftMs: 0, tokenIntervalMs: 0 }));
+    await llm.pace({ text: words(SHORT_TOKENS), ttftMs: 0, tokenIntervalMs: 0 });
+    const throughputCpu = cpuMeter(cpuSources);
     let completed = 0;
     let delivered = 0;
     const deadline = performance.now() + THROUGHPUT_SECONDS * 1000;
     const started = performance.now();
     const serverCpuBefore = server.cpuMs();
-    const clientCpuBefore = process.cpuUsage();
+    const clientCpuBefore = clientCpu();
     await Promise.all(
       sessions.map(async (s) => {
         while (performance.now() < deadline) {
@@ -148,11 +189,11 @@ async function main(): Promise<void> {
     );
     const elapsedSeconds = (performance.now() - started) / 1000;
     const serverCpuMs = server.cpuMs() - serverCpuBefore;
-    const clientCpu = process.cpuUsage(clientCpuBefore);
-    const clientCpuMs = (clientCpu.user + clientCpu.system) / 1000;
+    const clientCpuMs = clientCpu() - clientCpuBefore;
+    const cpuCores = throughputCpu();
 
     const ledger = await measureLedger(1_000);
-    const addedP50 = percentile(hearth, 50) - percentile(direct, 50);
+    const addedP50 = usual.addedTtftMs.p50;
     const figures = {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
       setup: {
@@ -163,14 +204,10 @@ async function main(): Promise<void> {
         turnsPerUser: ROUNDS,
         store: process.env.BENCH_DATABASE_URL ? 'postgres' : 'pglite',
       },
-      ttftMs: {
-        direct: { p50: round(percentile(direct, 50)), p99: round(percentile(direct, 99)) },
-        hearth: { p50: round(percentile(hearth, 50)), p99: round(percentile(hearth, 99)) },
-      },
-      addedTtftMs: {
-        p50: round(percentile(hearth, 50) - percentile(direct, 50)),
-        p99: round(percentile(hearth, 99) - percentile(direct, 99)),
-      },
+      // 50 streams open at every moment, each answer TOKENS long.
+      ...usual,
+      // The same 50 streams with SHORT_TOKENS-token answers: about ten times the runs per second.
+      shortAnswers: { tokensPerAnswer: SHORT_TOKENS, ...short },
       throughput: {
         seconds: round(elapsedSeconds),
         completedRunsPerSecond: round(completed / elapsedSeconds, 1),
@@ -178,10 +215,11 @@ async function main(): Promise<void> {
         // Where the two cores went: the server, and this process (the SDK clients and the LLM test server).
         serverCpuMsPerRun: round(serverCpuMs / completed, 2),
         benchCpuMsPerRun: round(clientCpuMs / completed, 2),
+        cpuCores,
       },
-      reserveAndSettleMs: {
+      ledgerMs: {
         ...ledger,
-        shareOfAddedTtftP50: addedP50 > 0 ? round(ledger.p50 / addedP50, 4) : null,
+        reserveShareOfAddedTtftP50: addedP50 > 0 ? round(ledger.reserve.p50 / addedP50, 4) : null,
       },
       serverPeakRssMiB: round(server.peakRssMiB(), 1),
     };

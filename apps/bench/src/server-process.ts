@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { type ServerProcess, startServerProcess, stopServerProcess } from '@hearth/server';
+import { peakRssMiB, processCpuMs } from './proc';
 
 export interface BenchedServer extends ServerProcess {
-  /** Peak resident memory so far, from /proc (VmHWM), in MiB. */
+  /** Peak resident memory so far, in MiB. */
   peakRssMiB(): number;
-  /** CPU time (user + system) the server has used so far, from /proc, in ms. */
+  /** CPU time (user + system, all threads) the server has used so far, in ms. */
   cpuMs(): number;
   stop(): Promise<void>;
 }
@@ -15,18 +15,11 @@ const nodeArgs = () => (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').fil
 /** The real server as `pnpm start` runs it, in its own process, so its event loop and memory are its own. */
 export async function startBenchedServer(env: Record<string, string>): Promise<BenchedServer> {
   const server = await startServerProcess({ HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env }, { nodeArgs: nodeArgs() });
-  const { pid } = server.child;
+  const pid = server.child.pid ?? 0;
   return {
     ...server,
-    peakRssMiB: () => {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;
-    },
-    cpuMs: () => {
-      // Fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name, in clock ticks (100/s).
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      return (Number(fields[11]) + Number(fields[12])) * 10;
-    },
+    peakRssMiB: () => peakRssMiB(pid),
+    cpuMs: () => processCpuMs(pid),
     stop: async () => {
       await stopServerProcess(server.child);
     },

@@ -154,6 +154,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     logger,
     models: [backend.model],
     historyLimit: 200,
+    deltaBatchMs: config.STREAM_BATCH_MS,
     signals: store.runSignals,
   });
   // A cancel that reached another process sharing the store, for a run that lives here.

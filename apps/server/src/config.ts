@@ -54,6 +54,8 @@ export const configSchema = z
     /** Pause between the offline model's words, so streaming is visible in a demo. */
     OFFLINE_WORD_DELAY_MS: integer(0, 1_000).default(15),
     RUN_EVENT_RETENTION_SECONDS: integer(60, 86_400).default(600),
+    /** Text deltas arriving within this long of the last one sent go out as one event (the first at once). */
+    STREAM_BATCH_MS: integer(0, 1_000).default(16),
     /** Extra or overriding model prices, in LiteLLM's price-map format. */
     MODEL_PRICES_FILE: z.string().min(1).optional(),
     /** New users' budget; unset: no limit. */

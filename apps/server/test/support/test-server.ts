@@ -39,6 +39,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     HEARTH_DATA_DIR: dataDir,
     DATABASE_POOL_SIZE: '4',
     OFFLINE_WORD_DELAY_MS: '1',
+    // Tests pace their models a millisecond a token; unbatched, each token stays an event to assert on.
+    STREAM_BATCH_MS: '0',
     MODEL_PRICES_FILE: fileURLToPath(new URL('../fixtures/model-prices.json', import.meta.url)),
     ...options.env,
   });

@@ -24,6 +24,8 @@ export interface ChatServiceOptions {
   models: readonly string[];
   /** Earlier messages loaded as a turn's history (the runtime trims them to the context window). */
   historyLimit: number;
+  /** Text deltas within this long of the last one sent are merged into one event (see DeltaCoalescer). */
+  deltaBatchMs?: number;
   /** Reaches runs that live in another process sharing the store. */
   signals: RunSignals;
 }
@@ -148,7 +150,7 @@ export class ChatService implements ChatOperations {
   private async execute(userId: string, started: StartedRun, model: string, signal: AbortSignal): Promise<void> {
     const { store, hub, runtime, clock, logger, historyLimit } = this.options;
     const runId = started.runId;
-    const events = new DeltaCoalescer((event) => hub.publish(runId, event));
+    const events = new DeltaCoalescer((event) => hub.publish(runId, event), this.options.deltaBatchMs);
     const publish = (event: RunEvent) => events.push(event);
     const record = { id: runId, userId, conversationId: started.conversationId };
     let text = '';

@@ -1,18 +1,22 @@
 import type { RunEvent } from '../domain/chat';
 
 /**
- * Merges text deltas that arrive within one turn of the event loop into one event. A provider that
- * streams at its own pace passes through token by token; a burst (a fast provider, or a server
- * catching up under load) becomes one event instead of dozens, each of which costs a serialisation
- * and a socket write per subscriber. Any other event flushes the pending text first, so order holds.
- * The run's first text goes out at once: waiting a turn would add to the time to first token.
+ * Merges the text deltas that arrive within `windowMs` of the last one sent into one event. Each
+ * event costs a serialisation and a socket write per subscriber, and a parse and a render in the
+ * client; a model streaming a token every 10 ms would otherwise cost that a hundred times a second
+ * per stream, for changes no reader can tell apart. Any other event flushes the pending text first,
+ * so order holds. The run's first text goes out at once: waiting would add to the time to first token.
+ * With a window of 0, only deltas arriving within one turn of the event loop (a burst) are merged.
  */
 export class DeltaCoalescer {
   private pending = '';
-  private scheduled = false;
-  private sentText = false;
+  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  private lastSentAt = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly publish: (event: RunEvent) => void) {}
+  constructor(
+    private readonly publish: (event: RunEvent) => void,
+    private readonly windowMs = 0,
+  ) {}
 
   push(event: RunEvent): void {
     if (event.type !== 'text.delta') {
@@ -20,24 +24,27 @@ export class DeltaCoalescer {
       this.publish(event);
       return;
     }
-    if (!this.sentText) {
-      this.sentText = true;
+    if (this.lastSentAt === Number.NEGATIVE_INFINITY) {
+      this.lastSentAt = performance.now();
       this.publish(event);
       return;
     }
     this.pending += event.text;
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.flush();
-    });
+    if (this.timer) return;
+    const wait = this.lastSentAt + this.windowMs - performance.now();
+    this.timer = wait > 0 ? setTimeout(() => this.flush(), wait) : setImmediate(() => this.flush());
   }
 
   flush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer as NodeJS.Timeout);
+      clearImmediate(this.timer as NodeJS.Immediate);
+      this.timer = null;
+    }
     if (!this.pending) return;
     const text = this.pending;
     this.pending = '';
+    this.lastSentAt = performance.now();
     this.publish({ type: 'text.delta', text });
   }
 }
