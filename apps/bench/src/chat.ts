@@ -145,7 +145,12 @@ async function main(): Promise<void> {
       const { user, system } = process.cpuUsage();
       return (user + system) / 1000;
     };
-    const cpuSources = { server: server.cpuMs, clients: clientCpu, llm: llm.cpuMs };
+    const cpuSources = {
+      server: server.cpuMs,
+      serverEventLoop: server.mainThreadCpuMs,
+      clients: clientCpu,
+      llm: llm.cpuMs,
+    };
     /** The same load straight at the LLM test server, then through Hearth: times to first token. */
     const compare = async (pacing: Pacing, rounds: number) => {
       await llm.pace(pacing);

@@ -1,9 +1,18 @@
 import { readFileSync } from 'node:fs';
 
-/** CPU time (user + system) a process has used so far, from /proc, in ms. */
+/** CPU time (user + system) a process has used so far, all its threads, from /proc, in ms. */
 export function processCpuMs(pid: number): number {
-  // Fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name, in clock ticks (100/s).
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return statCpuMs(`/proc/${pid}/stat`);
+}
+
+/** CPU time of a process's main thread alone (the one running its event loop), in ms. */
+export function mainThreadCpuMs(pid: number): number {
+  return statCpuMs(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function statCpuMs(path: string): number {
+  // Fields 14 and 15 of a stat file, after the parenthesised command name, in clock ticks (100/s).
+  const fields = readFileSync(path, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 

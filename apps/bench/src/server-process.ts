@@ -1,11 +1,13 @@
 import { type ServerProcess, startServerProcess, stopServerProcess } from '@hearth/server';
-import { peakRssMiB, processCpuMs } from './proc';
+import { mainThreadCpuMs, peakRssMiB, processCpuMs } from './proc';
 
 export interface BenchedServer extends ServerProcess {
   /** Peak resident memory so far, in MiB. */
   peakRssMiB(): number;
   /** CPU time (user + system, all threads) the server has used so far, in ms. */
   cpuMs(): number;
+  /** CPU time of its main thread (the event loop), in ms. */
+  mainThreadCpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -20,6 +22,7 @@ export async function startBenchedServer(env: Record<string, string>): Promise<B
     ...server,
     peakRssMiB: () => peakRssMiB(pid),
     cpuMs: () => processCpuMs(pid),
+    mainThreadCpuMs: () => mainThreadCpuMs(pid),
     stop: async () => {
       await stopServerProcess(server.child);
     },

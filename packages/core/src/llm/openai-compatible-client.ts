@@ -2,6 +2,8 @@ import OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { AppError } from '../domain/errors';
 import type { LlmClient, LlmMessage, LlmRequest, LlmStreamEvent, LlmToolCall } from '../ports/llm-client';
+import { incomingMessageOf, nodeHttpFetch } from './node-http-fetch';
+import { serverSentEvents } from './server-sent-events';
 
 export interface OpenAiCompatibleOptions {
   baseUrl: string;
@@ -11,6 +13,7 @@ export interface OpenAiCompatibleOptions {
   connectTimeoutMs: number;
   /** Longest silence allowed between two chunks of a stream. */
   idleTimeoutMs: number;
+  /** Default: node:http with keep-alive (see nodeHttpFetch). */
   fetch?: typeof globalThis.fetch;
 }
 
@@ -32,7 +35,7 @@ export class OpenAiCompatibleClient implements LlmClient {
       apiKey: options.apiKey,
       maxRetries: 0,
       timeout: options.connectTimeoutMs,
-      ...(options.fetch ? { fetch: options.fetch } : {}),
+      fetch: options.fetch ?? nodeHttpFetch,
     });
   }
 
@@ -72,34 +75,39 @@ export class OpenAiCompatibleClient implements LlmClient {
       timer = setTimeout(() => idle.abort(new IdleTimeout()), this.options.idleTimeoutMs);
     };
     try {
-      const stream = await this.client.chat.completions.create(
-        {
-          model: request.model,
-          messages: request.messages.map(toOpenAiMessage),
-          stream: true,
-          stream_options: { include_usage: true },
-          ...(request.maxTokens ? { max_tokens: request.maxTokens } : {}),
-          ...(request.tools?.length
-            ? {
-                tools: request.tools.map((tool) => ({
-                  type: 'function' as const,
-                  function: { name: tool.name, description: tool.description, parameters: tool.parameters },
-                })),
-              }
-            : {}),
-        },
-        { signal, ...(request.apiKey ? { headers: { authorization: `Bearer ${request.apiKey}` } } : {}) },
-      );
+      // The raw response, its stream read here: the SDK's own reader adds a web stream and an async
+      // generator per chunk, and a streamed answer is hundreds of chunks. Errors before the body (HTTP
+      // status, connection) are still the SDK's, so they map to AppErrors as before.
+      const response = await this.client.chat.completions
+        .create(
+          {
+            model: request.model,
+            messages: request.messages.map(toOpenAiMessage),
+            stream: true,
+            stream_options: { include_usage: true },
+            ...(request.maxTokens ? { max_tokens: request.maxTokens } : {}),
+            ...(request.tools?.length
+              ? {
+                  tools: request.tools.map((tool) => ({
+                    type: 'function' as const,
+                    function: { name: tool.name, description: tool.description, parameters: tool.parameters },
+                  })),
+                }
+              : {}),
+          },
+          { signal, ...(request.apiKey ? { headers: { authorization: `Bearer ${request.apiKey}` } } : {}) },
+        )
+        .asResponse();
       armIdleTimer();
       const calls = new Map<number, LlmToolCall>();
       let finish: LlmStreamEvent | undefined;
-      for await (const chunk of stream) {
+      for await (const chunk of completionChunks(response)) {
         armIdleTimer();
         yield* chunkEvents(chunk, calls);
         const reason = chunk.choices[0]?.finish_reason;
         if (reason) finish = { type: 'finish', reason: toFinishReason(reason) };
       }
-      // The openai package ends an aborted stream quietly; an abort must not pass for a finished answer.
+      // An aborted body may end quietly; an abort must not pass for a finished answer.
       if (idle.signal.aborted) throw new IdleTimeout();
       if (request.signal.aborted) throw abortError();
       if (calls.size > 0) yield { type: 'tool_calls', calls: [...calls.values()] };
@@ -110,6 +118,27 @@ export class OpenAiCompatibleClient implements LlmClient {
     } finally {
       clearTimeout(timer);
     }
+  }
+}
+
+/**
+ * The chunks of a streamed chat completion, as OpenAI's SDK reads them: `data:` events up to
+ * `[DONE]`; an event carrying `error` (a provider failing mid-stream) is thrown as an APIError.
+ */
+async function* completionChunks(response: Response): AsyncGenerator<ChatCompletionChunk> {
+  const body = incomingMessageOf(response) ?? response.body;
+  if (!body) return;
+  let done = false;
+  // Read to the end even after [DONE], so the connection goes back to the pool whole.
+  for await (const { data } of serverSentEvents(body)) {
+    if (done) continue;
+    if (data.startsWith('[DONE]')) {
+      done = true;
+      continue;
+    }
+    const parsed = JSON.parse(data) as ChatCompletionChunk & { error?: unknown };
+    if (parsed.error) throw new OpenAI.APIError(undefined, parsed.error as object, undefined, response.headers);
+    yield parsed;
   }
 }
 
