@@ -162,6 +162,30 @@ describe('the built-in runtime against an OpenAI-compatible provider', () => {
   });
 
   const signedIn = () => signedInClient(server, 'llm');
+
+  it('sends the first text at once and merges the rest per STREAM_BATCH_MS window, the answer intact', async () => {
+    const batched = await startTestServer({
+      store: { kind: 'pglite-memory' },
+      llm: testLlmClient(llm),
+      env: { STREAM_BATCH_MS: '50' },
+    });
+    try {
+      const client = await signedInClient(batched, 'batching');
+      const words = Array.from({ length: 40 }, (_, i) => `w${i}`);
+      llm.enqueue({ text: words.join(' '), tokenIntervalMs: 5 });
+      const turn = await chatTurn(client, 'stream quickly');
+      const deltas = turn.events.flatMap((e) => (e.data.type === 'text.delta' ? [e.data.text] : []));
+      expect(deltas[0]).toBe('w0');
+      // 200 ms of tokens in 50 ms windows: the first alone, then about four merged events, not 39.
+      expect(deltas.length).toBeGreaterThanOrEqual(3);
+      expect(deltas.length).toBeLessThanOrEqual(10);
+      expect(turn.text).toBe(words.join(' '));
+      expect(turn.terminal).toMatchObject({ type: 'run.completed', message: { content: words.join(' ') } });
+    } finally {
+      await batched.close();
+    }
+  });
+
   it('sends the compiled memory, history and tools, and asks for usage', async () => {
     const client = await signedIn();
     await client.agent.updateMemory.mutate({ label: 'human', value: 'Likes tea.' });

@@ -13,6 +13,8 @@ export type ReserveDecision =
   | { granted: true; amountMicros: number; periodStart: Date }
   | { granted: false; remainingMicros: number };
 
+export type GrantedDecision = Extract<ReserveDecision, { granted: true }>;
+
 interface Entry {
   budget: MirroredBudget | null;
   loading: Promise<MirroredBudget> | null;
@@ -27,46 +29,35 @@ interface Entry {
  * database applies them in the order the mirror did. A reservation is applied to the mirror when it
  * is decided (synchronously: no two decisions can interleave); a settlement when the database has
  * done it. A load waits for the user's earlier writes, so what it reads already holds them.
+ * At most `maxUsers` budgets are held; the oldest loaded are dropped first and read again if needed.
  */
 export class BudgetMirror {
   private readonly entries = new Map<string, Entry>();
   private readonly queues = new Map<string, Promise<void>>();
 
-  constructor(private readonly load: (userId: string) => Promise<MirroredBudget>) {}
-
-  /** The user's budget, loaded once; later calls answer from memory. */
-  async get(userId: string): Promise<MirroredBudget> {
-    for (;;) {
-      const entry = this.entry(userId);
-      if (entry.budget) return entry.budget;
-      const generation = entry.generation;
-      entry.loading ??= this.enqueue(userId, () => this.load(userId)).finally(() => {
-        if (this.entries.get(userId) === entry) entry.loading = null;
-      });
-      const budget = await entry.loading;
-      // A change made while it loaded (setBudget) may not be in what was read: read again.
-      if (this.entries.get(userId) === entry && entry.generation === generation) {
-        entry.budget ??= budget;
-        return entry.budget;
-      }
-    }
-  }
+  constructor(
+    private readonly load: (userId: string) => Promise<MirroredBudget>,
+    private readonly maxUsers = 100_000,
+  ) {}
 
   /**
-   * Grants `desiredMicros` or what is left of the limit if that is less, provided it covers
-   * `minimalMicros`; rolls the period over first when a new one has begun. The same arithmetic as
-   * the ledger's SQL, on the same figures.
+   * Decides a reservation on the user's budget and queues `write` to record it, in one synchronous
+   * step on the budget as it is now: nothing (a budget change, a reload) can come between the
+   * decision and its place in the queue. Resolves with the decision and the write's outcome.
    */
-  decide(budget: MirroredBudget, desiredMicros: number, minimalMicros: number, now: Date): ReserveDecision {
-    const start = currentPeriodStart(budget, now);
-    const spent = start > budget.periodStart ? 0 : budget.spentMicros;
-    const remaining = budget.limitMicros === null ? null : budget.limitMicros - budget.reservedMicros - spent;
-    const amount = remaining === null ? desiredMicros : Math.min(desiredMicros, remaining);
-    if (amount < minimalMicros) return { granted: false, remainingMicros: remaining ?? 0 };
-    budget.spentMicros = spent;
-    budget.periodStart = start;
-    budget.reservedMicros += amount;
-    return { granted: true, amountMicros: amount, periodStart: start };
+  async reserve(
+    userId: string,
+    ask: { desiredMicros: number; minimalMicros: number; now: () => Date },
+    write: (decision: GrantedDecision) => Promise<unknown>,
+  ): Promise<{ decision: ReserveDecision; written: Promise<unknown> | null }> {
+    for (;;) {
+      const entry = this.entry(userId);
+      if (entry.budget) {
+        const decision = decide(entry.budget, ask.desiredMicros, ask.minimalMicros, ask.now());
+        return { decision, written: decision.granted ? this.enqueue(userId, () => write(decision)) : null };
+      }
+      await this.loaded(userId, entry);
+    }
   }
 
   /** What a settlement the database has made does to the mirror (when the mirror holds the user). */
@@ -102,17 +93,55 @@ export class BudgetMirror {
     return result;
   }
 
+  /** Waits until `entry` holds the budget as the database has it after the user's queued writes. */
+  private async loaded(userId: string, entry: Entry): Promise<void> {
+    const generation = entry.generation;
+    entry.loading ??= this.enqueue(userId, () => this.load(userId)).finally(() => {
+      entry.loading = null;
+    });
+    const budget = await entry.loading;
+    // A change made while it loaded (setBudget) may not be in what was read: the caller reads again.
+    if (this.entries.get(userId) === entry && entry.generation === generation) entry.budget ??= budget;
+  }
+
   private entry(userId: string): Entry {
     let entry = this.entries.get(userId);
     if (!entry) {
       entry = { budget: null, loading: null, generation: 0 };
       this.entries.set(userId, entry);
+      this.shed();
     }
     return entry;
   }
+
+  /** Drops the oldest budgets past `maxUsers`; one being loaded stays (its reader waits on it). */
+  private shed(): void {
+    if (this.entries.size <= this.maxUsers) return;
+    for (const [userId, entry] of this.entries) {
+      if (this.entries.size <= this.maxUsers) return;
+      if (!entry.loading) this.entries.delete(userId);
+    }
+  }
+}
+
+/**
+ * Grants `desiredMicros` or what is left of the limit if that is less, provided it covers
+ * `minimalMicros`; rolls the period over first when a new one has begun. The same arithmetic as
+ * the ledger's SQL, on the same figures.
+ */
+function decide(budget: MirroredBudget, desiredMicros: number, minimalMicros: number, now: Date): ReserveDecision {
+  const start = currentPeriodStart(budget, now);
+  const spent = start > budget.periodStart ? 0 : budget.spentMicros;
+  const remaining = budget.limitMicros === null ? null : budget.limitMicros - budget.reservedMicros - spent;
+  const amount = remaining === null ? desiredMicros : Math.min(desiredMicros, remaining);
+  if (amount < minimalMicros) return { granted: false, remainingMicros: remaining ?? 0 };
+  budget.spentMicros = spent;
+  budget.periodStart = start;
+  budget.reservedMicros += amount;
+  return { granted: true, amountMicros: amount, periodStart: start };
 }
 
 function currentPeriodStart(budget: MirroredBudget, now: Date): Date {
   const start = periodStart(budget.period, now, budget.periodStart);
-  return start > budget.periodStart ? start : budget.periodStart;
+  return new Date(Math.max(start.getTime(), budget.periodStart.getTime()));
 }

@@ -157,35 +157,36 @@ export class BuiltinLedger implements Ledger {
     request: ReserveRequest,
     r: { id: string; desired: number; minimal: number; now: Date; expires: string; promptTokens: number },
   ): Promise<number> {
-    const budget = await mirror.get(request.userId);
-    const decision = mirror.decide(budget, r.desired, r.minimal, this.options.clock.now());
-    if (!decision.granted) throw budgetExceeded(decision.remainingMicros);
     const at = r.now.toISOString();
-    const start = decision.periodStart.toISOString();
-    mirror
-      .enqueue(request.userId, () =>
-        queryRows(
+    const { decision, written } = await mirror.reserve(
+      request.userId,
+      { desiredMicros: r.desired, minimalMicros: r.minimal, now: () => this.options.clock.now() },
+      ({ amountMicros, periodStart }) => {
+        const start = periodStart.toISOString();
+        return queryRows(
           this.options.db,
           sql`with upd as (
                 update budgets b set
                   spent_micros = case when b.period_start < ${start}::timestamptz then 0 else b.spent_micros end,
                   period_start = greatest(b.period_start, ${start}::timestamptz),
-                  reserved_micros = b.reserved_micros + ${decision.amountMicros}::bigint,
+                  reserved_micros = b.reserved_micros + ${amountMicros}::bigint,
                   updated_at = ${at}::timestamptz
                 where b.user_id = ${request.userId}::uuid
                 returning b.user_id
               )
               insert into reservations (id, user_id, run_id, model, amount_micros, prompt_tokens, created_at, expires_at)
-              select ${r.id}::uuid, upd.user_id, ${request.runId}::uuid, ${request.model}, ${decision.amountMicros}::bigint,
+              select ${r.id}::uuid, upd.user_id, ${request.runId}::uuid, ${request.model}, ${amountMicros}::bigint,
                      ${request.promptTokens}, ${at}::timestamptz, ${r.expires}::timestamptz
               from upd`,
-        ),
-      )
-      .catch((error: unknown) => {
-        // The mirror now holds a reservation the store does not: read the budget back from the store.
-        mirror.forget(request.userId);
-        this.options.onWriteError?.(error);
-      });
+        );
+      },
+    );
+    if (!decision.granted) throw budgetExceeded(decision.remainingMicros);
+    written?.catch((error: unknown) => {
+      // The mirror now holds a reservation the store does not: read the budget back from the store.
+      mirror.forget(request.userId);
+      this.options.onWriteError?.(error);
+    });
     return decision.amountMicros;
   }
 
