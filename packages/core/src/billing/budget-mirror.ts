@@ -64,13 +64,12 @@ export class BudgetMirror {
   settled(userId: string, releasedMicros: number, costMicros: number, now: Date): void {
     const budget = this.entries.get(userId)?.budget;
     if (!budget) return; // Not loaded: the next load reads the settlement from the database.
-    const start = currentPeriodStart(budget, now);
-    budget.spentMicros = (start > budget.periodStart ? 0 : budget.spentMicros) + costMicros;
-    budget.periodStart = start;
+    rollOver(budget, now);
+    budget.spentMicros += costMicros;
     budget.reservedMicros = Math.max(0, budget.reservedMicros - releasedMicros);
   }
 
-  /** Forgets the user's budget: the next `get` reads it again, after the writes queued before. */
+  /** Forgets the user's budget: the next reservation reads it again, after the writes queued before. */
   forget(userId: string): void {
     const entry = this.entries.get(userId);
     if (!entry) return;
@@ -130,18 +129,19 @@ export class BudgetMirror {
  * the ledger's SQL, on the same figures.
  */
 function decide(budget: MirroredBudget, desiredMicros: number, minimalMicros: number, now: Date): ReserveDecision {
-  const start = currentPeriodStart(budget, now);
-  const spent = start > budget.periodStart ? 0 : budget.spentMicros;
-  const remaining = budget.limitMicros === null ? null : budget.limitMicros - budget.reservedMicros - spent;
+  rollOver(budget, now);
+  const remaining =
+    budget.limitMicros === null ? null : budget.limitMicros - budget.reservedMicros - budget.spentMicros;
   const amount = remaining === null ? desiredMicros : Math.min(desiredMicros, remaining);
   if (amount < minimalMicros) return { granted: false, remainingMicros: remaining ?? 0 };
-  budget.spentMicros = spent;
-  budget.periodStart = start;
   budget.reservedMicros += amount;
-  return { granted: true, amountMicros: amount, periodStart: start };
+  return { granted: true, amountMicros: amount, periodStart: budget.periodStart };
 }
 
-function currentPeriodStart(budget: MirroredBudget, now: Date): Date {
+/** Starts the budget's new period, spend at 0, once the UTC calendar has moved into it (as the SQL does). */
+function rollOver(budget: MirroredBudget, now: Date): void {
   const start = periodStart(budget.period, now, budget.periodStart);
-  return new Date(Math.max(start.getTime(), budget.periodStart.getTime()));
+  if (start <= budget.periodStart) return;
+  budget.periodStart = start;
+  budget.spentMicros = 0;
 }

@@ -10,7 +10,7 @@ import type { RunEvent } from '../domain/chat';
  */
 export class DeltaCoalescer {
   private pending = '';
-  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  private cancelFlush: (() => void) | null = null;
   private lastSentAt = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -30,17 +30,20 @@ export class DeltaCoalescer {
       return;
     }
     this.pending += event.text;
-    if (this.timer) return;
+    if (this.cancelFlush) return;
     const wait = this.lastSentAt + this.windowMs - performance.now();
-    this.timer = wait > 0 ? setTimeout(() => this.flush(), wait) : setImmediate(() => this.flush());
+    if (wait > 0) {
+      const timer = setTimeout(() => this.flush(), wait);
+      this.cancelFlush = () => clearTimeout(timer);
+    } else {
+      const immediate = setImmediate(() => this.flush());
+      this.cancelFlush = () => clearImmediate(immediate);
+    }
   }
 
   flush(): void {
-    if (this.timer) {
-      clearTimeout(this.timer as NodeJS.Timeout);
-      clearImmediate(this.timer as NodeJS.Immediate);
-      this.timer = null;
-    }
+    this.cancelFlush?.();
+    this.cancelFlush = null;
     if (!this.pending) return;
     const text = this.pending;
     this.pending = '';
