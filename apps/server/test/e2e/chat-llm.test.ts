@@ -1,6 +1,7 @@
-import { costMicros, countTokens } from '@hearth/core';
+import { costMicros, countTokens, schema } from '@hearth/core';
 import type { HearthClient } from '@hearth/sdk';
 import { type LlmTestServer, startLlmTestServer } from '@hearth/testkit';
+import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, type Backend, startBackend } from '../support/agent-backends';
 import { expectHearthError } from '../support/expect-error';
@@ -204,6 +205,19 @@ describe('the built-in runtime against an OpenAI-compatible provider', () => {
       ['assistant', 'First answer.'],
       ['user', 'second question'],
     ]);
+  });
+
+  it('fails a send whose message could not be stored, and keeps nothing of it', async () => {
+    const client = await signedIn();
+    const { id } = await client.chat.createConversation.mutate({});
+    // Deleted behind the server's back: on the store it alone writes, it decides sends from memory.
+    await server.hearth.store.db.delete(schema.conversations).where(eq(schema.conversations.id, id));
+    await expectHearthError(client.chat.send.mutate({ text: 'lost', conversationId: id }), 'NOT_FOUND');
+    await expectHearthError(client.chat.send.mutate({ text: 'lost again', conversationId: id }), 'NOT_FOUND');
+    const runs = await server.hearth.store.db.select().from(schema.runs).where(eq(schema.runs.conversationId, id));
+    expect(runs).toEqual([]);
+    llm.enqueue({ text: 'Here.' });
+    expect((await chatTurn(client, 'still there?')).terminal).toMatchObject({ type: 'run.completed' });
   });
 
   it('returns tool errors to the model instead of crashing: unknown tool, bad arguments', async () => {

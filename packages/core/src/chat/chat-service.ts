@@ -77,11 +77,19 @@ export class ChatService implements ChatOperations {
       }
       throw new AppError('RUN_ACTIVE', 'The agent is still answering in this conversation. Wait or cancel it.');
     }
-    const signal = this.options.hub.open(started.runId, caller.id);
-    // Started before the answer to send is written: the model request, not this response, is what
-    // the first token waits for (the client subscribes while the model thinks).
-    void this.execute(caller.id, started, model, signal);
-    return started;
+    const { stored, ...run } = started;
+    const { hub } = this.options;
+    const signal = hub.open(run.runId, caller.id);
+    // Started before the answer to send is written, and before a write that went behind is done:
+    // the model request, not this response, is what the first token waits for (the client
+    // subscribes while the model thinks).
+    void this.execute(caller.id, run, stored, model, signal);
+    await stored.catch((error: unknown) => {
+      // Never stored, so never started as far as anyone knows: stop the model call, keep no trace.
+      hub.discard(run.runId);
+      throw error;
+    });
+    return run;
   }
 
   /** Events of a run after `lastEventId`; for a run that ended long ago, its terminal event alone. */
@@ -147,7 +155,13 @@ export class ChatService implements ChatOperations {
     await this.options.store.deleteConversation(caller.id, conversationId);
   }
 
-  private async execute(userId: string, started: StartedRun, model: string, signal: AbortSignal): Promise<void> {
+  private async execute(
+    userId: string,
+    started: StartedRun,
+    stored: Promise<void>,
+    model: string,
+    signal: AbortSignal,
+  ): Promise<void> {
     const { store, hub, runtime, clock, logger, historyLimit } = this.options;
     const runId = started.runId;
     const events = new DeltaCoalescer((event) => hub.publish(runId, event), this.options.deltaBatchMs);
@@ -190,11 +204,14 @@ export class ChatService implements ChatOperations {
         },
       });
       if (signal.aborted) throw new DOMException('cancelled', 'AbortError');
+      await stored;
       const message = await store.finishRun({ run: record, status: 'completed', text, usage, firstTokenAt });
       if (!message) throw new Error('a completed run stored no message');
       publish({ type: 'run.completed', message, usage });
     } catch (error) {
       events.flush();
+      // A run whose start was never stored has nothing to end: send answered with the error.
+      if (!(await succeeds(stored))) return;
       await this.endEarly(record, error, text, usage, firstTokenAt, signal.aborted).catch((storeError: unknown) => {
         logger.error({ err: storeError, runId }, 'could not record the end of a run');
         publish({
@@ -274,6 +291,12 @@ export class ChatService implements ChatOperations {
     }
   }
 }
+
+const succeeds = (promise: Promise<unknown>): Promise<boolean> =>
+  promise.then(
+    () => true,
+    () => false,
+  );
 
 async function* mapIds(source: AsyncIterable<{ id: number; event: RunEvent }>): AsyncGenerator<StreamedEvent> {
   for await (const item of source) yield { id: String(item.id), event: item.event };

@@ -1,8 +1,10 @@
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthStore } from '../auth/builtin/auth-store';
 import { systemClock } from '../ports/clock';
 import { openStore, type Store } from '../store/database';
 import { migrateStore } from '../store/migrate';
+import { conversations } from '../store/schema';
 import { TestClock, testDatabases } from '../testing';
 import { ChatStore } from './chat-store';
 
@@ -73,5 +75,93 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
     expect(await chat.failOrphanedRuns()).toBeGreaterThanOrEqual(1);
     expect(await chat.run(userId, started.runId)).toMatchObject({ status: 'failed', errorCode: 'INTERNAL' });
     expect(await chat.activeRunIds(userId)).toEqual([]);
+  });
+
+  describe("as the store's one writer", () => {
+    /** Whether a promise settles within a few microtasks: a database reply never comes that soon. */
+    const settlesAtOnce = async (promise: Promise<unknown>) => {
+      let settled = false;
+      const mark = () => {
+        settled = true;
+      };
+      promise.then(mark, mark);
+      for (let i = 0; i < 5; i += 1) await Promise.resolve();
+      return settled;
+    };
+    const sole = () => new ChatStore(store.db, systemClock, true);
+    const noUsage = { promptTokens: 0, completionTokens: 0, costUsd: 0 };
+
+    it('decides a send into a conversation it knows without waiting for the write, which lands', async () => {
+      const chat = sole();
+      const conversation = await chat.createConversation(userId, null);
+      const started = await chat.startRun({ userId, conversationId: conversation.id, text: 'behind', model: 'm' });
+      if (!('runId' in started)) throw new Error('run did not start');
+      expect(await settlesAtOnce(started.stored)).toBe(false);
+      // Decided in memory: a second send and another user's send are refused before anything is stored.
+      expect(await chat.startRun({ userId, conversationId: conversation.id, text: 'again', model: 'm' })).toEqual({
+        conflict: 'run_active',
+      });
+      expect(
+        await chat.startRun({ userId: crypto.randomUUID(), conversationId: conversation.id, text: 'x', model: 'm' }),
+      ).toEqual({ conflict: 'no_conversation' });
+      await started.stored;
+      expect((await chat.run(userId, started.runId)).status).toBe('running');
+      expect((await chat.history(userId, conversation.id, undefined, 10)).messages.map((m) => m.content)).toEqual([
+        'behind',
+      ]);
+      const run = { id: started.runId, userId, conversationId: conversation.id };
+      await chat.finishRun({ run, status: 'completed', text: 'answer', usage: noUsage, firstTokenAt: null });
+      const next = await chat.startRun({ userId, conversationId: conversation.id, text: 'next', model: 'm' });
+      if (!('runId' in next)) throw new Error('the conversation was not free after the run ended');
+      await next.stored;
+      // The history a turn is given from memory is what the database holds, positions included.
+      const fromMemory = await chat.turnContext(conversation.id, next.userMessage.id, 10);
+      const fromDatabase = await new ChatStore(store.db, systemClock).turnContext(
+        conversation.id,
+        next.userMessage.id,
+        10,
+      );
+      expect(fromMemory).toEqual(fromDatabase);
+      expect(fromMemory.history.map((m) => m.content)).toEqual(['behind', 'answer']);
+    });
+
+    it('fails the write that went behind when the database disagrees, and then asks the database', async () => {
+      const chat = sole();
+      const conversation = await chat.createConversation(userId, null);
+      // Removed behind the store's back, which a sole writer never sees: its memory is now wrong.
+      await store.db.delete(conversations).where(eq(conversations.id, conversation.id));
+      const started = await chat.startRun({ userId, conversationId: conversation.id, text: 'lost', model: 'm' });
+      if (!('runId' in started)) throw new Error('expected the send to be decided in memory');
+      await expect(started.stored).rejects.toMatchObject({ appCode: 'NOT_FOUND' });
+      await expect(chat.run(userId, started.runId)).rejects.toMatchObject({ appCode: 'NOT_FOUND' });
+      expect(await chat.startRun({ userId, conversationId: conversation.id, text: 'again', model: 'm' })).toEqual({
+        conflict: 'no_conversation',
+      });
+    });
+
+    it('waits for the database when a send carries a clientMessageId', async () => {
+      const chat = sole();
+      const conversation = await chat.createConversation(userId, null);
+      const clientMessageId = crypto.randomUUID();
+      const first = await chat.startRun({
+        userId,
+        conversationId: conversation.id,
+        text: 'once',
+        model: 'm',
+        clientMessageId,
+      });
+      if (!('runId' in first)) throw new Error('run did not start');
+      expect(await settlesAtOnce(first.stored)).toBe(true);
+      await chat.finishRun({
+        run: { id: first.runId, userId, conversationId: conversation.id },
+        status: 'completed',
+        text: 'done',
+        usage: noUsage,
+        firstTokenAt: null,
+      });
+      expect(
+        await chat.startRun({ userId, conversationId: conversation.id, text: 'once', model: 'm', clientMessageId }),
+      ).toEqual({ conflict: 'duplicate' });
+    });
   });
 });

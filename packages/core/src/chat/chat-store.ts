@@ -7,6 +7,7 @@ import { type Database, queryRows } from '../store/database';
 import { isUniqueViolation } from '../store/errors';
 import { conversationSummaries, conversations, messages, runs } from '../store/schema';
 import { ContextCache } from './context-cache';
+import { ConversationStates } from './conversation-states';
 import { decodeCursor, encodeCursor } from './cursor';
 import { MICROS_PER_USD, toConversation, toMessage } from './message-row';
 
@@ -33,10 +34,17 @@ export interface StartedRun {
   userMessage: Message;
 }
 
+export interface RunStart extends StartedRun {
+  /** Settles once the message and its run are stored: at once, or soon when the write went behind. */
+  stored: Promise<void>;
+}
+
 const ACTIVE: RunStatus[] = ['queued', 'running'];
 
 /** Messages kept per cached conversation: more than any turn asks for. */
 const CONTEXT_KEEP = 256;
+/** Conversations whose owner and active run are held (about 100 bytes each). */
+const STATES_KEEP = 100_000;
 /** About 32 MB of cached message text at most. */
 const CONTEXT_MAX_CHARACTERS = 16_000_000;
 const notFound = (what: string) => new AppError('NOT_FOUND', `That ${what} does not exist.`);
@@ -46,10 +54,12 @@ export class ChatStore {
   /** Each user's default conversation id; a send that finds it gone asks again (see forgetDefault). */
   private readonly defaults = new Map<string, string>();
   private readonly contexts: ContextCache | null;
+  private readonly states: ConversationStates | null;
 
   /**
    * `soleWriter`: no other process writes this store (the embedded PGlite), so the recent messages
-   * of conversations are kept in memory and a turn reads its history from there.
+   * of conversations are kept in memory and a turn reads its history from there, and a send into a
+   * conversation seen before is decided in memory (see startRun).
    */
   constructor(
     private readonly db: Database,
@@ -57,6 +67,7 @@ export class ChatStore {
     soleWriter = false,
   ) {
     this.contexts = soleWriter ? new ContextCache(CONTEXT_KEEP, CONTEXT_MAX_CHARACTERS) : null;
+    this.states = soleWriter ? new ConversationStates(STATES_KEEP) : null;
   }
 
   async conversation(userId: string, conversationId: string): Promise<Conversation> {
@@ -95,6 +106,7 @@ export class ChatStore {
   async createConversation(userId: string, title: string | null): Promise<Conversation> {
     const [row] = await this.db.insert(conversations).values({ id: randomUUID(), userId, title }).returning();
     if (!row) throw new Error('insert returned no row');
+    this.states?.started(row.id, userId, null);
     return toConversation(row);
   }
 
@@ -120,6 +132,7 @@ export class ChatStore {
       .returning({ id: conversations.id });
     if (deleted.length === 0) throw notFound('conversation');
     this.contexts?.forget(conversationId);
+    this.states?.forget(conversationId);
     if (this.defaults.get(userId) === conversationId) this.defaults.delete(userId);
   }
 
@@ -165,6 +178,11 @@ export class ChatStore {
    * Stores the user's message and its run in one statement (one round trip), and only if the
    * conversation belongs to the user. The database's one-active-run index decides RUN_ACTIVE, so two
    * sends racing into one conversation cannot both start; a refused send stores nothing.
+   *
+   * As the store's one writer, a conversation whose owner and active run are held in memory is
+   * decided here and its write goes behind: the statement is queued ahead of anything the run
+   * writes later, and `stored` settles when it is done (ChatService answers the send only then).
+   * A send with a clientMessageId always waits, since only the database knows earlier ones.
    */
   async startRun(input: {
     userId: string;
@@ -172,60 +190,97 @@ export class ChatStore {
     text: string;
     model: string;
     clientMessageId?: string | undefined;
-  }): Promise<StartedRun | { conflict: 'run_active' | 'duplicate' | 'no_conversation' }> {
+  }): Promise<RunStart | { conflict: 'run_active' | 'duplicate' | 'no_conversation' }> {
     const runId = randomUUID();
-    const messageId = randomUUID();
     const now = this.clock.now();
-    const at = now.toISOString();
-    try {
-      const rows = await queryRows<{ id: string; seq: number }>(
-        this.db,
-        sql`with conv as (
-              update conversations set last_active_at = ${at}::timestamptz, message_count = message_count + 1
-              where id = ${input.conversationId}::uuid and user_id = ${input.userId}::uuid
-              returning id
-            ), msg as (
-              insert into messages (id, user_id, conversation_id, run_id, role, content, status, created_at)
-              select ${messageId}::uuid, ${input.userId}::uuid, conv.id, ${runId}::uuid, 'user', ${input.text},
-                     'complete', ${at}::timestamptz
-              from conv
-              returning id, conversation_id, seq
-            ), run as (
-              insert into runs (id, user_id, conversation_id, user_message_id, client_message_id, status, model,
-                                created_at, heartbeat_at)
-              select ${runId}::uuid, ${input.userId}::uuid, msg.conversation_id, msg.id,
-                     ${input.clientMessageId ?? null}::uuid, 'running', ${input.model}, ${at}::timestamptz, ${at}::timestamptz
-              from msg
-              returning id
-            )
-            select run.id, (select seq::float8 from msg) as seq from run`,
+    const userMessage: Message = {
+      id: randomUUID(),
+      conversationId: input.conversationId,
+      role: 'user',
+      content: input.text,
+      status: 'complete',
+      createdAt: now,
+      usage: null,
+    };
+    const started = { runId, conversationId: input.conversationId, userMessage };
+    const cached = (seq: number) => ({ id: userMessage.id, seq, role: 'user' as const, content: input.text });
+
+    const claim =
+      this.states && !input.clientMessageId ? this.states.claim(input.conversationId, input.userId, runId) : 'unknown';
+    if (claim === 'not_found') return { conflict: 'no_conversation' };
+    if (claim === 'run_active') return { conflict: 'run_active' };
+    if (claim === 'claimed') {
+      // Placed after everything stored until the statement says where it went.
+      this.contexts?.append(input.conversationId, cached(Number.POSITIVE_INFINITY));
+      const stored = this.insertRun(input, runId, userMessage.id, now).then(
+        (seq) => {
+          if (seq === null) throw notFound('conversation');
+          this.contexts?.placed(input.conversationId, userMessage.id, seq);
+        },
+        (error: unknown) => {
+          if (isUniqueViolation(error, 'runs_one_active_idx')) {
+            throw new AppError('RUN_ACTIVE', 'The agent is still answering in this conversation. Wait or cancel it.');
+          }
+          throw error;
+        },
       );
-      const [row] = rows;
-      if (!row) return { conflict: 'no_conversation' };
-      this.contexts?.append(input.conversationId, {
-        id: messageId,
-        seq: Number(row.seq),
-        role: 'user',
-        content: input.text,
+      stored.catch(() => {
+        this.states?.forget(input.conversationId);
+        this.contexts?.forget(input.conversationId);
       });
+      return { ...started, stored };
+    }
+
+    try {
+      const seq = await this.insertRun(input, runId, userMessage.id, now);
+      if (seq === null) return { conflict: 'no_conversation' };
+      this.contexts?.append(input.conversationId, cached(seq));
+      this.states?.started(input.conversationId, input.userId, runId);
     } catch (error) {
       if (isUniqueViolation(error, 'runs_one_active_idx')) return { conflict: 'run_active' };
       if (isUniqueViolation(error, 'runs_client_message_idx')) return { conflict: 'duplicate' };
       throw error;
     }
-    return {
-      runId,
-      conversationId: input.conversationId,
-      userMessage: {
-        id: messageId,
-        conversationId: input.conversationId,
-        role: 'user',
-        content: input.text,
-        status: 'complete',
-        createdAt: now,
-        usage: null,
-      },
-    };
+    return { ...started, stored: Promise.resolve() };
+  }
+
+  /** The message's seq, or null when the conversation is not the user's. */
+  private async insertRun(
+    input: {
+      userId: string;
+      conversationId: string;
+      text: string;
+      model: string;
+      clientMessageId?: string | undefined;
+    },
+    runId: string,
+    messageId: string,
+    now: Date,
+  ): Promise<number | null> {
+    const at = now.toISOString();
+    const [row] = await queryRows<{ id: string; seq: number }>(
+      this.db,
+      sql`with conv as (
+            update conversations set last_active_at = ${at}::timestamptz, message_count = message_count + 1
+            where id = ${input.conversationId}::uuid and user_id = ${input.userId}::uuid
+            returning id
+          ), msg as (
+            insert into messages (id, user_id, conversation_id, run_id, role, content, status, created_at)
+            select ${messageId}::uuid, ${input.userId}::uuid, conv.id, ${runId}::uuid, 'user', ${input.text},
+                   'complete', ${at}::timestamptz
+            from conv
+            returning id, conversation_id, seq
+          ), run as (
+            insert into runs (id, user_id, conversation_id, user_message_id, client_message_id, status, model,
+                              created_at, heartbeat_at)
+            select ${runId}::uuid, ${input.userId}::uuid, msg.conversation_id, msg.id,
+                   ${input.clientMessageId ?? null}::uuid, 'running', ${input.model}, ${at}::timestamptz, ${at}::timestamptz
+            from msg
+            returning id
+          )
+          select run.id, (select seq::float8 from msg) as seq from run`,
+    );
+    return row ? Number(row.seq) : null;
   }
 
   async run(userId: string, runId: string): Promise<RunRecord> {
@@ -349,7 +404,12 @@ export class ChatStore {
                  error_code = ${input.error?.code ?? null}, error_message = ${input.error?.message ?? null}
           where id = ${run.id}::uuid
           returning ${message ? sql`(select seq::float8 from msg)` : sql`null::float8`} as seq`,
-    );
+    ).catch((error: unknown) => {
+      // Whether the run still counts as active is now the database's to say.
+      this.states?.forget(run.conversationId);
+      throw error;
+    });
+    this.states?.ended(run.conversationId, run.id);
     if (message && finished?.seq != null) {
       this.contexts?.append(run.conversationId, {
         id: message.id,
@@ -442,6 +502,7 @@ export class ChatStore {
       })
       .where(and(inArray(runs.status, ACTIVE), staleBefore ? lt(runs.heartbeatAt, staleBefore) : undefined))
       .returning({ id: runs.id });
+    this.states?.clear();
     return failed.length;
   }
 }

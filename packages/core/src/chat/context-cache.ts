@@ -67,6 +67,12 @@ export class ContextCache {
     this.evict();
   }
 
+  /** The stored position of a message appended before its write finished (see ChatStore.startRun). */
+  placed(conversationId: string, messageId: string, seq: number): void {
+    const message = this.entries.get(conversationId)?.history.findLast((m) => m.id === messageId);
+    if (message) message.seq = seq;
+  }
+
   /** The conversation's messages through `throughSeq` are now stood for by `summary`. */
   summarise(conversationId: string, summary: string, throughSeq: number): void {
     const entry = this.entries.get(conversationId);

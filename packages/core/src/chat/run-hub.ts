@@ -75,6 +75,16 @@ export class RunHub {
     await run.settled;
   }
 
+  /** Stops a run whose start could not be stored and forgets it at once: no one was told of it. */
+  discard(runId: string): void {
+    const run = this.runs.get(runId);
+    if (!run) return;
+    this.runs.delete(runId);
+    run.ended = true;
+    run.controller.abort();
+    run.settle();
+  }
+
   /** Every event after `afterId`, then each new one as it comes, until the terminal event or `signal`. */
   async *follow(runId: string, afterId: number, signal: AbortSignal): AsyncGenerator<SequencedEvent> {
     const run = this.runs.get(runId);
