@@ -58,6 +58,7 @@ export function authFor(config: Config, deps: { store: Store; clock: Clock; thro
     throttle,
     clock,
     sessionTtlSeconds: config.SESSION_TTL_DAYS * 86_400,
+    soleWriter: store.kind !== 'postgres',
   });
   const key = {
     config: 'JWT_SECRET',

@@ -117,9 +117,9 @@ export class AuthStore {
     sessionId: string,
     userId: string,
     now: Date,
-  ): Promise<{ email: string; role: UserRole } | null> {
+  ): Promise<{ email: string; role: UserRole; expiresAt: Date } | null> {
     const [row] = await this.db
-      .select({ email: users.email, role: users.role })
+      .select({ email: users.email, role: users.role, expiresAt: sessions.expiresAt })
       .from(sessions)
       .innerJoin(users, eq(users.id, sessions.userId))
       .where(

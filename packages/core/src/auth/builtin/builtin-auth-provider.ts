@@ -18,13 +18,18 @@ export interface BuiltinAuthOptions {
   clock: Clock;
   /** How long a session lives without being refreshed. */
   sessionTtlSeconds: number;
+  /**
+   * No other process writes the store (the embedded PGlite): every revocation is made here, so a
+   * session found live is trusted until it expires instead of being checked again every few seconds.
+   */
+  soleWriter?: boolean;
 }
 
 const INVALID_CREDENTIALS = 'The email or password is incorrect.';
 
 /**
- * How long a session found live is trusted without asking the store again. Revocations made by this
- * process apply at once; ones made by another process sharing the database, within this time.
+ * How long a session found live is trusted without asking a shared store again. Revocations made by
+ * this process apply at once; ones made by another process sharing the database, within this time.
  */
 const SESSION_RECHECK_MS = 5_000;
 const MAX_REMEMBERED_SESSIONS = 50_000;
@@ -119,10 +124,12 @@ export class BuiltinAuthProvider implements AuthProvider {
       throw new AppError('UNAUTHENTICATED', 'This session has ended. Log in again.');
     }
     if (this.liveSessions.size >= MAX_REMEMBERED_SESSIONS) this.liveSessions.clear();
+    const recheckAt = this.options.soleWriter ? session.expiresAt.getTime() : now.getTime() + SESSION_RECHECK_MS;
     this.liveSessions.set(claims.sessionId, {
       userId: claims.userId,
-      ...session,
-      recheckAt: now.getTime() + SESSION_RECHECK_MS,
+      email: session.email,
+      role: session.role,
+      recheckAt,
     });
     return { id: claims.userId, email: session.email, role: session.role, sessionId: claims.sessionId };
   }
