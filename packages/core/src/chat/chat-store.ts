@@ -501,8 +501,8 @@ export class ChatStore {
         finishedAt: this.clock.now(),
       })
       .where(and(inArray(runs.status, ACTIVE), staleBefore ? lt(runs.heartbeatAt, staleBefore) : undefined))
-      .returning({ id: runs.id });
-    this.states?.clear();
+      .returning({ conversationId: runs.conversationId });
+    for (const { conversationId } of failed) this.states?.forget(conversationId);
     return failed.length;
   }
 }

@@ -42,8 +42,4 @@ export class ConversationStates {
   forget(conversationId: string): void {
     this.states.delete(conversationId);
   }
-
-  clear(): void {
-    this.states.clear();
-  }
 }
