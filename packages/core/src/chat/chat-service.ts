@@ -104,7 +104,7 @@ export class ChatService implements ChatOperations {
     const run = hub.ownerOf(runId) === caller.id ? null : await this.options.store.run(caller.id, runId);
     if (hub.has(runId)) {
       const afterId = Number.parseInt(lastEventId ?? '0', 10);
-      return mapIds(hub.follow(runId, Number.isFinite(afterId) && afterId > 0 ? afterId : 0, signal));
+      return hub.follow(runId, Number.isFinite(afterId) && afterId > 0 ? afterId : 0, signal);
     }
     if (!run) throw new AppError('NOT_FOUND', 'That run does not exist.');
     return this.storedOutcome(run, signal);
@@ -297,7 +297,3 @@ const succeeds = (promise: Promise<unknown>): Promise<boolean> =>
     () => true,
     () => false,
   );
-
-async function* mapIds(source: AsyncIterable<{ id: number; event: RunEvent }>): AsyncGenerator<StreamedEvent> {
-  for await (const item of source) yield { id: String(item.id), event: item.event };
-}

@@ -5,9 +5,9 @@ import { RunHub } from './run-hub';
 const text = (t: string): RunEvent => ({ type: 'text.delta', text: t });
 const done: RunEvent = { type: 'run.cancelled', partial: null };
 
-async function drain(iterable: AsyncIterable<{ id: number; event: RunEvent }>) {
+async function drain(iterable: AsyncIterable<{ id: string; event: RunEvent }>) {
   const seen: number[] = [];
-  for await (const item of iterable) seen.push(item.id);
+  for await (const item of iterable) seen.push(Number(item.id));
   return seen;
 }
 

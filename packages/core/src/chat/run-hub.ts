@@ -1,13 +1,10 @@
 import { isTerminal, type RunEvent } from '../domain/chat';
-
-export interface SequencedEvent {
-  id: number;
-  event: RunEvent;
-}
+import type { StreamedEvent } from '../ports/chat';
 
 interface LiveRun {
   userId: string;
-  events: SequencedEvent[];
+  /** The nth event has id `String(n)`: what subscribers pass back as lastEventId. */
+  events: StreamedEvent[];
   wake: Set<() => void>;
   controller: AbortController;
   ended: boolean;
@@ -58,7 +55,7 @@ export class RunHub {
   publish(runId: string, event: RunEvent): void {
     const run = this.runs.get(runId);
     if (!run || run.ended) return;
-    run.events.push({ id: run.events.length + 1, event });
+    run.events.push({ id: String(run.events.length + 1), event });
     if (isTerminal(event)) {
       run.ended = true;
       run.settle();
@@ -86,7 +83,7 @@ export class RunHub {
   }
 
   /** Every event after `afterId`, then each new one as it comes, until the terminal event or `signal`. */
-  async *follow(runId: string, afterId: number, signal: AbortSignal): AsyncGenerator<SequencedEvent> {
+  async *follow(runId: string, afterId: number, signal: AbortSignal): AsyncGenerator<StreamedEvent> {
     const run = this.runs.get(runId);
     if (!run) return;
     let next = afterId;

@@ -70,9 +70,10 @@ export class OpenAiCompatibleClient implements LlmClient {
     const idle = new AbortController();
     const signal = AbortSignal.any([request.signal, idle.signal]);
     let timer: NodeJS.Timeout | undefined;
+    // Re-armed on every chunk: restarting the one timer costs less than a new one per token.
     const armIdleTimer = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => idle.abort(new IdleTimeout()), this.options.idleTimeoutMs);
+      if (timer) timer.refresh();
+      else timer = setTimeout(() => idle.abort(new IdleTimeout()), this.options.idleTimeoutMs);
     };
     try {
       // The raw response, its stream read here: the SDK's own reader adds a web stream and an async
