@@ -6,7 +6,7 @@ import type { AgentRuntime, TurnEvent } from '../ports/agent-runtime';
 import type { ChatOperations, SendInput, StreamedEvent } from '../ports/chat';
 import type { Clock } from '../ports/clock';
 import type { RunSignals } from '../ports/run-signals';
-import type { ChatStore, RunRecord, StartedRun } from './chat-store';
+import { type ChatStore, type RunRecord, runActiveError, type StartedRun } from './chat-store';
 import { DeltaCoalescer } from './delta-coalescer';
 import type { RunHub } from './run-hub';
 
@@ -75,7 +75,7 @@ export class ChatService implements ChatOperations {
         const earlier = await store.runByClientMessageId(caller.id, input.clientMessageId);
         if (earlier) return earlier;
       }
-      throw new AppError('RUN_ACTIVE', 'The agent is still answering in this conversation. Wait or cancel it.');
+      throw runActiveError();
     }
     const { stored, ...run } = started;
     const { hub } = this.options;

@@ -34,6 +34,19 @@ export interface StartedRun {
   userMessage: Message;
 }
 
+/** What a send asks to store: the user's message and a run to answer it. */
+export interface NewRun {
+  userId: string;
+  conversationId: string;
+  text: string;
+  model: string;
+  clientMessageId?: string | undefined;
+}
+
+/** A send refused because the conversation already has a run answering. */
+export const runActiveError = () =>
+  new AppError('RUN_ACTIVE', 'The agent is still answering in this conversation. Wait or cancel it.');
+
 export interface RunStart extends StartedRun {
   /** Settles once the message and its run are stored: at once, or soon when the write went behind. */
   stored: Promise<void>;
@@ -184,13 +197,7 @@ export class ChatStore {
    * writes later, and `stored` settles when it is done (ChatService answers the send only then).
    * A send with a clientMessageId always waits, since only the database knows earlier ones.
    */
-  async startRun(input: {
-    userId: string;
-    conversationId: string;
-    text: string;
-    model: string;
-    clientMessageId?: string | undefined;
-  }): Promise<RunStart | { conflict: 'run_active' | 'duplicate' | 'no_conversation' }> {
+  async startRun(input: NewRun): Promise<RunStart | { conflict: 'run_active' | 'duplicate' | 'no_conversation' }> {
     const runId = randomUUID();
     const now = this.clock.now();
     const userMessage: Message = {
@@ -218,10 +225,7 @@ export class ChatStore {
           this.contexts?.placed(input.conversationId, userMessage.id, seq);
         },
         (error: unknown) => {
-          if (isUniqueViolation(error, 'runs_one_active_idx')) {
-            throw new AppError('RUN_ACTIVE', 'The agent is still answering in this conversation. Wait or cancel it.');
-          }
-          throw error;
+          throw isUniqueViolation(error, 'runs_one_active_idx') ? runActiveError() : error;
         },
       );
       stored.catch(() => {
@@ -245,18 +249,7 @@ export class ChatStore {
   }
 
   /** The message's seq, or null when the conversation is not the user's. */
-  private async insertRun(
-    input: {
-      userId: string;
-      conversationId: string;
-      text: string;
-      model: string;
-      clientMessageId?: string | undefined;
-    },
-    runId: string,
-    messageId: string,
-    now: Date,
-  ): Promise<number | null> {
+  private async insertRun(input: NewRun, runId: string, messageId: string, now: Date): Promise<number | null> {
     const at = now.toISOString();
     const [row] = await queryRows<{ id: string; seq: number }>(
       this.db,
