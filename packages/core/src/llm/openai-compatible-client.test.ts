@@ -69,4 +69,19 @@ describe('OpenAiCompatibleClient', () => {
     await expect(collect(client().stream(request()))).rejects.toSatisfy((e) => isAppError(e, 'UPSTREAM_ERROR'));
     expect(llm.callCount).toBe(1);
   });
+
+  it('hands on the text that came before an error in the same network chunk, then fails', async () => {
+    const chunk = (content: string) =>
+      `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'test-model', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+    const body = `${chunk('kept ')}${chunk('too')}data: ${JSON.stringify({ error: { message: 'overloaded', type: 'server_error' } })}\n\n`;
+    const oneChunk: typeof fetch = async () =>
+      new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+    const received: string[] = [];
+    const failure = await (async () => {
+      for await (const event of client(oneChunk).stream(request()))
+        if (event.type === 'text') received.push(event.text);
+    })().catch((error: unknown) => error);
+    expect(received.join('')).toBe('kept too');
+    expect(isAppError(failure, 'UPSTREAM_ERROR')).toBe(true);
+  });
 });

@@ -3,7 +3,7 @@ import type { ChatCompletionChunk, ChatCompletionMessageParam } from 'openai/res
 import { AppError } from '../domain/errors';
 import type { LlmClient, LlmMessage, LlmRequest, LlmStreamEvent, LlmToolCall } from '../ports/llm-client';
 import { incomingMessageOf, nodeHttpFetch } from './node-http-fetch';
-import { serverSentEvents } from './server-sent-events';
+import { type ServerSentEvent, ServerSentEventParser } from './server-sent-events';
 
 export interface OpenAiCompatibleOptions {
   baseUrl: string;
@@ -48,25 +48,11 @@ export class OpenAiCompatibleClient implements LlmClient {
     }
   }
 
+  /**
+   * One generator from the socket to the model step: the body is read as Node chunks and parsed
+   * synchronously, so a token costs one await here rather than one in each of several layers.
+   */
   async *stream(request: LlmRequest): AsyncIterable<LlmStreamEvent> {
-    let receivedAnything = false;
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        for await (const event of this.streamOnce(request)) {
-          receivedAnything = true;
-          yield event;
-        }
-        return;
-      } catch (error) {
-        if (request.signal.aborted) throw abortError();
-        // A connection refused or reset before any token is safe to repeat once: nothing was billed or shown.
-        const retry = attempt === 1 && !receivedAnything && isConnectFailure(error);
-        if (!retry) throw toAppError(error, receivedAnything);
-      }
-    }
-  }
-
-  private async *streamOnce(request: LlmRequest): AsyncIterable<LlmStreamEvent> {
     const idle = new AbortController();
     const signal = AbortSignal.any([request.signal, idle.signal]);
     let timer: NodeJS.Timeout | undefined;
@@ -75,85 +61,146 @@ export class OpenAiCompatibleClient implements LlmClient {
       if (timer) timer.refresh();
       else timer = setTimeout(() => idle.abort(new IdleTimeout()), this.options.idleTimeoutMs);
     };
+    let decoder: CompletionStreamDecoder | undefined;
     try {
-      // The raw response, its stream read here: the SDK's own reader adds a web stream and an async
-      // generator per chunk, and a streamed answer is hundreds of chunks. Errors before the body (HTTP
-      // status, connection) are still the SDK's, so they map to AppErrors as before.
-      const response = await this.client.chat.completions
-        .create(
-          {
-            model: request.model,
-            messages: request.messages.map(toOpenAiMessage),
-            stream: true,
-            stream_options: { include_usage: true },
-            ...(request.maxTokens ? { max_tokens: request.maxTokens } : {}),
-            ...(request.tools?.length
-              ? {
-                  tools: request.tools.map((tool) => ({
-                    type: 'function' as const,
-                    function: { name: tool.name, description: tool.description, parameters: tool.parameters },
-                  })),
-                }
-              : {}),
-          },
-          { signal, ...(request.apiKey ? { headers: { authorization: `Bearer ${request.apiKey}` } } : {}) },
-        )
-        .asResponse();
+      const response = await this.open(request, signal);
       armIdleTimer();
-      const calls = new Map<number, LlmToolCall>();
-      let finish: LlmStreamEvent | undefined;
-      for await (const chunk of completionChunks(response)) {
+      const body = incomingMessageOf(response) ?? response.body;
+      const parser = new ServerSentEventParser();
+      decoder = new CompletionStreamDecoder(response.headers);
+      for await (const chunk of body ?? []) {
         armIdleTimer();
-        yield* chunkEvents(chunk, calls);
-        const reason = chunk.choices[0]?.finish_reason;
-        if (reason) finish = { type: 'finish', reason: toFinishReason(reason) };
+        for (const event of decoder.decode(parser.feed(chunk))) yield event;
+        decoder.throwIfFailed();
       }
+      for (const event of decoder.decode(parser.end())) yield event;
+      decoder.throwIfFailed();
       // An aborted body may end quietly; an abort must not pass for a finished answer.
       if (idle.signal.aborted) throw new IdleTimeout();
       if (request.signal.aborted) throw abortError();
-      if (calls.size > 0) yield { type: 'tool_calls', calls: [...calls.values()] };
-      yield finish ?? { type: 'finish', reason: 'other' };
+      for (const event of decoder.end()) yield event;
     } catch (error) {
-      if (idle.signal.aborted) throw new IdleTimeout();
-      throw error;
+      if (request.signal.aborted) throw abortError();
+      throw toAppError(idle.signal.aborted ? new IdleTimeout() : error, decoder?.receivedAnything ?? false);
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /**
+   * The raw response, its stream read by `stream`: the SDK's own reader adds a web stream and an
+   * async generator per chunk. Errors before the body (HTTP status, connection) are still the SDK's.
+   */
+  private async open(request: LlmRequest, signal: AbortSignal): Promise<Response> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.client.chat.completions
+          .create(
+            {
+              model: request.model,
+              messages: request.messages.map(toOpenAiMessage),
+              stream: true,
+              stream_options: { include_usage: true },
+              ...(request.maxTokens ? { max_tokens: request.maxTokens } : {}),
+              ...(request.tools?.length
+                ? {
+                    tools: request.tools.map((tool) => ({
+                      type: 'function' as const,
+                      function: { name: tool.name, description: tool.description, parameters: tool.parameters },
+                    })),
+                  }
+                : {}),
+            },
+            { signal, ...(request.apiKey ? { headers: { authorization: `Bearer ${request.apiKey}` } } : {}) },
+          )
+          .asResponse();
+      } catch (error) {
+        // A connection refused or reset before any token is safe to repeat once: nothing was billed or shown.
+        if (attempt > 1 || request.signal.aborted || !isConnectFailure(error)) throw error;
+      }
     }
   }
 }
 
 /**
- * The chunks of a streamed chat completion, as OpenAI's SDK reads them: `data:` events up to
- * `[DONE]`; an event carrying `error` (a provider failing mid-stream) is thrown as an APIError.
+ * The `data:` payloads of a streamed chat completion, as OpenAI's SDK reads them, turned into
+ * stream events: chunks up to `[DONE]` (what follows is read, so the connection goes back to the
+ * pool whole, and ignored); a payload carrying `error` (a provider failing mid-stream) becomes an
+ * APIError. A failure is kept until the events decoded before it are handed on, so the text
+ * received before it is never lost. Tool calls arrive in pieces and are handed over whole at the end.
  */
-async function* completionChunks(response: Response): AsyncGenerator<ChatCompletionChunk> {
-  const body = incomingMessageOf(response) ?? response.body;
-  if (!body) return;
-  let done = false;
-  // Read to the end even after [DONE], so the connection goes back to the pool whole.
-  for await (const { data } of serverSentEvents(body)) {
-    if (done) continue;
+class CompletionStreamDecoder {
+  private readonly calls = new Map<number, LlmToolCall>();
+  private finish: LlmStreamEvent | undefined;
+  private done = false;
+  private failure: Error | undefined;
+  receivedAnything = false;
+
+  constructor(private readonly headers: Headers) {}
+
+  /** The stream events in these SSE events; a failure among them is kept for `throwIfFailed`. */
+  decode(sse: ServerSentEvent[]): LlmStreamEvent[] {
+    const events: LlmStreamEvent[] = [];
+    for (const { data } of sse) this.decodeData(data, events);
+    if (events.length > 0) this.receivedAnything = true;
+    return events;
+  }
+
+  private decodeData(data: string, events: LlmStreamEvent[]): void {
+    if (this.done) return;
     if (data.startsWith('[DONE]')) {
-      done = true;
-      continue;
+      this.done = true;
+      return;
     }
-    const parsed = JSON.parse(data) as ChatCompletionChunk & { error?: unknown };
-    if (parsed.error) throw new OpenAI.APIError(undefined, parsed.error as object, undefined, response.headers);
-    yield parsed;
+    let chunk: ChatCompletionChunk & { error?: unknown };
+    try {
+      chunk = JSON.parse(data) as typeof chunk;
+    } catch (error) {
+      this.fail(error as Error);
+      return;
+    }
+    if (chunk.error) {
+      this.fail(new OpenAI.APIError(undefined, chunk.error as object, undefined, this.headers));
+      return;
+    }
+    chunkEvents(chunk, this.calls, events);
+    const reason = chunk.choices[0]?.finish_reason;
+    if (reason) this.finish = { type: 'finish', reason: toFinishReason(reason) };
+  }
+
+  private fail(error: Error): void {
+    this.failure = error;
+    this.done = true;
+  }
+
+  throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  /** What the body's end tells: the tool calls, whole, and why the answer finished. */
+  end(): LlmStreamEvent[] {
+    const events: LlmStreamEvent[] = [];
+    if (this.calls.size > 0) events.push({ type: 'tool_calls', calls: [...this.calls.values()] });
+    events.push(this.finish ?? { type: 'finish', reason: 'other' });
+    return events;
   }
 }
 
-function* chunkEvents(chunk: ChatCompletionChunk, calls: Map<number, LlmToolCall>): Iterable<LlmStreamEvent> {
+function chunkEvents(chunk: ChatCompletionChunk, calls: Map<number, LlmToolCall>, events: LlmStreamEvent[]): void {
   if (chunk.usage) {
-    yield { type: 'usage', promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
+    events.push({
+      type: 'usage',
+      promptTokens: chunk.usage.prompt_tokens,
+      completionTokens: chunk.usage.completion_tokens,
+    });
   }
   const delta = chunk.choices[0]?.delta as
     | (ChatCompletionChunk.Choice.Delta & { reasoning_content?: string | null; reasoning?: string | null })
     | undefined;
   if (!delta) return;
   const reasoning = delta.reasoning_content ?? delta.reasoning;
-  if (reasoning) yield { type: 'reasoning', text: reasoning };
-  if (delta.content) yield { type: 'text', text: delta.content };
+  if (reasoning) events.push({ type: 'reasoning', text: reasoning });
+  if (delta.content) events.push({ type: 'text', text: delta.content });
   for (const part of delta.tool_calls ?? []) {
     const call = calls.get(part.index) ?? { id: '', name: '', arguments: '' };
     if (part.id) call.id = part.id;
@@ -214,6 +261,10 @@ function toAppError(error: unknown, midStream: boolean): AppError {
   }
   if (error instanceof IdleTimeout || error instanceof OpenAI.APIConnectionTimeoutError) {
     return new AppError('UPSTREAM_TIMEOUT', 'The model provider took too long to answer.', { retryable: true });
+  }
+  if (error instanceof OpenAI.APIError && !(error instanceof OpenAI.APIConnectionError) && error.status === undefined) {
+    // An `error` payload inside a stream that had begun well: the provider gave up mid-answer.
+    return new AppError('UPSTREAM_ERROR', 'The model provider failed mid-answer.', { retryable: true });
   }
   if (error instanceof OpenAI.APIError && error.status !== undefined) {
     const retryable = error.status === 429 || error.status >= 500;

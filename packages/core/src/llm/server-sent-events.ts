@@ -8,14 +8,21 @@ export interface ServerSentEvent {
  * Parses a `text/event-stream` body as it arrives, per the WHATWG rules OpenAI-compatible servers
  * follow: lines end in LF, CRLF or CR; `:` starts a comment; an empty line ends an event; an event
  * with no data is not dispatched. Chunks may split lines and UTF-8 characters anywhere.
+ *
+ * Synchronous on purpose: a streamed answer is hundreds of chunks, and a reader then awaits once
+ * per network chunk instead of once per event in every layer between the socket and the model step.
  */
-export async function* serverSentEvents(chunks: AsyncIterable<Uint8Array | string>): AsyncGenerator<ServerSentEvent> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  let event: string | null = null;
-  let data: string[] = [];
-  for await (const chunk of chunks) {
-    buffer += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+export class ServerSentEventParser {
+  private readonly decoder = new TextDecoder();
+  private buffer = '';
+  private event: string | null = null;
+  private data: string[] = [];
+
+  /** The events this chunk completes, in order. */
+  feed(chunk: Uint8Array | string): ServerSentEvent[] {
+    this.buffer += typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
+    const events: ServerSentEvent[] = [];
+    const buffer = this.buffer;
     let start = 0;
     for (;;) {
       const lf = buffer.indexOf('\n', start);
@@ -25,28 +32,38 @@ export async function* serverSentEvents(chunks: AsyncIterable<Uint8Array | strin
       if (end === -1 || (end === cr && end === buffer.length - 1)) break;
       const line = buffer.slice(start, end);
       start = end + (end === cr && buffer[end + 1] === '\n' ? 2 : 1);
-      if (line === '') {
-        if (data.length > 0) yield { event, data: data.join('\n') };
-        event = null;
-        data = [];
-        continue;
-      }
-      if (line.startsWith(':')) continue;
-      const colon = line.indexOf(':');
-      const field = colon === -1 ? line : line.slice(0, colon);
-      let value = colon === -1 ? '' : line.slice(colon + 1);
-      if (value.startsWith(' ')) value = value.slice(1);
-      if (field === 'data') data.push(value);
-      else if (field === 'event') event = value;
+      this.readLine(line, events);
     }
-    buffer = buffer.slice(start);
+    this.buffer = buffer.slice(start);
+    return events;
   }
-  buffer += decoder.decode();
-  // A stream that ends without the blank line still delivers its last event, as browsers do not but
-  // OpenAI's own SDK does: a provider that closes right after `data: [DONE]` loses nothing.
-  if (buffer && !buffer.startsWith(':')) {
-    const colon = buffer.indexOf(':');
-    if (colon !== -1 && buffer.slice(0, colon) === 'data') data.push(buffer.slice(colon + 1).replace(/^ /, ''));
+
+  /**
+   * The body has ended. A last event whose blank line never came is still delivered, as OpenAI's
+   * own SDK does (browsers do not): a provider that closes right after `data: [DONE]` loses nothing.
+   */
+  end(): ServerSentEvent[] {
+    const rest = this.buffer + this.decoder.decode();
+    this.buffer = '';
+    const events: ServerSentEvent[] = [];
+    if (rest) this.readLine(rest, events);
+    this.readLine('', events);
+    return events;
   }
-  if (data.length > 0) yield { event, data: data.join('\n') };
+
+  private readLine(line: string, events: ServerSentEvent[]): void {
+    if (line === '') {
+      if (this.data.length > 0) events.push({ event: this.event, data: this.data.join('\n') });
+      this.event = null;
+      this.data = [];
+      return;
+    }
+    if (line.startsWith(':')) return;
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'data') this.data.push(value);
+    else if (field === 'event') this.event = value;
+  }
 }
