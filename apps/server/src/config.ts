@@ -55,7 +55,7 @@ export const configSchema = z
     OFFLINE_WORD_DELAY_MS: integer(0, 1_000).default(15),
     RUN_EVENT_RETENTION_SECONDS: integer(60, 86_400).default(600),
     /** Text deltas arriving within this long of the last one sent go out as one event (the first at once). */
-    STREAM_BATCH_MS: integer(0, 1_000).default(16),
+    STREAM_BATCH_MS: integer(0, 1_000).default(50),
     /** Extra or overriding model prices, in LiteLLM's price-map format. */
     MODEL_PRICES_FILE: z.string().min(1).optional(),
     /** New users' budget; unset: no limit. */
