@@ -43,6 +43,7 @@ describe('ServerSentEventParser', () => {
       { event: null, data: '{"a":1}' },
       { event: null, data: '[DONE]' },
     ]);
+    expect(parse(['data: {"a":1}\r'])).toEqual([{ event: null, data: '{"a":1}' }]);
     expect(parse([])).toEqual([]);
   });
 });

@@ -46,7 +46,8 @@ export class ServerSentEventParser {
     const rest = this.buffer + this.decoder.decode();
     this.buffer = '';
     const events: ServerSentEvent[] = [];
-    if (rest) this.readLine(rest, events);
+    // What is left is one unfinished line, or one held back for ending in a CR.
+    for (const line of rest ? rest.split(/\r\n|\r|\n/) : []) this.readLine(line, events);
     this.readLine('', events);
     return events;
   }
