@@ -69,4 +69,30 @@ describe('nodeHttpFetch', () => {
     await expect(nodeHttpFetch(`http://127.0.0.1:${port}/`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     await expect(nodeHttpFetch(`${url}/echo`, { signal: AbortSignal.abort() })).rejects.toThrow(/abort/i);
   });
+
+  it('sends a request again on a new connection when the kept-alive one it went out on was closed', async () => {
+    // Each connection answers once, then closes when the next request arrives on it, as a server
+    // whose keep-alive timeout fires just as a request is sent.
+    const requestsOn = new WeakMap<object, number>();
+    let connections = 0;
+    const closing = createServer((req, res) => {
+      const count = (requestsOn.get(req.socket) ?? 0) + 1;
+      requestsOn.set(req.socket, count);
+      if (count > 1) req.socket.destroy();
+      else res.end('ok');
+    });
+    closing.on('connection', () => {
+      connections += 1;
+    });
+    await new Promise<void>((resolve) => closing.listen(0, '127.0.0.1', resolve));
+    const closingUrl = `http://127.0.0.1:${(closing.address() as AddressInfo).port}/`;
+    try {
+      expect(await (await nodeHttpFetch(closingUrl)).text()).toBe('ok');
+      expect(await (await nodeHttpFetch(closingUrl, { method: 'POST', body: '{}' })).text()).toBe('ok');
+      expect(connections).toBe(2);
+    } finally {
+      closing.closeAllConnections();
+      closing.close();
+    }
+  });
 });

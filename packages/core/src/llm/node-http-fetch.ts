@@ -1,4 +1,4 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { type ClientRequest, Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 const agents = {
@@ -51,6 +51,16 @@ function abortError(signal: AbortSignal): Error {
 }
 
 /**
+ * A request that failed on a kept-alive socket before any answer: the server closed that socket
+ * (its keep-alive timeout) as the request went out, so it never read the request and sending it
+ * again on another socket is safe. Node documents this retry (`request.reusedSocket`); undici does
+ * the same. Each such failure destroys one stale socket, so the retries end once the pool is spent.
+ */
+function failedOnStaleSocket(req: ClientRequest, error: NodeJS.ErrnoException): boolean {
+  return req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
+}
+
+/**
  * `fetch` for the OpenAI client over node:http, with keep-alive agents. Node's own fetch (undici)
  * hands every chunk of a stream through web streams: on this path, each streamed token cost about
  * twice the CPU. Only what an OpenAI-compatible API needs: a request with a string body, a response
@@ -76,21 +86,30 @@ export const nodeHttpFetch: typeof globalThis.fetch = (input, init) =>
     if (body) headers['content-length'] = String(Buffer.byteLength(body));
     const agent = url.protocol === 'https:' ? agents['https:'] : agents['http:'];
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(url, { method: init?.method ?? 'GET', headers, agent });
+    let req: ClientRequest;
     const onAbort = () => {
       const error = abortError(signal as AbortSignal);
       req.destroy(error);
       reject(error);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    req.once('error', (error) => {
-      signal?.removeEventListener('abort', onAbort);
-      reject(error);
-    });
-    req.once('response', (incoming) => {
-      // Kept until the body is read: an abort then ends the stream being read with the abort's error.
-      incoming.once('close', () => signal?.removeEventListener('abort', onAbort));
-      resolve(toResponse(incoming));
-    });
-    req.end(body ?? undefined);
+    const attempt = () => {
+      req = send(url, { method: init?.method ?? 'GET', headers, agent });
+      const sent = req;
+      sent.once('error', (error: NodeJS.ErrnoException) => {
+        if (!signal?.aborted && failedOnStaleSocket(sent, error)) {
+          attempt();
+          return;
+        }
+        signal?.removeEventListener('abort', onAbort);
+        reject(error);
+      });
+      sent.once('response', (incoming) => {
+        // Kept until the body is read: an abort then ends the stream being read with the abort's error.
+        incoming.once('close', () => signal?.removeEventListener('abort', onAbort));
+        resolve(toResponse(incoming));
+      });
+      sent.end(body ?? undefined);
+    };
+    attempt();
   });
