@@ -145,6 +145,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     clock,
     logger,
     sharedStore: location.kind === 'postgres',
+    store,
   });
   const chat = new ChatService({
     store: chatStore,

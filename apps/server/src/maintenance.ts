@@ -1,4 +1,4 @@
-import type { ChatStore, Clock, Ledger, RunHub } from '@hearth/core';
+import type { ChatStore, Clock, Ledger, RunHub, Store } from '@hearth/core';
 import type { Logger } from './logger';
 
 const INTERVAL_MS = 30_000;
@@ -13,14 +13,16 @@ export interface MaintenanceParts {
   logger: Logger;
   /** PostgreSQL may be shared with live processes; PGlite has this process as its one owner. */
   sharedStore: boolean;
+  store: Pick<Store, 'vacuum'>;
 }
 
 /**
  * Crash recovery, at start-up and then every 30 s: live runs beat, runs and budget reservations
  * left by dead processes are closed (runs failed, reservations billed for what they received).
+ * Every 30 s too, the embedded store's rewritten tables are vacuumed (PGlite has no autovacuum).
  */
 export async function startMaintenance(parts: MaintenanceParts): Promise<() => void> {
-  const { chatStore, hub, ledger, clock, logger, sharedStore } = parts;
+  const { chatStore, hub, ledger, clock, logger, sharedStore, store } = parts;
   const staleBefore = () => new Date(clock.now().getTime() - RUN_STALE_MS);
 
   const runs = await chatStore.failOrphanedRuns(sharedStore ? staleBefore() : undefined);
@@ -33,6 +35,7 @@ export async function startMaintenance(parts: MaintenanceParts): Promise<() => v
       await chatStore.heartbeat(hub.liveRunIds());
       await chatStore.failOrphanedRuns(staleBefore());
       await ledger.releaseExpired();
+      await store.vacuum();
     };
     tick().catch((error: unknown) => logger.error({ err: error }, 'maintenance failed'));
   }, INTERVAL_MS);

@@ -10,6 +10,7 @@ import { type RunSignals, singleProcessSignals } from '../ports/run-signals';
 import { lockDataDir } from './data-dir-lock';
 import { PgliteThread } from './pglite-thread';
 import * as schema from './schema';
+import { vacuumRewrittenTables } from './vacuum';
 
 export type Schema = typeof schema;
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;
@@ -26,6 +27,8 @@ export interface Store {
   ping(): Promise<void>;
   /** How processes sharing this store signal each other's runs. */
   readonly runSignals: RunSignals;
+  /** Frees the dead rows autovacuum would (PGlite has none); nothing to do on PostgreSQL. */
+  vacuum(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -44,6 +47,7 @@ export async function openStore(location: StoreLocation): Promise<Store> {
         await db.execute(sql`select 1`);
       },
       runSignals: new PostgresRunSignals(client),
+      vacuum: async () => {},
       close: () => client.end({ timeout: 5 }),
     };
   }
@@ -67,6 +71,7 @@ export async function openStore(location: StoreLocation): Promise<Store> {
       await db.execute(sql`select 1`);
     },
     runSignals: singleProcessSignals,
+    vacuum: () => vacuumRewrittenTables(db),
     close: async () => {
       await client.close();
       unlock();
