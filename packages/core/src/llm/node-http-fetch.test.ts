@@ -40,6 +40,7 @@ describe('nodeHttpFetch', () => {
     });
     expect(response.status).toBe(201);
     expect(response.ok).toBe(true);
+    expect(response.url).toBe(`${url}/echo`);
     expect(response.headers.get('x-request-id')).toBe('req_1');
     expect(await response.json()).toEqual({ method: 'POST', body: 'héllo', auth: 'Bearer k' });
   });

@@ -35,13 +35,18 @@ function lazyBody(incoming: IncomingMessage): ReadableStream<Uint8Array> {
   );
 }
 
-function toResponse(incoming: IncomingMessage): Response {
+function toResponse(incoming: IncomingMessage, url: URL): Response {
   const headers = new Headers();
   const raw = incoming.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] ?? '', raw[i + 1] ?? '');
   const status = incoming.statusCode ?? 500;
   const body = status === 204 || status === 205 || status === 304 ? null : lazyBody(incoming);
   const response = new Response(body, { status, statusText: incoming.statusMessage ?? '', headers });
+  // A constructed Response has an empty `url`; fetch's carries the URL it was fetched from. Set as
+  // an own value it is also cheap to read: the OpenAI SDK reads it on every request for a debug
+  // line (even with logging off), and in the server Hono's lighter Response would build a whole
+  // undici Response, body stream and all, to answer it.
+  Object.defineProperty(response, 'url', { value: url.href, enumerable: true });
   incomingMessages.set(response, incoming);
   return response;
 }
@@ -107,7 +112,7 @@ export const nodeHttpFetch: typeof globalThis.fetch = (input, init) =>
       sent.once('response', (incoming) => {
         // Kept until the body is read: an abort then ends the stream being read with the abort's error.
         incoming.once('close', () => signal?.removeEventListener('abort', onAbort));
-        resolve(toResponse(incoming));
+        resolve(toResponse(incoming, url));
       });
       sent.end(body ?? undefined);
     };
