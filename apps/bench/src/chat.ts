@@ -16,7 +16,7 @@ import { percentile, round } from './stats';
  * the same server directly, with answers of a usual length and with short ones (which make the
  * same 50 streams ask for many more runs a second); completed runs and delivered tokens per second
  * against a zero-latency server; what reserve + settle cost per model step; where the CPU went;
- * the server's peak RSS.
+ * the server's RSS once started and at its peak.
  */
 const USERS = Number(process.env.BENCH_USERS ?? 50);
 const TTFT_MS = Number(process.env.BENCH_TTFT_MS ?? 100);
@@ -146,6 +146,8 @@ async function main(): Promise<void> {
   });
   try {
     const openai = new OpenAI({ baseURL: llm.url, apiKey: 'bench', maxRetries: 0 });
+    // Started on a new data directory, before any load: what a server that has just started holds.
+    const startRssMiB = server.rssMiB();
     const sessions = await users(server.url);
     await Promise.all(sessions.map((s) => turn(s.client, s.conversationId))); // warm-up
     const clientCpu = () => {
@@ -234,6 +236,7 @@ async function main(): Promise<void> {
         ...ledger,
         reserveShareOfAddedTtftP50: addedP50 > 0 ? round(ledger.reserve.p50 / addedP50, 4) : null,
       },
+      serverStartRssMiB: round(startRssMiB, 1),
       serverPeakRssMiB: round(server.peakRssMiB(), 1),
     };
     console.log(JSON.stringify(figures, null, 2));

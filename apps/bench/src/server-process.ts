@@ -1,9 +1,11 @@
 import { type ServerProcess, startServerProcess, stopServerProcess } from '@hearth/server';
-import { mainThreadCpuMs, peakRssMiB, processCpuMs } from './proc';
+import { mainThreadCpuMs, peakRssMiB, processCpuMs, rssMiB } from './proc';
 
 export interface BenchedServer extends ServerProcess {
   /** Peak resident memory so far, in MiB. */
   peakRssMiB(): number;
+  /** Resident memory now, in MiB. */
+  rssMiB(): number;
   /** CPU time (user + system, all threads) the server has used so far, in ms. */
   cpuMs(): number;
   /** CPU time of its main thread (the event loop), in ms. */
@@ -21,6 +23,7 @@ export async function startBenchedServer(env: Record<string, string>): Promise<B
   return {
     ...server,
     peakRssMiB: () => peakRssMiB(pid),
+    rssMiB: () => rssMiB(pid),
     cpuMs: () => processCpuMs(pid),
     mainThreadCpuMs: () => mainThreadCpuMs(pid),
     stop: async () => {

@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgliteThread } from './pglite-thread';
 
@@ -42,5 +45,23 @@ describe('PgliteThread', () => {
     const error = (await transaction.catch((caught: unknown) => caught)) as { outside: Promise<unknown> };
     expect(await error.outside).toEqual([{ n: 1 }]);
     expect((await db.query('select id from notes order by id')).rows).toEqual([{ id: 1 }]);
+  });
+
+  it('creates a database in a new directory, then serves it from a fresh worker and again after a restart', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'hearth-pglite-'));
+    const dataDir = join(parent, 'pgdata');
+    try {
+      const created = await PgliteThread.open(dataDir);
+      expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
+      await created.exec('create table kept (id int primary key)');
+      await created.query('insert into kept values (1)');
+      await created.close();
+
+      const reopened = await PgliteThread.open(dataDir);
+      expect((await reopened.query('select id from kept')).rows).toEqual([{ id: 1 }]);
+      await reopened.close();
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 });
