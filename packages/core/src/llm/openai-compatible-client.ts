@@ -134,15 +134,20 @@ class CompletionStreamDecoder {
   private finish: LlmStreamEvent | undefined;
   private done = false;
   private failure: Error | undefined;
-  receivedAnything = false;
+  private received = false;
 
   constructor(private readonly headers: Headers) {}
+
+  /** Whether any event came: a connection lost after that broke off mid-answer. */
+  get receivedAnything(): boolean {
+    return this.received;
+  }
 
   /** The stream events in these SSE events; a failure among them is kept for `throwIfFailed`. */
   decode(sse: ServerSentEvent[]): LlmStreamEvent[] {
     const events: LlmStreamEvent[] = [];
     for (const { data } of sse) this.decodeData(data, events);
-    if (events.length > 0) this.receivedAnything = true;
+    if (events.length > 0) this.received = true;
     return events;
   }
 
