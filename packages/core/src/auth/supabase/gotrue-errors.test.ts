@@ -4,7 +4,7 @@ import {
   AuthSessionMissingError,
   AuthUnknownError,
   AuthWeakPasswordError,
-} from '@supabase/auth-js';
+} from '@supabase/supabase-js';
 import { describe, expect, it } from 'vitest';
 import { appErrorFromGoTrue } from './gotrue-errors';
 

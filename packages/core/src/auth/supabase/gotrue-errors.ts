@@ -3,7 +3,7 @@ import {
   isAuthRetryableFetchError,
   isAuthSessionMissingError,
   isAuthWeakPasswordError,
-} from '@supabase/auth-js';
+} from '@supabase/supabase-js';
 import { AppError } from '../../domain/errors';
 
 const EMAIL_TAKEN = 'An account with this email already exists.';

@@ -4,7 +4,7 @@ import {
   isAuthApiError,
   isAuthSessionMissingError,
   type Session as SupabaseSession,
-} from '@supabase/auth-js';
+} from '@supabase/supabase-js';
 import { decodeJwt } from 'jose';
 import { normalizeEmail } from '../../domain/email';
 import { AppError } from '../../domain/errors';
