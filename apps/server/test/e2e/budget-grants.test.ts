@@ -1,0 +1,96 @@
+import { OpenAiCompatibleClient } from '@hearth/core';
+import { testDatabases } from '@hearth/core/testing';
+import { type LlmTestServer, startLlmTestServer } from '@hearth/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectRun } from '../support/run-events';
+import { signedInClient, startTestServer, type TestServer } from '../support/test-server';
+
+/** Priced in the built-in table: $0.15 per million prompt tokens, $0.60 per million completion tokens. */
+const MODEL = 'gpt-4o-mini';
+const micros = (usd: number) => Math.round(usd * 1_000_000);
+
+describe.each(testDatabases())('what a step is granted, and how it is held to it ($name)', ({ location }) => {
+  let llm: LlmTestServer;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    llm = await startLlmTestServer();
+    server = await startTestServer({
+      store: location,
+      llm: new OpenAiCompatibleClient({
+        baseUrl: llm.url,
+        apiKey: 'test-key',
+        defaultModel: MODEL,
+        connectTimeoutMs: 5_000,
+        idleTimeoutMs: 10_000,
+      }),
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await server?.close();
+    await llm?.close();
+  });
+
+  it('stops a provider that ignores max_tokens at the grant: spend stays within the limit, the text is kept', async () => {
+    const client = await signedInClient(server, 'ignores-cap');
+    const limitUsd = 0.003;
+    await client.user.setBudget.mutate({ limitUsd, period: 'month' });
+    // 20,000 tokens whatever it is asked: $0.012 each at this price, four times the whole limit.
+    const flood = Array.from({ length: 20_000 }, (_, i) => `w${i % 10}`).join(' ');
+    llm.setResponder(() => ({ text: flood, ignoreMaxTokens: true, ttftMs: 200 }));
+    const conversations = [];
+    for (let i = 0; i < 5; i += 1) conversations.push((await client.chat.createConversation.mutate({})).id);
+
+    const sends = await Promise.all(
+      conversations.map((conversationId) => client.chat.send.mutate({ text: 'say a lot', conversationId})),
+    );
+    const outcomes = await Promise.all(sends.map((sent) => collectRun(client, sent.runId, { timeoutMs: 30_000 })));
+
+    const budget = await client.user.budget.query();
+    expect(budget.reservedUsd).toBe(0);
+    expect(micros(budget.spentUsd)).toBeLessThanOrEqual(micros(limitUsd));
+    expect(micros(budget.spentUsd)).toBeGreaterThan(0);
+
+    for (const [i, outcome] of outcomes.entries()) {
+      // A step that reaches its grant ends the answer the way max_tokens would have: completed, cut short.
+      expect(outcome.terminal?.type).toBe('run.completed');
+      if (outcome.terminal?.type !== 'run.completed') continue;
+      expect(outcome.text.length).toBeLessThan(flood.length);
+      expect(flood.startsWith(outcome.text)).toBe(true);
+      expect(outcome.terminal.message.content).toBe(outcome.text);
+      const { messages } = await client.chat.history.query({ conversationId: conversations[i] });
+      expect(messages.at(-1)).toMatchObject({ role: 'assistant', status: 'complete', content: outcome.text });
+    }
+    const usage = await client.user.usage.query({});
+    expect(micros(usage.totals.costUsd)).toBe(micros(budget.spentUsd));
+    // Hearth asked for the cap under both names the chat-completions API knows.
+    for (const call of llm.calls) {
+      expect(call.body.max_tokens).toBeTypeOf('number');
+      expect(call.body.max_completion_tokens).toBe(call.body.max_tokens);
+    }
+  }, 60_000);
+
+  it('runs 50 short sends at once on a $0.05 budget without refusing any, and stays within it', async () => {
+    const client = await signedInClient(server, 'many-short');
+    const limitUsd = 0.05;
+    await client.user.setBudget.mutate({ limitUsd, period: 'month' });
+    // Slow first tokens, so that every send holds its reservation while the others ask for theirs.
+    llm.setResponder(() => ({ text: 'fine, thanks for asking', ttftMs: 1_500 }));
+    const conversations = [];
+    for (let i = 0; i < 50; i += 1) conversations.push((await client.chat.createConversation.mutate({})).id);
+
+    const sends = await Promise.all(
+      conversations.map((conversationId) =>
+        client.chat.send.mutate({ text: 'how are you?', conversationId}),
+      ),
+    );
+    const outcomes = await Promise.all(sends.map((sent) => collectRun(client, sent.runId, { timeoutMs: 30_000 })));
+
+    const refused = outcomes.filter((o) => o.terminal?.type === 'run.failed');
+    expect(refused).toHaveLength(0);
+    expect(outcomes.filter((o) => o.terminal?.type === 'run.completed')).toHaveLength(50);
+    const budget = await client.user.budget.query();
+    expect(budget.reservedUsd).toBe(0);
+    expect(micros(budget.spentUsd)).toBeLessThanOrEqual(micros(limitUsd));
+  }, 60_000);
+});
