@@ -1,8 +1,9 @@
 import { OpenAiCompatibleClient } from '@hearth/core';
 import { testDatabases } from '@hearth/core/testing';
 import { type LlmTestServer, startLlmTestServer } from '@hearth/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectRun } from '../support/run-events';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Backend, startBackend } from '../support/agent-backends';
+import { chatTurn, collectRun } from '../support/run-events';
 import { signedInClient, startTestServer, type TestServer } from '../support/test-server';
 
 /** Priced in the built-in table: $0.15 per million prompt tokens, $0.60 per million completion tokens. */
@@ -89,6 +90,48 @@ describe.each(testDatabases())('what a step is granted, and how it is held to it
     const refused = outcomes.filter((o) => o.terminal?.type === 'run.failed');
     expect(refused).toHaveLength(0);
     expect(outcomes.filter((o) => o.terminal?.type === 'run.completed')).toHaveLength(50);
+    const budget = await client.user.budget.query();
+    expect(budget.reservedUsd).toBe(0);
+    expect(micros(budget.spentUsd)).toBeLessThanOrEqual(micros(limitUsd));
+  }, 60_000);
+});
+
+describe('a Letta agent whose model ignores max_tokens', () => {
+  let llm: LlmTestServer;
+  let backend: Backend;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    llm = await startLlmTestServer();
+    backend = await startBackend('letta', llm, { timeoutMs: 10_000 });
+    server = await startTestServer({
+      store: { kind: 'pglite-memory' },
+      env: { ...backend.server.env, LLM_MAX_OUTPUT_TOKENS: '50', AGENT_MAX_STEPS: '2' },
+    });
+  });
+  afterEach(() => backend.assertClean());
+  afterAll(async () => {
+    await server?.close();
+    await backend?.close();
+    await llm?.close();
+  });
+
+  it('is stopped (its Letta run cancelled) at the output its grant pays for, and ends with that text', async () => {
+    const client = await signedInClient(server, 'letta-ignores-cap');
+    const limitUsd = 0.05;
+    await client.user.setBudget.mutate({ limitUsd, period: 'month' });
+    const flood = Array.from({ length: 20_000 }, (_, i) => `w${i % 10}`).join(' ');
+    llm.setResponder(() => ({ text: flood, ignoreMaxTokens: true }));
+
+    for (let i = 0; i < 2; i += 1) {
+      const outcome = await chatTurn(client, 'say a lot', (await client.chat.createConversation.mutate({})).id);
+      expect(outcome.terminal?.type).toBe('run.completed');
+      // Two steps of 50 output tokens were reserved: about 100 tokens of text, not 20,000.
+      expect(outcome.text.length).toBeGreaterThan(0);
+      expect(outcome.text.length).toBeLessThan(1_000);
+      expect(flood.startsWith(outcome.text)).toBe(true);
+      expect(outcome.terminal?.type === 'run.completed' && outcome.terminal.message.content).toBe(outcome.text);
+    }
     const budget = await client.user.budget.query();
     expect(budget.reservedUsd).toBe(0);
     expect(micros(budget.spentUsd)).toBeLessThanOrEqual(micros(limitUsd));
