@@ -71,6 +71,21 @@ describe.each(testDatabases())('what a step is granted, and how it is held to it
     }
   }, 60_000);
 
+  it('extends a long answer slice by slice while the budget has room, so it arrives whole', async () => {
+    const client = await signedInClient(server, 'long-answer');
+    await client.user.setBudget.mutate({ limitUsd: 1, period: 'month' });
+    // 2,000 tokens as Hearth counts them (" w3" is two), eight slices of 256; the test server reports 1,000.
+    const long = Array.from({ length: 1_000 }, (_, i) => `w${i % 10}`).join(' ');
+    llm.setResponder(() => ({ text: long }));
+    const outcome = await chatTurn(client, 'a long one, please');
+    expect(outcome.terminal).toMatchObject({ type: 'run.completed', message: { content: long } });
+    const budget = await client.user.budget.query();
+    expect(budget.reservedUsd).toBe(0);
+    const usage = await client.user.usage.query({});
+    expect(usage.totals.completionTokens).toBe(1_000);
+    expect(micros(usage.totals.costUsd)).toBe(micros(budget.spentUsd));
+  }, 60_000);
+
   it('runs 50 short sends at once on a $0.05 budget without refusing any, and stays within it', async () => {
     const client = await signedInClient(server, 'many-short');
     const limitUsd = 0.05;

@@ -46,14 +46,22 @@ class OutputAllowance {
     private readonly sliceTokens: number,
   ) {}
 
-  /** The output tokens paid for once `total` have arrived: at least `total` if the budget has them. */
-  async room(total: number): Promise<number> {
+  /** The output tokens paid for so far. */
+  get paid(): number {
+    return this.grant.maxOutputTokens;
+  }
+
+  /** Waits, once `total` tokens are past what is paid for, until they are paid or nothing more comes. */
+  async makeRoom(total: number): Promise<void> {
     while (total > this.grant.maxOutputTokens && !this.exhausted) {
       this.askMore(total - this.grant.maxOutputTokens);
       await this.pending;
     }
+  }
+
+  /** Asks for the next slice early, without waiting for it, once less than half of one is left. */
+  prefetch(total: number): void {
     if (this.grant.maxOutputTokens - total < this.sliceTokens / 2) this.askMore(0);
-    return this.grant.maxOutputTokens;
   }
 
   /** Waits for an extension under way: the step must not settle while one may still be granted. */
@@ -138,7 +146,9 @@ export async function meteredStep(
       const piece = outputText(event);
       if (piece !== undefined) {
         const tokens = countTokens(piece);
-        const room = await allowance.room(received + tokens);
+        // An await per token would cost more than the stream itself: only past what is paid for.
+        if (received + tokens > allowance.paid) await allowance.makeRoom(received + tokens);
+        const room = allowance.paid;
         if (received + tokens > room) {
           // The grant ends inside this piece: keep what fits of the text, and stop the provider.
           const kept = truncateToTokens(piece, room - received);
@@ -154,6 +164,7 @@ export async function meteredStep(
           break;
         }
         received += tokens;
+        allowance.prefetch(received);
         if (event.type === 'text') text += piece;
         else if (event.type === 'reasoning') reasoning += piece;
         else callText += piece;
