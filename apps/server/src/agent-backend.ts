@@ -90,6 +90,7 @@ export function agentBackendFor({
     maxSteps: config.AGENT_MAX_STEPS,
     contextWindow: config.LLM_CONTEXT_WINDOW ?? price.contextWindow,
     maxOutputTokens,
+    outputSliceTokens: config.BUDGET_OUTPUT_SLICE_TOKENS,
     ...(apiKeyFor ? { apiKeyFor } : {}),
   });
   return {

@@ -63,6 +63,8 @@ export const configSchema = z
     DEFAULT_BUDGET_PERIOD: z.enum(['day', 'week', 'month', 'none']).default('month'),
     /** The most a user may set their own limit to; unset: no ceiling. */
     BUDGET_CEILING_USD: z.coerce.number().min(0).max(1_000_000).optional(),
+    /** Output tokens a model step reserves at a time, extending its reservation as the answer streams (built-in agent). */
+    BUDGET_OUTPUT_SLICE_TOKENS: integer(16, 1_000_000).default(256),
     /** An unsettled reservation older than this is taken for orphaned by a crash and released. */
     RESERVATION_TTL_SECONDS: integer(60, 86_400).default(900),
     /** builtin: Hearth's ledger alone; litellm: users, keys and budgets also on a LiteLLM proxy. */

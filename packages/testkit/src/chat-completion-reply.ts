@@ -23,17 +23,18 @@ export async function playReply(
   };
   if (script.error) {
     if (!(await pause(pacing.ttftMs, signal))) return;
-    const { status, message, type, code } = script.error;
+    const { status, message, type, code, param } = script.error;
     const body = errorBody(
       message ?? STATUS_CODES[status] ?? `HTTP ${status}`,
       type ?? (status >= 500 ? 'server_error' : 'invalid_request_error'),
       code ?? null,
+      param ?? null,
     );
     sendJson(res, status, body);
     return;
   }
 
-  const reply = resolveReply(script, record.messages);
+  const reply = resolveReply(script, record.messages, record.maxTokens);
   const meta = newCompletionMeta(record.model);
   const cut = scriptedCut(script);
 

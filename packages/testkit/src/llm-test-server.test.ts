@@ -71,6 +71,33 @@ describe('startLlmTestServer', () => {
     expect(chunks[0]?.model).toBe('gpt-test');
   });
 
+  it('cuts the reply at max_completion_tokens or max_tokens, unless the script ignores the cap', async () => {
+    const { server, client } = await start();
+    const text = 'one two three four five six seven eight';
+    const ask = async (cap: { max_tokens?: number; max_completion_tokens?: number }) => {
+      const stream = await client.chat.completions.create({
+        model: 'm',
+        messages: [],
+        stream: true,
+        stream_options: { include_usage: true },
+        ...cap,
+      });
+      let content = '';
+      let finish: string | null | undefined;
+      let completionTokens: number | undefined;
+      for await (const chunk of stream) {
+        content += chunk.choices[0]?.delta.content ?? '';
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+        completionTokens = chunk.usage?.completion_tokens ?? completionTokens;
+      }
+      return { content, finish, completionTokens };
+    };
+    server.enqueue({ text }, { text }, { text, ignoreMaxTokens: true });
+    expect(await ask({ max_tokens: 3 })).toEqual({ content: 'one two three', finish: 'length', completionTokens: 3 });
+    expect(await ask({ max_completion_tokens: 2, max_tokens: 5 })).toMatchObject({ content: 'one two' });
+    expect(await ask({ max_tokens: 3 })).toEqual({ content: text, finish: 'stop', completionTokens: 8 });
+  });
+
   it('sends no usage chunk when none was asked for, or when the script says null', async () => {
     const { server, client } = await start();
     server.enqueue({ text: 'a b' }, { text: 'a b', usage: null });

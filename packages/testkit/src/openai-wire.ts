@@ -17,7 +17,7 @@ export interface WireToolCall {
 }
 
 export interface WireError {
-  error: { message: string; type: string; param: null; code: string | null };
+  error: { message: string; type: string; param: string | null; code: string | null };
 }
 
 /** Fields shared by every chunk of one completion, so a stream's chunks agree on id and timestamp. */
@@ -117,8 +117,13 @@ export function completion(
   };
 }
 
-export const errorBody = (message: string, type: string, code: string | null = null): WireError => ({
-  error: { message, type, param: null, code },
+export const errorBody = (
+  message: string,
+  type: string,
+  code: string | null = null,
+  param: string | null = null,
+): WireError => ({
+  error: { message, type, param, code },
 });
 
 export const modelList = (ids: Iterable<string>, created: number) => ({

@@ -26,10 +26,24 @@ export interface ResolvedReply {
   usage: WireUsage | null;
 }
 
-export function resolveReply(script: LlmReplyScript, messages: readonly unknown[]): ResolvedReply {
-  const reasoningTokens = tokenize(script.reasoning ?? '');
-  const contentTokens = tokenize(script.text ?? '');
-  const toolCalls = (script.toolCalls ?? []).map(
+/**
+ * Fills the script's defaults. A request's `maxTokens` cuts the reasoning and content there, as a
+ * provider does (finish reason `length`, no tool calls), unless the script ignores it.
+ */
+export function resolveReply(
+  script: LlmReplyScript,
+  messages: readonly unknown[],
+  maxTokens?: number,
+): ResolvedReply {
+  const cap = script.ignoreMaxTokens ? undefined : maxTokens;
+  let reasoningTokens = tokenize(script.reasoning ?? '');
+  let contentTokens = tokenize(script.text ?? '');
+  const capped = cap !== undefined && reasoningTokens.length + contentTokens.length > cap;
+  if (capped) {
+    reasoningTokens = reasoningTokens.slice(0, cap);
+    contentTokens = contentTokens.slice(0, cap - reasoningTokens.length);
+  }
+  const toolCalls = (capped ? [] : (script.toolCalls ?? [])).map(
     (call): WireToolCall => ({
       id: call.id ?? newToolCallId(),
       type: 'function',
@@ -44,12 +58,12 @@ export function resolveReply(script: LlmReplyScript, messages: readonly unknown[
         estimateArgumentTokens(toolCalls.map((call) => call.function.arguments)),
     );
   return {
-    text: script.text,
-    reasoning: script.reasoning,
+    text: capped ? contentTokens.join('') : script.text,
+    reasoning: capped ? reasoningTokens.join('') : script.reasoning,
     reasoningTokens,
     contentTokens,
     toolCalls,
-    finishReason: script.finishReason ?? (toolCalls.length > 0 ? 'tool_calls' : 'stop'),
+    finishReason: capped ? 'length' : (script.finishReason ?? (toolCalls.length > 0 ? 'tool_calls' : 'stop')),
     usage:
       script.usage === null
         ? null

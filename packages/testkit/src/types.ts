@@ -20,7 +20,7 @@ export interface LlmReplyScript {
    */
   usage?: { promptTokens: number; completionTokens: number } | null;
   /** Answer with this HTTP error and an OpenAI-style `{ error: {...} }` body instead of a completion. */
-  error?: { status: number; message?: string; type?: string; code?: string };
+  error?: { status: number; message?: string; type?: string; code?: string; param?: string };
   /**
    * Destroy the socket once this many content tokens have been written (a mid-stream drop).
    * Without streaming, the socket is destroyed before any response is written.
@@ -35,7 +35,13 @@ export interface LlmReplyScript {
   ttftMs?: number;
   /** Delay between token chunks; overrides the server default. */
   tokenIntervalMs?: number;
-  /** Default: `'tool_calls'` if there are tool calls, else `'stop'`. */
+  /**
+   * Stream the whole reply whatever `max_completion_tokens`/`max_tokens` the request set (and
+   * report it all in usage), as a provider that ignores the cap would. By default the reply is cut
+   * at the cap with finish reason `length`.
+   */
+  ignoreMaxTokens?: boolean;
+  /** Default: `'tool_calls'` if there are tool calls, else `'stop'` (`'length'` when cut at the cap). */
   finishReason?: 'stop' | 'length' | 'tool_calls';
 }
 

@@ -17,6 +17,11 @@ export interface BuiltinRuntimeOptions {
   maxSteps: number;
   contextWindow: number;
   maxOutputTokens: number;
+  /**
+   * Output tokens a step reserves at a time, extending its reservation while the answer streams:
+   * concurrent steps then hold only what they may soon use. Unset: the whole cap at once.
+   */
+  outputSliceTokens?: number;
   /** The key a user's model traffic is sent with, when a billing proxy gives each user one. */
   apiKeyFor?: (userId: string) => Promise<string>;
 }
@@ -91,6 +96,7 @@ export class BuiltinAgentRuntime implements AgentRuntime {
           messages,
           tools: [...MEMORY_TOOLS],
           maxOutputTokens,
+          sliceTokens: this.options.outputSliceTokens,
           signal: turn.signal,
           apiKey,
         },
@@ -149,6 +155,7 @@ export class BuiltinAgentRuntime implements AgentRuntime {
           model: turn.model,
           messages: summaryRequest(turn.summary, evicted),
           maxOutputTokens: SUMMARY_MAX_TOKENS,
+          sliceTokens: this.options.outputSliceTokens,
           signal: turn.signal,
           apiKey,
         },

@@ -1,5 +1,5 @@
-import { countMessageTokens, countTokens } from '../llm/token-count';
-import type { Ledger } from '../ports/ledger';
+import { countMessageTokens, countTokens, truncateToTokens } from '../llm/token-count';
+import type { Grant, Ledger } from '../ports/ledger';
 import type { LlmClient, LlmMessage, LlmStreamEvent, LlmTool, LlmToolCall } from '../ports/llm-client';
 
 /** How often a streaming step tells the ledger what it has received, for billing after a crash. */
@@ -12,6 +12,8 @@ export interface StepRequest {
   messages: LlmMessage[];
   tools?: LlmTool[];
   maxOutputTokens: number;
+  /** Output tokens to reserve at a time, extending the grant while the answer streams; unset: all at once. */
+  sliceTokens?: number | undefined;
   signal: AbortSignal;
   apiKey?: string | undefined;
 }
@@ -25,13 +27,84 @@ export interface StepUsage {
 export interface StepResult {
   text: string;
   calls: LlmToolCall[];
+  /** The answer reached the output the budget could pay for and was stopped there: no tool calls then. */
+  cut: boolean;
 }
 
 /**
- * One model call inside the budget: reserve its most expensive outcome first (BUDGET_EXCEEDED
- * before any call when even a minimal answer does not fit), call with max_tokens capped to what
- * was granted, then settle for what was actually used, whether the call finished, failed or was
- * cancelled. Without the provider's usage, received tokens are counted here: never billed as free.
+ * The output tokens a step is paid for: a first slice, then one more slice at a time, asked for
+ * while half of the last one is still left so the stream seldom waits. Once the ledger has nothing
+ * more to give (the budget, or the step's ceiling, is reached) the step ends at what it holds.
+ */
+class OutputAllowance {
+  private pending: Promise<void> | null = null;
+  private exhausted = false;
+
+  constructor(
+    private readonly ledger: Ledger,
+    public grant: Grant,
+    private readonly sliceTokens: number,
+  ) {}
+
+  /** The output tokens paid for so far. */
+  get paid(): number {
+    return this.grant.maxOutputTokens;
+  }
+
+  /** Waits, once `total` tokens are past what is paid for, until they are paid or nothing more comes. */
+  async makeRoom(total: number): Promise<void> {
+    while (total > this.grant.maxOutputTokens && !this.exhausted) {
+      this.askMore(total - this.grant.maxOutputTokens);
+      await this.pending;
+    }
+  }
+
+  /** Asks for the next slice early, without waiting for it, once less than half of one is left. */
+  prefetch(total: number): void {
+    if (this.grant.maxOutputTokens - total < this.sliceTokens / 2) this.askMore(0);
+  }
+
+  /** Waits for an extension under way: the step must not settle while one may still be granted. */
+  async idle(): Promise<void> {
+    await this.pending;
+  }
+
+  private askMore(needed: number): void {
+    if (this.pending || this.exhausted || this.sliceTokens <= 0) return;
+    const before = this.grant.maxOutputTokens;
+    this.pending = this.ledger
+      .extend(this.grant, Math.max(this.sliceTokens, needed))
+      .then(
+        (grant) => {
+          this.grant = grant;
+          if (grant.maxOutputTokens <= before) this.exhausted = true;
+        },
+        () => {
+          // The store failed: stop at what is held rather than risk what is not.
+          this.exhausted = true;
+        },
+      )
+      .finally(() => {
+        this.pending = null;
+      });
+  }
+}
+
+/** The text of an event that the provider bills as output: the answer, its reasoning, its tool calls. */
+function outputText(event: LlmStreamEvent): string | undefined {
+  return event.type === 'text' || event.type === 'reasoning' || event.type === 'tool_call_delta'
+    ? event.text
+    : undefined;
+}
+
+/**
+ * One model call inside the budget: reserve its first slice of output (BUDGET_EXCEEDED before any
+ * call when even a minimal answer does not fit), call with max_tokens at the most the budget could
+ * ever pay, count the output as it arrives and extend the reservation ahead of it; when no more
+ * can be granted, stop reading, abort the request and end the step with what arrived. Whatever the
+ * provider does, it is never billed past its grant. Settled for what was actually used, whether the
+ * call finished, failed or was cancelled; without the provider's usage, received tokens are counted
+ * here: never billed as free.
  */
 export async function meteredStep(
   llm: LlmClient,
@@ -48,38 +121,71 @@ export async function meteredStep(
     model: request.model,
     promptTokens,
     maxOutputTokens: request.maxOutputTokens,
+    ...(request.sliceTokens ? { firstSliceTokens: request.sliceTokens } : {}),
   });
+  const allowance = new OutputAllowance(ledger, grant, request.sliceTokens ?? 0);
+  const stop = new AbortController();
   let text = '';
+  let reasoning = '';
+  let callText = '';
   let calls: LlmToolCall[] = [];
   let reported: { promptTokens: number; completionTokens: number } | undefined;
+  // Counted piece by piece as it arrives (a little above the count of the whole text): what is held to the grant.
+  let received = 0;
+  let cut = false;
   let lastProgress = Date.now();
   try {
     for await (const event of llm.stream({
       model: request.model,
       messages: request.messages,
-      signal: request.signal,
-      maxTokens: grant.maxOutputTokens,
+      signal: AbortSignal.any([request.signal, stop.signal]),
+      maxTokens: grant.outputCeiling,
       ...(request.apiKey ? { apiKey: request.apiKey } : {}),
       ...(request.tools?.length ? { tools: request.tools } : {}),
     })) {
-      if (event.type === 'text') {
-        text += event.text;
+      const piece = outputText(event);
+      if (piece !== undefined) {
+        const tokens = countTokens(piece);
+        // An await per token would cost more than the stream itself: only past what is paid for.
+        if (received + tokens > allowance.paid) await allowance.makeRoom(received + tokens);
+        const room = allowance.paid;
+        if (received + tokens > room) {
+          // The grant ends inside this piece: keep what fits of the text, and stop the provider.
+          const kept = truncateToTokens(piece, room - received);
+          if (kept && event.type === 'text') {
+            text += kept;
+            onEvent({ type: 'text', text: kept });
+          } else if (kept && event.type === 'reasoning') {
+            reasoning += kept;
+            onEvent({ type: 'reasoning', text: kept });
+          }
+          cut = true;
+          stop.abort();
+          break;
+        }
+        received += tokens;
+        allowance.prefetch(received);
+        if (event.type === 'text') text += piece;
+        else if (event.type === 'reasoning') reasoning += piece;
+        else callText += piece;
         if (Date.now() - lastProgress >= PROGRESS_INTERVAL_MS) {
           lastProgress = Date.now();
           // Not awaited: the stream must not wait on the store. A lost report only costs accuracy after a crash.
-          ledger.progress(grant, countTokens(text)).catch(() => {});
+          ledger.progress(allowance.grant, received).catch(() => {});
         }
       } else if (event.type === 'tool_calls') calls = event.calls;
       else if (event.type === 'usage') reported = event;
       onEvent(event);
     }
   } finally {
+    await allowance.idle();
     const used = reported ?? {
       promptTokens,
-      completionTokens: countTokens(text) + calls.reduce((n, call) => n + countTokens(call.arguments), 0),
+      completionTokens: countTokens(text) + countTokens(reasoning) + countTokens(callText),
     };
-    const { costMicros } = await ledger.settle(grant, used);
+    const { costMicros } = await ledger.settle(allowance.grant, used);
     onSettled({ ...used, costMicros });
   }
-  return { text, calls };
+  // Tool calls cut off mid-way are not run: the turn ends with the text.
+  return { text, calls: cut ? [] : calls, cut };
 }

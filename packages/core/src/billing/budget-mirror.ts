@@ -10,7 +10,8 @@ export interface MirroredBudget {
 }
 
 export type ReserveDecision =
-  | { granted: true; amountMicros: number; periodStart: Date }
+  /** `remainingMicros`: what the limit still has after this grant; null without a limit. */
+  | { granted: true; amountMicros: number; periodStart: Date; remainingMicros: number | null }
   | { granted: false; remainingMicros: number };
 
 export type GrantedDecision = Extract<ReserveDecision, { granted: true }>;
@@ -47,13 +48,13 @@ export class BudgetMirror {
    */
   async reserve(
     userId: string,
-    ask: { desiredMicros: number; minimalMicros: number; now: () => Date },
+    ask: { desiredMicros: number; minimalMicros: number; unlimitedMicros?: number; now: () => Date },
     write: (decision: GrantedDecision) => Promise<unknown>,
   ): Promise<{ decision: ReserveDecision; written: Promise<unknown> | null }> {
     for (;;) {
       const entry = this.entry(userId);
       if (entry.budget) {
-        const decision = decide(entry.budget, ask.desiredMicros, ask.minimalMicros, ask.now());
+        const decision = decide(entry.budget, ask, ask.now());
         return { decision, written: decision.granted ? this.enqueue(userId, () => write(decision)) : null };
       }
       await this.loaded(userId, entry);
@@ -125,17 +126,27 @@ export class BudgetMirror {
 
 /**
  * Grants `desiredMicros` or what is left of the limit if that is less, provided it covers
- * `minimalMicros`; rolls the period over first when a new one has begun. The same arithmetic as
- * the ledger's SQL, on the same figures.
+ * `minimalMicros` (without a limit: `unlimitedMicros`, or `desiredMicros`); rolls the period over
+ * first when a new one has begun. The same arithmetic as the ledger's SQL, on the same figures.
  */
-function decide(budget: MirroredBudget, desiredMicros: number, minimalMicros: number, now: Date): ReserveDecision {
+function decide(
+  budget: MirroredBudget,
+  ask: { desiredMicros: number; minimalMicros: number; unlimitedMicros?: number },
+  now: Date,
+): ReserveDecision {
   rollOver(budget, now);
   const remaining =
     budget.limitMicros === null ? null : budget.limitMicros - budget.reservedMicros - budget.spentMicros;
-  const amount = remaining === null ? desiredMicros : Math.min(desiredMicros, remaining);
-  if (amount < minimalMicros) return { granted: false, remainingMicros: remaining ?? 0 };
+  const amount =
+    remaining === null ? (ask.unlimitedMicros ?? ask.desiredMicros) : Math.min(ask.desiredMicros, remaining);
+  if (amount < ask.minimalMicros) return { granted: false, remainingMicros: remaining ?? 0 };
   budget.reservedMicros += amount;
-  return { granted: true, amountMicros: amount, periodStart: budget.periodStart };
+  return {
+    granted: true,
+    amountMicros: amount,
+    periodStart: budget.periodStart,
+    remainingMicros: remaining === null ? null : remaining - amount,
+  };
 }
 
 /** Starts the budget's new period, spend at 0, once the UTC calendar has moved into it (as the SQL does). */

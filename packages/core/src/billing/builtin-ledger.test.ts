@@ -100,7 +100,8 @@ describe.each(variants)('BuiltinLedger on $name, deciding $mode', ({ location, s
   it('rolls the period over by the UTC calendar when reserving and reading', async () => {
     const userId = await newUser();
     await ledger.setBudget(userId, { limitMicros: 100_000, period: 'day' });
-    await ledger.settle(await ledger.reserve(step(userId)), { promptTokens: 50, completionTokens: 20 });
+    const grant = await ledger.reserve({ ...step(userId), maxOutputTokens: 50 });
+    await ledger.settle(grant, { promptTokens: 50, completionTokens: 20 });
     expect((await ledger.budget(userId)).spentMicros).toBe(90_000);
     await expect(ledger.reserve(step(userId))).rejects.toSatisfy((e) => isAppError(e, 'BUDGET_EXCEEDED'));
     clock.advance(12 * 3_600_000); // past midnight UTC
@@ -113,10 +114,10 @@ describe.each(variants)('BuiltinLedger on $name, deciding $mode', ({ location, s
   it('counts only the new period’s usage when the period changes', async () => {
     const userId = await newUser();
     await ledger.setBudget(userId, { limitMicros: 1_000_000, period: 'month' });
-    await ledger.settle(await ledger.reserve(step(userId)), { promptTokens: 100, completionTokens: 0 });
+    await ledger.settle(await ledger.reserve(step(userId)), { promptTokens: 20, completionTokens: 0 });
     clock.advance(2 * 86_400_000);
     await ledger.settle(await ledger.reserve(step(userId)), { promptTokens: 10, completionTokens: 0 });
-    expect((await ledger.budget(userId)).spentMicros).toBe(110_000);
+    expect((await ledger.budget(userId)).spentMicros).toBe(30_000);
     const daily = await ledger.setBudget(userId, { limitMicros: 1_000_000, period: 'day' });
     expect(daily.spentMicros).toBe(10_000);
   });
@@ -191,6 +192,94 @@ describe.each(variants)('BuiltinLedger on $name, deciding $mode', ({ location, s
       if (o.status === 'fulfilled' && outcomes.indexOf(o) % 3 !== 0)
         await ledger.settle(o.value, { promptTokens: 0, completionTokens: 0 });
     expect(await ledger.budget(userId)).toMatchObject({ reservedMicros: 0 });
+    expect(writeErrors).toEqual([]);
+  });
+
+  it('never bills a step past its grant, whatever usage is reported for it', async () => {
+    const userId = await newUser();
+    await ledger.setBudget(userId, { limitMicros: 1_000_000, period: 'month' });
+    const grant = await ledger.reserve(step(userId));
+    // A provider that ignored max_tokens says it wrote 1,000 tokens: 2,010,000 µ$ at these prices.
+    expect(await ledger.settle(grant, { promptTokens: 10, completionTokens: 1_000 })).toEqual({ costMicros: 67_000 });
+    expect(await ledger.budget(userId)).toMatchObject({ spentMicros: 67_000, reservedMicros: 0 });
+    expect((await ledger.usage(userId, {})).totals).toMatchObject({ costMicros: 67_000, completionTokens: 1_000 });
+  });
+
+  it('reserves a first slice of output, extends it while the budget lasts, then grants no more', async () => {
+    const userId = await newUser();
+    await ledger.setBudget(userId, { limitMicros: 27_000 + 2_000 * 50, period: 'month' });
+    const first = await ledger.reserve({ ...step(userId), maxOutputTokens: 100, firstSliceTokens: 20 });
+    // The step may ask for at most what the whole budget could pay: 50 output tokens.
+    expect(first).toMatchObject({ amountMicros: 67_000, maxOutputTokens: 20, outputCeiling: 50 });
+    const second = await ledger.extend(first, 20);
+    expect(second).toMatchObject({ id: first.id, amountMicros: 107_000, maxOutputTokens: 40 });
+    const third = await ledger.extend(second, 20); // only 10 more fit
+    expect(third).toMatchObject({ amountMicros: 127_000, maxOutputTokens: 50 });
+    expect(await ledger.extend(third, 20)).toEqual(third);
+    expect(await ledger.budget(userId)).toMatchObject({ reservedMicros: 127_000, remainingMicros: 0 });
+    await ledger.settle(third, { promptTokens: 10, completionTokens: 45 });
+    expect(await ledger.budget(userId)).toMatchObject({ reservedMicros: 0, spentMicros: 10_000 + 90_000 });
+  });
+
+  it('grants the whole cap at once on a budget without a limit', async () => {
+    const userId = await newUser();
+    const grant = await ledger.reserve({ ...step(userId), maxOutputTokens: 100, firstSliceTokens: 20 });
+    expect(grant).toMatchObject({ maxOutputTokens: 100, outputCeiling: 100, amountMicros: 27_000 + 200_000 });
+    await ledger.settle(grant, { promptTokens: 10, completionTokens: 0 });
+  });
+
+  it('extends nothing once the crash sweep has settled the reservation', async () => {
+    const userId = await newUser();
+    await ledger.setBudget(userId, { limitMicros: 1_000_000, period: 'month' });
+    const grant = await ledger.reserve({ ...step(userId), maxOutputTokens: 100, firstSliceTokens: 20 });
+    await ledger.progress(grant, 4);
+    clock.advance(70_000);
+    await ledger.releaseExpired();
+    await ledger.extend(grant, 20);
+    await ledger.settle(grant, { promptTokens: 10, completionTokens: 30 }); // too late: already billed
+    expect(await ledger.budget(userId)).toMatchObject({ reservedMicros: 0, spentMicros: 10_000 + 4 * 2_000 });
+    expect(writeErrors).toEqual([]);
+  });
+
+  it('never lets spend and reservations pass the limit, over random concurrent steps that extend and overrun', async () => {
+    const seed = Math.floor(Math.random() * 2 ** 31);
+    let state = seed;
+    const random = (n: number) => {
+      state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+      return state % n;
+    };
+    for (let trial = 0; trial < 3; trial += 1) {
+      const userId = await newUser();
+      const limitMicros = 100_000 + random(900_000);
+      await ledger.setBudget(userId, { limitMicros, period: 'month' });
+      const peaks: number[] = [];
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 25 }, async () => {
+          let grant = await ledger.reserve({
+            ...step(userId),
+            maxOutputTokens: 20 + random(200),
+            firstSliceTokens: 1 + random(40),
+          });
+          for (let extensions = random(6); extensions > 0; extensions -= 1) {
+            grant = await ledger.extend(grant, 1 + random(60));
+            const view = await ledger.budget(userId);
+            peaks.push(view.spentMicros + view.reservedMicros);
+          }
+          // Usage reported by a provider that may have ignored the cap, far past the grant.
+          await ledger.settle(grant, { promptTokens: random(30), completionTokens: random(400) });
+        }),
+      );
+      const after = await ledger.budget(userId);
+      expect({ seed, spent: after.spentMicros, reserved: after.reservedMicros }).toMatchObject({ reserved: 0 });
+      expect(after.spentMicros, `seed ${seed}`).toBeLessThanOrEqual(limitMicros);
+      expect(Math.max(0, ...peaks), `seed ${seed}`).toBeLessThanOrEqual(limitMicros);
+      expect(outcomes.some((o) => o.status === 'fulfilled')).toBe(true);
+      for (const o of outcomes) {
+        if (o.status === 'rejected') expect(isAppError(o.reason, 'BUDGET_EXCEEDED'), `seed ${seed}`).toBe(true);
+      }
+      const usage = await ledger.usage(userId, {});
+      expect(usage.totals.costMicros).toBe(after.spentMicros);
+    }
     expect(writeErrors).toEqual([]);
   });
 

@@ -46,6 +46,9 @@ interface BudgetRow {
   reserved: number;
 }
 
+/** An extension decided in memory for a reservation the crash sweep had already settled. */
+class ReservationGone extends Error {}
+
 /** The built-in ledger, in Hearth's store. */
 export class BuiltinLedger implements Ledger {
   private readonly knownBudgets = new Set<string>();
@@ -120,31 +123,143 @@ export class BuiltinLedger implements Ledger {
     }
     const promptTokens = promptAllowance(request.promptTokens);
     const maxOutput = Math.min(request.maxOutputTokens, price.maxOutputTokens);
+    const outputMicrosPerToken = price.outputUsdPerToken * 1_000_000;
+    const minimalOutput = Math.min(MINIMAL_ANSWER_TOKENS, maxOutput);
+    const sliced = !request.steps && request.firstSliceTokens !== undefined && outputMicrosPerToken > 0;
+    const firstOutput = sliced
+      ? Math.max(minimalOutput, Math.min(request.firstSliceTokens ?? maxOutput, maxOutput))
+      : maxOutput;
     const step = costMicros(price, promptTokens, maxOutput);
-    const desired = step * (request.steps ?? 1);
+    const desired = request.steps ? step * request.steps : costMicros(price, promptTokens, firstOutput);
     // A multi-step call cannot be capped mid-way, so it needs at least one whole step.
-    const minimal = request.steps ? step : costMicros(price, promptTokens, Math.min(MINIMAL_ANSWER_TOKENS, maxOutput));
+    const minimal = request.steps ? step : costMicros(price, promptTokens, minimalOutput);
+    // Without a limit nothing is ever refused: the whole cap at once spares the step its extensions.
+    const unlimited = request.steps ? desired : step;
     const id = randomUUID();
     const now = this.options.clock.now();
     const at = now.toISOString();
     const expires = new Date(now.getTime() + this.options.reservationTtlMs).toISOString();
-    const granted = this.mirror
-      ? await this.reserveInMirror(this.mirror, request, { id, desired, minimal, now, expires, promptTokens })
-      : await this.reserveInStore(request, { id, desired, minimal, at, expires });
-    const outputMicrosPerToken = price.outputUsdPerToken * 1_000_000;
+    const ask = { id, desired, minimal, unlimited };
+    const { granted, remaining } = this.mirror
+      ? await this.reserveInMirror(this.mirror, request, { ...ask, now, expires })
+      : await this.reserveInStore(request, { ...ask, at, expires });
     const affordable =
       outputMicrosPerToken > 0
         ? Math.floor((granted - costMicros(price, promptTokens, 0)) / outputMicrosPerToken)
         : maxOutput;
+    const paid = Math.max(1, Math.min(maxOutput, affordable));
+    // What the rest of the budget could add, were every extension granted: never worth asking past it.
+    const ceiling =
+      request.steps || remaining === null || outputMicrosPerToken <= 0
+        ? paid
+        : Math.min(maxOutput, paid + Math.floor(Math.max(0, remaining) / outputMicrosPerToken));
     return {
       id,
       userId: request.userId,
       runId: request.runId,
       model: request.model,
       amountMicros: granted,
-      maxOutputTokens: Math.max(1, Math.min(maxOutput, affordable)),
+      maxOutputTokens: paid,
+      outputCeiling: ceiling,
       steps: step > 0 ? Math.max(1, Math.floor(granted / step)) : (request.steps ?? 1),
     };
+  }
+
+  async extend(grant: Grant, outputTokens: number): Promise<Grant> {
+    const price = this.options.prices.get(grant.model);
+    const outputMicrosPerToken = (price?.outputUsdPerToken ?? 0) * 1_000_000;
+    const tokens = Math.min(Math.floor(outputTokens), grant.outputCeiling - grant.maxOutputTokens);
+    if (!price || outputMicrosPerToken <= 0 || tokens <= 0) return grant;
+    const ask = { desired: costMicros(price, 0, tokens), minimal: costMicros(price, 0, 1) };
+    const added = this.mirror
+      ? await this.extendInMirror(this.mirror, grant, ask)
+      : await this.extendInStore(grant, ask);
+    if (added <= 0) return grant;
+    return {
+      ...grant,
+      amountMicros: grant.amountMicros + added,
+      maxOutputTokens: grant.maxOutputTokens + Math.min(tokens, Math.floor(added / outputMicrosPerToken)),
+    };
+  }
+
+  /** The sole writer's extension: decided in memory, written behind, like a reservation. */
+  private async extendInMirror(
+    mirror: BudgetMirror,
+    grant: Grant,
+    ask: { desired: number; minimal: number },
+  ): Promise<number> {
+    const now = this.options.clock.now();
+    const at = now.toISOString();
+    const expires = new Date(now.getTime() + this.options.reservationTtlMs).toISOString();
+    const { decision, written } = await mirror.reserve(
+      grant.userId,
+      { desiredMicros: ask.desired, minimalMicros: ask.minimal, now: () => this.options.clock.now() },
+      async ({ amountMicros, periodStart }) => {
+        const start = periodStart.toISOString();
+        // Only while the reservation is held: one the crash sweep has settled must not leave budget reserved.
+        const [row] = await queryRows<{ extended: number }>(
+          this.options.db,
+          sql`with res as (
+                update reservations set amount_micros = amount_micros + ${amountMicros}::bigint,
+                       expires_at = ${expires}::timestamptz
+                where id = ${grant.id}::uuid
+                returning user_id
+              ), upd as (
+                update budgets b set
+                  spent_micros = case when b.period_start < ${start}::timestamptz then 0 else b.spent_micros end,
+                  period_start = greatest(b.period_start, ${start}::timestamptz),
+                  reserved_micros = b.reserved_micros + ${amountMicros}::bigint,
+                  updated_at = ${at}::timestamptz
+                from res where b.user_id = res.user_id
+                returning b.user_id
+              )
+              select count(*)::int as extended from upd`,
+        );
+        if (!row?.extended) throw new ReservationGone();
+      },
+    );
+    if (!decision.granted) return 0;
+    written?.catch((error: unknown) => {
+      mirror.forget(grant.userId);
+      if (!(error instanceof ReservationGone)) this.options.onWriteError?.(error);
+    });
+    return decision.amountMicros;
+  }
+
+  private async extendInStore(grant: Grant, ask: { desired: number; minimal: number }): Promise<number> {
+    const now = this.options.clock.now();
+    const at = now.toISOString();
+    const expires = new Date(now.getTime() + this.options.reservationTtlMs).toISOString();
+    // One statement, like a reservation. The reservation row is locked first (the budget row's
+    // lookup waits on it), as settling does, and nothing is granted once it is gone.
+    const [row] = await queryRows<{ granted: number | null }>(
+      this.options.db,
+      sql`with held as (
+            select user_id from reservations where id = ${grant.id}::uuid for update
+          ), cur as (
+            select b.user_id, b.limit_micros, b.reserved_micros, b.period_start, b.spent_micros,
+                   ${currentStart(at)} as current_start
+            from budgets b where b.user_id = (select user_id from held) for update
+          ), g as (
+            select user_id, current_start,
+                   case when current_start > period_start then 0 else spent_micros end as spent,
+                   case when limit_micros is null then ${ask.desired}::bigint
+                        else least(${ask.desired}::bigint, limit_micros - reserved_micros
+                                   - case when current_start > period_start then 0 else spent_micros end) end as amount
+            from cur
+          ), upd as (
+            update budgets b set spent_micros = g.spent, period_start = g.current_start,
+                   reserved_micros = b.reserved_micros + g.amount, updated_at = ${at}::timestamptz
+            from g where b.user_id = g.user_id and g.amount >= ${ask.minimal}::bigint
+            returning g.amount
+          ), res as (
+            update reservations r set amount_micros = r.amount_micros + upd.amount, expires_at = ${expires}::timestamptz
+            from upd where r.id = ${grant.id}::uuid
+            returning upd.amount
+          )
+          select (select amount::float8 from res) as granted`,
+    );
+    return Number(row?.granted ?? 0);
   }
 
   /**
@@ -155,12 +270,17 @@ export class BuiltinLedger implements Ledger {
   private async reserveInMirror(
     mirror: BudgetMirror,
     request: ReserveRequest,
-    r: { id: string; desired: number; minimal: number; now: Date; expires: string; promptTokens: number },
-  ): Promise<number> {
+    r: { id: string; desired: number; minimal: number; unlimited: number; now: Date; expires: string },
+  ): Promise<{ granted: number; remaining: number | null }> {
     const at = r.now.toISOString();
     const { decision, written } = await mirror.reserve(
       request.userId,
-      { desiredMicros: r.desired, minimalMicros: r.minimal, now: () => this.options.clock.now() },
+      {
+        desiredMicros: r.desired,
+        minimalMicros: r.minimal,
+        unlimitedMicros: r.unlimited,
+        now: () => this.options.clock.now(),
+      },
       ({ amountMicros, periodStart }) => {
         const start = periodStart.toISOString();
         return queryRows(
@@ -187,15 +307,15 @@ export class BuiltinLedger implements Ledger {
       mirror.forget(request.userId);
       this.options.onWriteError?.(error);
     });
-    return decision.amountMicros;
+    return { granted: decision.amountMicros, remaining: decision.remainingMicros };
   }
 
   private async reserveInStore(
     request: ReserveRequest,
-    r: { id: string; desired: number; minimal: number; at: string; expires: string },
-  ): Promise<number> {
+    r: { id: string; desired: number; minimal: number; unlimited: number; at: string; expires: string },
+  ): Promise<{ granted: number; remaining: number | null }> {
     await this.ensureBudget(request.userId);
-    const { id, desired, minimal, at, expires } = r;
+    const { id, desired, minimal, unlimited, at, expires } = r;
     // One statement: lock the row, roll the period over if due, grant what fits (at most `desired`,
     // at least `minimal`), and record the reservation. Concurrent steps queue on the row lock.
     const [row] = await queryRows<{ granted: number | null; remaining: number | null }>(
@@ -207,7 +327,7 @@ export class BuiltinLedger implements Ledger {
           ), g as (
             select user_id, current_start,
                    case when current_start > period_start then 0 else spent_micros end as spent,
-                   case when limit_micros is null then ${desired}::bigint
+                   case when limit_micros is null then ${unlimited}::bigint
                         else least(${desired}::bigint, limit_micros - reserved_micros
                                    - case when current_start > period_start then 0 else spent_micros end) end as amount,
                    limit_micros - reserved_micros
@@ -228,7 +348,8 @@ export class BuiltinLedger implements Ledger {
           select (select amount_micros::float8 from res) as granted, (select remaining::float8 from g) as remaining`,
     );
     if (row?.granted === null || row?.granted === undefined) throw budgetExceeded(Number(row?.remaining ?? 0));
-    return Number(row.granted);
+    const granted = Number(row.granted);
+    return { granted, remaining: row.remaining === null ? null : Number(row.remaining) - granted };
   }
 
   async settle(
@@ -240,17 +361,16 @@ export class BuiltinLedger implements Ledger {
     const now = this.options.clock.now();
     const at = now.toISOString();
     const settle = () =>
-      queryRows<{ released: number | null }>(this.options.db, this.settleStatement(grant, used, cost, at));
-    if (!this.mirror) {
-      await settle();
-      return { costMicros: cost };
-    }
-    const mirror = this.mirror;
-    const [row] = await mirror.enqueue(grant.userId, settle);
-    if (row?.released !== null && row?.released !== undefined) {
-      mirror.settled(grant.userId, Number(row.released), cost, now);
-    }
-    return { costMicros: cost };
+      queryRows<{ released: number | null; billed: number | null }>(
+        this.options.db,
+        this.settleStatement(grant, used, cost, at),
+      );
+    const [row] = this.mirror ? await this.mirror.enqueue(grant.userId, settle) : await settle();
+    // Already settled (by the crash sweep): nothing more was billed, but this is what the step cost.
+    if (row?.released === null || row?.released === undefined) return { costMicros: Math.min(cost, grant.amountMicros) };
+    const billed = Number(row.billed);
+    this.mirror?.settled(grant.userId, Number(row.released), billed, now);
+    return { costMicros: billed };
   }
 
   private settleStatement(
@@ -259,9 +379,9 @@ export class BuiltinLedger implements Ledger {
     cost: number,
     at: string,
   ) {
-    // One statement: drop the reservation, move its amount from reserved to the real cost in spent,
-    // and record the step. Only the call that deletes the reservation bills it, so a step and the
-    // crash sweep can never both charge for it.
+    // One statement: drop the reservation, move its amount from reserved to the real cost in spent
+    // (never more than the amount: what was not granted is not billed), and record the step. Only
+    // the call that deletes the reservation bills it, so a step and the crash sweep never both charge.
     return sql`with rel as (
             delete from reservations where id = ${grant.id}::uuid returning amount_micros
           ), cur as (
@@ -269,7 +389,8 @@ export class BuiltinLedger implements Ledger {
             from budgets b where b.user_id = ${grant.userId}::uuid for update
           ), upd as (
             update budgets b set
-              spent_micros = (case when cur.current_start > cur.period_start then 0 else cur.spent_micros end) + ${cost}::bigint,
+              spent_micros = (case when cur.current_start > cur.period_start then 0 else cur.spent_micros end)
+                             + least(${cost}::bigint, rel.amount_micros),
               period_start = cur.current_start,
               reserved_micros = greatest(0, b.reserved_micros - rel.amount_micros),
               updated_at = ${at}::timestamptz
@@ -278,10 +399,12 @@ export class BuiltinLedger implements Ledger {
           ), rec as (
             insert into usage_records (id, user_id, run_id, model, prompt_tokens, completion_tokens, cost_micros, created_at)
             select ${randomUUID()}::uuid, ${grant.userId}::uuid, ${grant.runId}::uuid, ${grant.model},
-                   ${used.promptTokens}, ${used.completionTokens}, ${cost}::bigint, ${at}::timestamptz
-            from upd
+                   ${used.promptTokens}, ${used.completionTokens}, least(${cost}::bigint, rel.amount_micros),
+                   ${at}::timestamptz
+            from upd, rel
           )
-          select (select amount_micros::float8 from rel) as released`;
+          select (select amount_micros::float8 from rel) as released,
+                 (select least(${cost}::bigint, amount_micros)::float8 from rel) as billed`;
   }
 
   async usage(userId: string, query: UsageQuery) {
@@ -330,7 +453,7 @@ export class BuiltinLedger implements Ledger {
       .from(reservations)
       .where(all ? undefined : lt(reservations.expiresAt, now));
     for (const row of expired) {
-      const grant: Grant = { ...row, maxOutputTokens: 0, steps: 0 };
+      const grant: Grant = { ...row, maxOutputTokens: 0, outputCeiling: 0, steps: 0 };
       await this.settle(grant, { promptTokens: row.promptTokens, completionTokens: row.receivedTokens });
     }
     return expired.length;

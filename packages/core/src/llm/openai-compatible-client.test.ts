@@ -84,4 +84,64 @@ describe('OpenAiCompatibleClient', () => {
     expect(received.join('')).toBe('kept too');
     expect(isAppError(failure, 'UPSTREAM_ERROR')).toBe(true);
   });
+
+  it('sends the cap as both max_tokens and max_completion_tokens', async () => {
+    llm.reset();
+    await collect(client().stream({ ...request(), maxTokens: 77 }));
+    expect(llm.calls[0]?.body).toMatchObject({ max_tokens: 77, max_completion_tokens: 77 });
+  });
+
+  it.each([
+    {
+      refuses: 'max_tokens',
+      keeps: 'max_completion_tokens',
+      // OpenAI's reasoning models.
+      error: {
+        status: 400,
+        message: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+        code: 'unsupported_parameter',
+        param: 'max_tokens',
+      },
+    },
+    {
+      refuses: 'max_completion_tokens',
+      keeps: 'max_tokens',
+      // A strict server that knows only the legacy name, saying so in its message alone.
+      error: { status: 400, message: 'max_completion_tokens: Extra inputs are not permitted' },
+    },
+  ])('asks again with $keeps alone when a provider refuses $refuses, and remembers it', async ({ refuses, keeps, error }) => {
+    llm.reset();
+    llm.setResponder((record) => (refuses in record.body ? { error } : { text: 'capped answer' }));
+    const model = `strict-${refuses}`;
+    const llmClient = client();
+    const events = await collect(llmClient.stream({ ...request(), model, maxTokens: 50 }));
+    expect(events).toContainEqual({ type: 'text', text: ' answer' });
+    await collect(llmClient.stream({ ...request(), model, maxTokens: 60 }));
+    expect(llm.calls.map((call) => [refuses in call.body, call.body[keeps]])).toEqual([
+      [true, 50],
+      [false, 50],
+      [false, 60],
+    ]);
+    llm.setResponder(() => ({ text: 'Hello from the test model.' }));
+  });
+
+  it('does not take any 400 that names max_tokens for a refusal of the name', async () => {
+    llm.reset();
+    llm.enqueue({ error: { status: 400, message: 'max_tokens is too large: 99999. This model supports at most 4096.' } });
+    await expect(collect(client().stream({ ...request(), maxTokens: 99_999 }))).rejects.toSatisfy((e) =>
+      isAppError(e, 'UPSTREAM_ERROR'),
+    );
+    expect(llm.callCount).toBe(1);
+  });
+
+  it('hands on tool-call pieces as they arrive, to be counted', async () => {
+    llm.reset();
+    llm.enqueue({ toolCalls: [{ name: 'core_memory_append', arguments: '{"label":"human","content":"likes tea"}' }] });
+    const events = await collect(client().stream(request()));
+    const pieces = events.flatMap((e) => (e.type === 'tool_call_delta' ? [e.text] : []));
+    expect(pieces.join('')).toBe('core_memory_append{"label":"human","content":"likes tea"}');
+    expect(events.find((e) => e.type === 'tool_calls')).toMatchObject({
+      calls: [{ name: 'core_memory_append', arguments: '{"label":"human","content":"likes tea"}' }],
+    });
+  });
 });

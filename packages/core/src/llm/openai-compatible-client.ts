@@ -19,6 +19,16 @@ export interface OpenAiCompatibleOptions {
 
 class IdleTimeout extends Error {}
 
+/** How a model takes its output cap: under both names until the provider refuses one of them. */
+type TokenLimitStyle = 'both' | 'max_tokens' | 'max_completion_tokens';
+
+function tokenLimit(style: TokenLimitStyle, maxTokens: number) {
+  return {
+    ...(style === 'max_completion_tokens' ? {} : { max_tokens: maxTokens }),
+    ...(style === 'max_tokens' ? {} : { max_completion_tokens: maxTokens }),
+  };
+}
+
 /**
  * Any OpenAI-compatible endpoint: OpenAI, the LiteLLM proxy, Ollama, vLLM. Upstream errors become
  * AppErrors whose messages never repeat the provider's body (it may echo prompts or keys).
@@ -27,6 +37,8 @@ export class OpenAiCompatibleClient implements LlmClient {
   readonly isOffline = false;
   readonly defaultModel: string;
   private readonly client: OpenAI;
+  /** Per model, once a provider has refused one of the cap's two names. */
+  private readonly tokenLimitStyles = new Map<string, TokenLimitStyle>();
 
   constructor(private readonly options: OpenAiCompatibleOptions) {
     this.defaultModel = options.defaultModel;
@@ -93,6 +105,7 @@ export class OpenAiCompatibleClient implements LlmClient {
    */
   private async open(request: LlmRequest, signal: AbortSignal): Promise<Response> {
     for (let attempt = 1; ; attempt += 1) {
+      const style = this.tokenLimitStyles.get(request.model) ?? 'both';
       try {
         return await this.client.chat.completions
           .create(
@@ -101,7 +114,9 @@ export class OpenAiCompatibleClient implements LlmClient {
               messages: request.messages.map(toOpenAiMessage),
               stream: true,
               stream_options: { include_usage: true },
-              ...(request.maxTokens ? { max_tokens: request.maxTokens } : {}),
+              // OpenAI's reasoning models take only max_completion_tokens; many other servers only
+              // max_tokens (ignoring the other name, or refusing it): both, then whichever is accepted.
+              ...(request.maxTokens ? tokenLimit(style, request.maxTokens) : {}),
               ...(request.tools?.length
                 ? {
                     tools: request.tools.map((tool) => ({
@@ -115,6 +130,12 @@ export class OpenAiCompatibleClient implements LlmClient {
           )
           .asResponse();
       } catch (error) {
+        const refused = style === 'both' && request.maxTokens ? refusedTokenLimit(error) : undefined;
+        if (refused && !request.signal.aborted) {
+          // Refused before anything was generated: nothing billed, so asked again with the other name.
+          this.tokenLimitStyles.set(request.model, refused === 'max_tokens' ? 'max_completion_tokens' : 'max_tokens');
+          continue;
+        }
         // A connection refused or reset before any token is safe to repeat once: nothing was billed or shown.
         if (attempt > 1 || request.signal.aborted || !isConnectFailure(error)) throw error;
       }
@@ -209,6 +230,8 @@ function chunkEvents(chunk: ChatCompletionChunk, calls: Map<number, LlmToolCall>
   for (const part of delta.tool_calls ?? []) {
     const call = calls.get(part.index) ?? { id: '', name: '', arguments: '' };
     if (part.id) call.id = part.id;
+    const piece = (part.function?.name ?? '') + (part.function?.arguments ?? '');
+    if (piece) events.push({ type: 'tool_call_delta', text: piece });
     if (part.function?.name) call.name += part.function.name;
     if (part.function?.arguments) call.arguments += part.function.arguments;
     calls.set(part.index, call);
@@ -242,6 +265,24 @@ function toFinishReason(reason: string): 'stop' | 'length' | 'tool_calls' | 'con
   return reason === 'stop' || reason === 'length' || reason === 'tool_calls' || reason === 'content_filter'
     ? reason
     : 'other';
+}
+
+const TOKEN_LIMIT_NAME = /max_completion_tokens|max_tokens/;
+const UNSUPPORTED =
+  /unsupported|not supported|unrecognized|unknown|extra (inputs|fields)|not permitted|not allowed|invalid (parameter|argument)/i;
+
+/**
+ * Which of the cap's two names a 400 refuses, if that is what it says: by OpenAI's `param`, or the
+ * first of the two named in a message saying a parameter is not supported.
+ */
+function refusedTokenLimit(error: unknown): 'max_tokens' | 'max_completion_tokens' | undefined {
+  if (!(error instanceof OpenAI.APIError) || error.status !== 400) return undefined;
+  const body = error.error as { message?: unknown; param?: unknown } | undefined;
+  const param = error.param ?? body?.param;
+  if (param === 'max_tokens' || param === 'max_completion_tokens') return param;
+  const message = typeof body?.message === 'string' ? body.message : error.message;
+  const named = TOKEN_LIMIT_NAME.exec(message)?.[0];
+  return named && UNSUPPORTED.test(message) ? (named as 'max_tokens' | 'max_completion_tokens') : undefined;
 }
 
 function isConnectFailure(error: unknown): boolean {

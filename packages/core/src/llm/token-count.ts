@@ -1,4 +1,4 @@
-import { countTokens as countO200k } from 'gpt-tokenizer';
+import { countTokens as countO200k, decode, encode } from 'gpt-tokenizer';
 import type { LlmMessage } from '../ports/llm-client';
 
 /**
@@ -10,12 +10,15 @@ const counted = new Map<string, number>();
 const MAX_COUNTED_CHARACTERS = 8_000_000;
 let countedCharacters = 0;
 
+/** Text that spells a special token (`<|endoftext|>`) is counted as the plain text it is, not refused. */
+const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
+
 /** Tokens of a text under o200k_base (GPT-4o family): close enough for other models' budgets. */
 export function countTokens(text: string): number {
   if (text.length === 0) return 0;
   let tokens = counted.get(text);
   if (tokens === undefined) {
-    tokens = countO200k(text);
+    tokens = countO200k(text, PLAIN_TEXT);
     if (countedCharacters + text.length > MAX_COUNTED_CHARACTERS) {
       counted.clear();
       countedCharacters = 0;
@@ -24,6 +27,13 @@ export function countTokens(text: string): number {
     countedCharacters += text.length;
   }
   return tokens;
+}
+
+/** The start of `text` that is at most `tokens` tokens long, counted as `countTokens` does. */
+export function truncateToTokens(text: string, tokens: number): string {
+  if (tokens <= 0) return '';
+  if (countTokens(text) <= tokens) return text;
+  return decode(encode(text, PLAIN_TEXT).slice(0, tokens));
 }
 
 /** Per-message framing tokens OpenAI documents for chat formats. */

@@ -21,6 +21,11 @@ export interface ReserveRequest {
   /** What the step would like to be allowed to write. */
   maxOutputTokens: number;
   /**
+   * Pay only this many output tokens now: the step extends its grant (`extend`) as tokens arrive.
+   * Ignored with `steps`, for a free model, and on a budget without a limit (the whole cap is granted).
+   */
+  firstSliceTokens?: number;
+  /**
    * For a backend that runs several steps per call (Letta): reserve for this many steps of
    * `promptTokens` + `maxOutputTokens` each, and refuse unless at least one whole step fits.
    */
@@ -34,7 +39,13 @@ export interface Grant {
   runId: string | null;
   model: string;
   amountMicros: number;
+  /** The output tokens the amount pays for, after the prompt (per step with `steps`). */
   maxOutputTokens: number;
+  /**
+   * The most the step may ever write, if every extension were granted: the step's cap, lowered to
+   * what the whole remaining budget could pay when it was reserved. What to send as max_tokens.
+   */
+  outputCeiling: number;
   /** How many whole steps the amount pays for (1 for a single step). */
   steps: number;
 }
@@ -62,6 +73,16 @@ export interface Ledger {
   budget(userId: string): Promise<BudgetView>;
   setBudget(userId: string, change: { limitMicros: number | null; period: BudgetPeriod }): Promise<BudgetView>;
   reserve(request: ReserveRequest): Promise<Grant>;
+  /**
+   * Sets up to `outputTokens` more output tokens aside for a running step, in one atomic update, as
+   * many as the budget still has (never past `outputCeiling`); the grant as it now stands, unchanged
+   * when nothing more fits or the reservation is gone. A step must not settle while extending.
+   */
+  extend(grant: Grant, outputTokens: number): Promise<Grant>;
+  /**
+   * Replaces the reservation with the step's cost, capped at the amount reserved: a provider that
+   * reports (or a count that finds) more than was granted is never billed past the grant.
+   */
   settle(grant: Grant, used: { promptTokens: number; completionTokens: number }): Promise<{ costMicros: number }>;
   usage(
     userId: string,

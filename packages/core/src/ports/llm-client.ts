@@ -32,6 +32,8 @@ export interface LlmRequest {
 export type LlmStreamEvent =
   | { type: 'text'; text: string }
   | { type: 'reasoning'; text: string }
+  /** A piece of a tool call (name or arguments) as it arrives, to be counted; the calls come whole in `tool_calls`. */
+  | { type: 'tool_call_delta'; text: string }
   | { type: 'tool_calls'; calls: LlmToolCall[] }
   | { type: 'usage'; promptTokens: number; completionTokens: number }
   | { type: 'finish'; reason: 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'other' };

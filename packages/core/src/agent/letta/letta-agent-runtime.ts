@@ -2,7 +2,7 @@ import type { Letta } from '@letta-ai/letta-client';
 import type { BlockResponse } from '@letta-ai/letta-client/resources/blocks/blocks';
 import type { MemoryBlock, Usage } from '../../domain/chat';
 import { AppError } from '../../domain/errors';
-import { countTokens } from '../../llm/token-count';
+import { countTokens, truncateToTokens } from '../../llm/token-count';
 import type { AgentInfo, AgentRuntime, AgentTurn } from '../../ports/agent-runtime';
 import type { Clock } from '../../ports/clock';
 import type { Ledger } from '../../ports/ledger';
@@ -157,8 +157,14 @@ export class LettaAgentRuntime implements AgentRuntime {
     });
     const mapper = new LettaStreamMapper();
     const idle = new IdleTimeout(this.options.idleTimeoutMs);
-    const signal = AbortSignal.any([turn.signal, idle.signal]);
+    // Letta's model may ignore the agent's max_tokens: the send is stopped at the output its grant pays for.
+    const stop = new AbortController();
+    const signal = AbortSignal.any([turn.signal, idle.signal, stop.signal]);
+    const allowance = Math.min(maxSteps, grant.steps) * grant.maxOutputTokens;
     let received = '';
+    // Counted piece by piece as it arrives: text, reasoning and tool-call arguments, all billed as output.
+    let metered = 0;
+    let cut = false;
     let lastProgress = Date.now();
     let usage: Usage = { promptTokens: 0, completionTokens: 0, costUsd: 0 };
     try {
@@ -177,11 +183,31 @@ export class LettaAgentRuntime implements AgentRuntime {
         );
         for await (const chunk of stream) {
           idle.arm();
+          if (chunk.message_type === 'tool_call_message') {
+            const piece = (chunk.tool_call.name ?? '') + (chunk.tool_call.arguments ?? '');
+            metered += countTokens(piece);
+            received += piece;
+          }
           const { events, editedBlock } = mapper.push(chunk);
           for (const event of events) {
-            if (event.type === 'text.delta' || event.type === 'reasoning.delta') received += event.text;
-            else if (event.type === 'tool.call') received += JSON.stringify(event.arguments);
+            if (event.type === 'text.delta' || event.type === 'reasoning.delta') {
+              const tokens = countTokens(event.text);
+              if (metered + tokens > allowance) {
+                const kept = truncateToTokens(event.text, allowance - metered);
+                received += kept;
+                if (kept) turn.emit({ ...event, text: kept });
+                metered = allowance + 1;
+                break;
+              }
+              metered += tokens;
+              received += event.text;
+            }
             turn.emit(event);
+          }
+          if (metered > allowance) {
+            cut = true;
+            stop.abort();
+            break;
           }
           if (editedBlock) await this.announceEdit(agentId, editedBlock, turn, signal);
           if (Date.now() - lastProgress >= PROGRESS_INTERVAL_MS) {
@@ -190,7 +216,8 @@ export class LettaAgentRuntime implements AgentRuntime {
             ledger.progress(grant, countTokens(received)).catch(() => {});
           }
         }
-        for (const event of mapper.finish()) turn.emit(event);
+        // A tool call cut off mid-way is not announced.
+        if (!cut) for (const event of mapper.finish()) turn.emit(event);
       } catch (error) {
         if (!signal.aborted) throw lettaFailure(error);
       }
@@ -198,12 +225,14 @@ export class LettaAgentRuntime implements AgentRuntime {
         // Letta goes on with a run whose stream was dropped; stop it before the next send starts.
         await this.cancelUpstream(agentId, mapper.runId);
         if (turn.signal.aborted) throw new DOMException('The run was cancelled', 'AbortError');
-        throw new AppError('UPSTREAM_TIMEOUT', 'The agent backend stopped answering.', { retryable: true });
-      }
-      const end = turnEnd(mapper.stopReason);
-      if (end.kind === 'failed') throw end.error;
-      if (end.kind === 'cancelled') {
-        throw new AppError('UPSTREAM_ERROR', 'The agent backend cancelled the answer.', { retryable: true });
+        // Stopped at its grant: the answer ends there, as at Letta's own max_tokens_exceeded.
+        if (!cut) throw new AppError('UPSTREAM_TIMEOUT', 'The agent backend stopped answering.', { retryable: true });
+      } else {
+        const end = turnEnd(mapper.stopReason);
+        if (end.kind === 'failed') throw end.error;
+        if (end.kind === 'cancelled') {
+          throw new AppError('UPSTREAM_ERROR', 'The agent backend cancelled the answer.', { retryable: true });
+        }
       }
     } finally {
       idle.clear();

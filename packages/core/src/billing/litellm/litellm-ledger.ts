@@ -71,6 +71,10 @@ export class LiteLlmLedger implements Ledger {
     return this.inner.reserve(request);
   }
 
+  extend(grant: Grant, outputTokens: number): Promise<Grant> {
+    return this.inner.extend(grant, outputTokens);
+  }
+
   settle(grant: Grant, used: { promptTokens: number; completionTokens: number }) {
     return this.inner.settle(grant, used);
   }
