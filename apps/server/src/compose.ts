@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createApp } from '@hearth/api';
 import {
@@ -136,7 +137,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     apiKeyFor: litellmLedger ? (userId: string) => litellmLedger.keyFor(userId) : undefined,
   });
   const { runtime } = backend;
-  const chatStore = new ChatStore(store.db, clock, soleWriter);
+  const chatStore = new ChatStore(store.db, clock, soleWriter, config.INSTANCE_ID ?? randomUUID());
   const hub = new RunHub(config.RUN_EVENT_RETENTION_SECONDS * 1000);
   const stopMaintenance = await startMaintenance({
     chatStore,
@@ -145,6 +146,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     clock,
     logger,
     sharedStore: location.kind === 'postgres',
+    stableInstanceId: config.INSTANCE_ID,
     store,
   });
   const chat = new ChatService({

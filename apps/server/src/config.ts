@@ -16,6 +16,12 @@ export const configSchema = z
       .url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' })
       .optional(),
     DATABASE_POOL_SIZE: integer(1, 200).default(10),
+    /**
+     * This server's name among those sharing one PostgreSQL, stable across its restarts and unique
+     * among live ones (e.g. the pod name): a restart then ends the runs it left at once. Unset: a
+     * new id per start, and a dead process's runs are ended once they miss their heartbeats (~20 s).
+     */
+    INSTANCE_ID: z.string().trim().min(1).max(200).optional(),
     /** builtin: accounts in Hearth's own store; supabase: accounts in Supabase Auth. */
     AUTH_PROVIDER: z.enum(['builtin', 'supabase']).default('builtin'),
     /** The Supabase project URL (https://<ref>.supabase.co); Auth is under /auth/v1. */

@@ -1,9 +1,12 @@
 import type { ChatStore, Clock, Ledger, RunHub, Store } from '@hearth/core';
 import type { Logger } from './logger';
 
-const INTERVAL_MS = 30_000;
-/** A run whose process has not beaten for this long is taken for dead. Several missed beats. */
-const RUN_STALE_MS = 4 * INTERVAL_MS;
+/** On a shared PostgreSQL, live runs beat this often, and runs of dead processes are looked for as often. */
+const HEARTBEAT_MS = 5_000;
+/** A run whose process has not beaten for this long is taken for dead: four missed beats. */
+const RUN_STALE_MS = 4 * HEARTBEAT_MS;
+/** Expired reservations and the embedded store's vacuum. */
+const HOUSEKEEPING_MS = 30_000;
 
 export interface MaintenanceParts {
   chatStore: ChatStore;
@@ -13,32 +16,54 @@ export interface MaintenanceParts {
   logger: Logger;
   /** PostgreSQL may be shared with live processes; PGlite has this process as its one owner. */
   sharedStore: boolean;
+  /** A stable instance id (INSTANCE_ID): the runs left under it were this instance's, before a restart. */
+  stableInstanceId: string | undefined;
   store: Pick<Store, 'vacuum'>;
 }
 
 /**
- * Crash recovery, at start-up and then every 30 s: live runs beat, runs and budget reservations
- * left by dead processes are closed (runs failed, reservations billed for what they received).
- * Every 30 s too, the embedded store's rewritten tables are vacuumed (PGlite has no autovacuum).
+ * Crash recovery, at start-up and then as the process runs: live runs beat, runs left by dead
+ * processes are failed (keeping the text they had saved) and their budget reservations settled at
+ * once, for what they received. Every 30 s, reservations nobody settled are released and the
+ * embedded store's rewritten tables are vacuumed (PGlite has no autovacuum).
  */
 export async function startMaintenance(parts: MaintenanceParts): Promise<() => void> {
-  const { chatStore, hub, ledger, clock, logger, sharedStore, store } = parts;
+  const { chatStore, hub, ledger, clock, logger, sharedStore, stableInstanceId, store } = parts;
   const staleBefore = () => new Date(clock.now().getTime() - RUN_STALE_MS);
+  const endOrphanedRuns = async (ownInstance?: string) => {
+    const runIds = await chatStore.failOrphanedRuns(sharedStore ? staleBefore() : undefined, ownInstance);
+    if (runIds.length === 0) return;
+    const reservations = await ledger.releaseRuns(runIds);
+    logger.warn({ runs: runIds.length, reservations }, 'ended runs a stopped server process left running');
+  };
 
-  const runs = await chatStore.failOrphanedRuns(sharedStore ? staleBefore() : undefined);
-  if (runs > 0) logger.warn({ runs }, 'marked runs left running by an earlier process as failed');
+  await endOrphanedRuns(stableInstanceId);
   const reservations = await ledger.releaseExpired(!sharedStore);
   if (reservations > 0) logger.warn({ reservations }, 'settled budget reservations left by an earlier process');
 
-  const timer = setInterval(() => {
-    const tick = async () => {
-      await chatStore.heartbeat(hub.liveRunIds());
-      await chatStore.failOrphanedRuns(staleBefore());
+  const repeat = (intervalMs: number, what: string, work: () => Promise<void>) => {
+    const timer = setInterval(() => {
+      work().catch((error: unknown) => logger.error({ err: error }, `${what} failed`));
+    }, intervalMs);
+    timer.unref();
+    return timer;
+  };
+  const timers = [
+    repeat(HOUSEKEEPING_MS, 'maintenance', async () => {
       await ledger.releaseExpired();
       await store.vacuum();
-    };
-    tick().catch((error: unknown) => logger.error({ err: error }, 'maintenance failed'));
-  }, INTERVAL_MS);
-  timer.unref();
-  return () => clearInterval(timer);
+    }),
+  ];
+  // On PGlite this process is the one owner: no other process's runs to watch for.
+  if (sharedStore) {
+    timers.push(
+      repeat(HEARTBEAT_MS, 'run heartbeat', async () => {
+        await chatStore.heartbeat(hub.liveRunIds());
+        await endOrphanedRuns();
+      }),
+    );
+  }
+  return () => {
+    for (const timer of timers) clearInterval(timer);
+  };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, gte, lt, sql } from 'drizzle-orm';
+import { and, eq, gte, inArray, lt, type SQL, sql } from 'drizzle-orm';
 import { AppError } from '../domain/errors';
 import type { Clock } from '../ports/clock';
 import type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery, UsageTotals } from '../ports/ledger';
@@ -367,7 +367,8 @@ export class BuiltinLedger implements Ledger {
       );
     const [row] = this.mirror ? await this.mirror.enqueue(grant.userId, settle) : await settle();
     // Already settled (by the crash sweep): nothing more was billed, but this is what the step cost.
-    if (row?.released === null || row?.released === undefined) return { costMicros: Math.min(cost, grant.amountMicros) };
+    if (row?.released === null || row?.released === undefined)
+      return { costMicros: Math.min(cost, grant.amountMicros) };
     const billed = Number(row.billed);
     this.mirror?.settled(grant.userId, Number(row.released), billed, now);
     return { costMicros: billed };
@@ -448,10 +449,15 @@ export class BuiltinLedger implements Ledger {
 
   async releaseExpired(all = false): Promise<number> {
     const now = this.options.clock.now();
-    const expired = await this.options.db
-      .select()
-      .from(reservations)
-      .where(all ? undefined : lt(reservations.expiresAt, now));
+    return this.releaseWhere(all ? undefined : lt(reservations.expiresAt, now));
+  }
+
+  async releaseRuns(runIds: readonly string[]): Promise<number> {
+    return runIds.length === 0 ? 0 : this.releaseWhere(inArray(reservations.runId, [...runIds]));
+  }
+
+  private async releaseWhere(condition: SQL | undefined): Promise<number> {
+    const expired = await this.options.db.select().from(reservations).where(condition);
     for (const row of expired) {
       const grant: Grant = { ...row, maxOutputTokens: 0, outputCeiling: 0, steps: 0 };
       await this.settle(grant, { promptTokens: row.promptTokens, completionTokens: row.receivedTokens });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Conversation, Message, RunEvent, RunStatus, Usage } from '../domain/chat';
 import { AppError, isAppError } from '../domain/errors';
@@ -11,6 +12,7 @@ import { DeltaCoalescer } from './delta-coalescer';
 import type { RunHub } from './run-hub';
 
 export interface ChatLogger {
+  warn(fields: object, message?: string): void;
   error(fields: object, message?: string): void;
 }
 
@@ -32,6 +34,12 @@ export interface ChatServiceOptions {
 
 /** How long a cancel waits for a run in another process to stop before answering with its status. */
 const REMOTE_CANCEL_WAIT_MS = 5_000;
+
+/**
+ * How often a streaming run saves the text it has so far, so a crash loses at most this much of it.
+ * One write a second per streaming run, never one per token.
+ */
+const PARTIAL_SAVE_INTERVAL_MS = 1_000;
 
 /** How often a subscriber waits on a run live in another process checks whether it has ended. */
 const REMOTE_RUN_POLL_MS = 250;
@@ -167,9 +175,24 @@ export class ChatService implements ChatOperations {
     const events = new DeltaCoalescer((event) => hub.publish(runId, event), this.options.deltaBatchMs);
     const publish = (event: RunEvent) => events.push(event);
     const record = { id: runId, userId, conversationId: started.conversationId };
+    // Chosen now, so the partial text saved while streaming and the final message are one row.
+    const messageId = randomUUID();
     let text = '';
     let firstTokenAt: Date | null = null;
     const usage: Usage = { ...EMPTY_USAGE };
+    let lastSave = performance.now();
+    let saving: Promise<void> | null = null;
+    const savePartial = () => {
+      lastSave = performance.now();
+      const upTo = text;
+      // Written behind the stream, one save at a time; a lost save costs only what a crash would keep.
+      saving = stored
+        .then(() => store.savePartial(record, messageId, upTo))
+        .catch((error: unknown) => logger.warn({ err: error, runId }, 'could not save the text of a run so far'))
+        .finally(() => {
+          saving = null;
+        });
+    };
     publish({
       type: 'run.started',
       runId,
@@ -195,6 +218,7 @@ export class ChatService implements ChatOperations {
           if (event.type === 'text.delta') {
             firstTokenAt ??= clock.now();
             text += event.text;
+            if (!saving && performance.now() - lastSave >= PARTIAL_SAVE_INTERVAL_MS) savePartial();
           } else if (event.type === 'usage') {
             usage.promptTokens += event.promptTokens;
             usage.completionTokens += event.completionTokens;
@@ -205,14 +229,24 @@ export class ChatService implements ChatOperations {
       });
       if (signal.aborted) throw new DOMException('cancelled', 'AbortError');
       await stored;
-      const message = await store.finishRun({ run: record, status: 'completed', text, usage, firstTokenAt });
+      await saving;
+      const message = await store.finishRun({
+        run: record,
+        messageId,
+        status: 'completed',
+        text,
+        usage,
+        firstTokenAt,
+      });
       if (!message) throw new Error('a completed run stored no message');
       publish({ type: 'run.completed', message, usage });
     } catch (error) {
       events.flush();
       // A run whose start was never stored has nothing to end: send answered with the error.
       if (!(await succeeds(stored))) return;
-      await this.endEarly(record, error, text, usage, firstTokenAt, signal.aborted).catch((storeError: unknown) => {
+      await saving;
+      const ending = { run: record, messageId, text, usage, firstTokenAt };
+      await this.endEarly(ending, error, signal.aborted).catch((storeError: unknown) => {
         logger.error({ err: storeError, runId }, 'could not record the end of a run');
         publish({
           type: 'run.failed',
@@ -226,27 +260,28 @@ export class ChatService implements ChatOperations {
   }
 
   private async endEarly(
-    run: { id: string; userId: string; conversationId: string },
+    ending: {
+      run: { id: string; userId: string; conversationId: string };
+      messageId: string;
+      text: string;
+      usage: Usage;
+      firstTokenAt: Date | null;
+    },
     error: unknown,
-    text: string,
-    usage: Usage,
-    firstTokenAt: Date | null,
     cancelled: boolean,
   ): Promise<void> {
     const { store, hub, logger } = this.options;
+    const { run } = ending;
     if (cancelled) {
-      const partial = await store.finishRun({ run, status: 'cancelled', text, usage, firstTokenAt });
+      const partial = await store.finishRun({ ...ending, status: 'cancelled' });
       hub.publish(run.id, { type: 'run.cancelled', partial });
       return;
     }
     const appError = isAppError(error) ? error : new AppError('INTERNAL', 'The agent failed while answering.');
     if (!isAppError(error)) logger.error({ err: error, runId: run.id }, 'run failed');
     const partial = await store.finishRun({
-      run,
+      ...ending,
       status: 'failed',
-      text,
-      usage,
-      firstTokenAt,
       error: { code: appError.appCode, message: appError.message },
     });
     hub.publish(run.id, {

@@ -55,7 +55,7 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
     if (!('runId' in dead) || !('runId' in alive)) throw new Error('runs did not start');
     clock.advance(60_000);
     await old.heartbeat([alive.runId]);
-    expect(await old.failOrphanedRuns(new Date(clock.now().getTime() - 30_000))).toBe(1);
+    expect(await old.failOrphanedRuns(new Date(clock.now().getTime() - 30_000))).toEqual([dead.runId]);
     expect((await old.run(userId, dead.runId)).status).toBe('failed');
     expect((await old.run(userId, alive.runId)).status).toBe('running');
     await old.finishRun({
@@ -72,9 +72,49 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
     const conversation = await chat.createConversation(userId, null);
     const started = await chat.startRun({ userId, conversationId: conversation.id, text: 'interrupted', model: 'm' });
     if (!('runId' in started)) throw new Error('run did not start');
-    expect(await chat.failOrphanedRuns()).toBeGreaterThanOrEqual(1);
+    expect(await chat.failOrphanedRuns()).toContain(started.runId);
     expect(await chat.run(userId, started.runId)).toMatchObject({ status: 'failed', errorCode: 'INTERNAL' });
     expect(await chat.activeRunIds(userId)).toEqual([]);
+  });
+
+  it('ends the runs of its own instance at once after a restart, keeping the text they had saved', async () => {
+    const instance = `instance-${crypto.randomUUID()}`;
+    const before = new ChatStore(store.db, systemClock, false, instance);
+    const conversation = await before.createConversation(userId, null);
+    const started = await before.startRun({ userId, conversationId: conversation.id, text: 'long one', model: 'm' });
+    if (!('runId' in started)) throw new Error('run did not start');
+    const run = { id: started.runId, userId, conversationId: conversation.id };
+    const messageId = crypto.randomUUID();
+    await before.savePartial(run, messageId, 'Once upon');
+    await before.savePartial(run, messageId, 'Once upon a time');
+
+    // Restarted under the same instance id: its beats are fresh, yet its runs are its own leftovers.
+    const after = new ChatStore(store.db, systemClock, false, instance);
+    expect(await after.failOrphanedRuns(new Date(Date.now() - 3_600_000), instance)).toEqual([started.runId]);
+    const failed = await after.run(userId, started.runId);
+    expect(failed).toMatchObject({ status: 'failed', assistantMessageId: messageId });
+    expect(await after.message(messageId)).toMatchObject({ content: 'Once upon a time', status: 'incomplete' });
+    expect((await after.conversation(userId, conversation.id)).messageCount).toBe(2);
+  });
+
+  it('ends a run under the message its partial text was saved as: one message, counted once', async () => {
+    const conversation = await chat.createConversation(userId, null);
+    const started = await chat.startRun({ userId, conversationId: conversation.id, text: 'hello', model: 'm' });
+    if (!('runId' in started)) throw new Error('run did not start');
+    const run = { id: started.runId, userId, conversationId: conversation.id };
+    const messageId = crypto.randomUUID();
+    await chat.savePartial(run, messageId, 'Hi th');
+    const usage = { promptTokens: 3, completionTokens: 2, costUsd: 0 };
+    await chat.finishRun({ run, messageId, status: 'completed', text: 'Hi there', usage, firstTokenAt: null });
+    const { messages } = await chat.history(userId, conversation.id, undefined, 50);
+    expect(messages.map((m) => [m.role, m.content, m.status])).toEqual([
+      ['user', 'hello', 'complete'],
+      ['assistant', 'Hi there', 'complete'],
+    ]);
+    expect((await chat.conversation(userId, conversation.id)).messageCount).toBe(2);
+    // A save still in flight when the run ended cannot take the ended message back.
+    await chat.savePartial(run, messageId, 'Hi th');
+    expect(await chat.message(messageId)).toMatchObject({ content: 'Hi there', status: 'complete' });
   });
 
   describe("as the store's one writer", () => {

@@ -78,6 +78,8 @@ export class ChatStore {
     private readonly db: Database,
     private readonly clock: Clock,
     soleWriter = false,
+    /** The server instance whose runs these are (`runs.instance_id`). */
+    private readonly instanceId: string | null = null,
   ) {
     this.contexts = soleWriter ? new ContextCache(CONTEXT_KEEP, CONTEXT_MAX_CHARACTERS) : null;
     this.states = soleWriter ? new ConversationStates(STATES_KEEP) : null;
@@ -265,9 +267,10 @@ export class ChatStore {
             returning id, conversation_id, seq
           ), run as (
             insert into runs (id, user_id, conversation_id, user_message_id, client_message_id, status, model,
-                              created_at, heartbeat_at)
+                              created_at, heartbeat_at, instance_id)
             select ${runId}::uuid, ${input.userId}::uuid, msg.conversation_id, msg.id,
-                   ${input.clientMessageId ?? null}::uuid, 'running', ${input.model}, ${at}::timestamptz, ${at}::timestamptz
+                   ${input.clientMessageId ?? null}::uuid, 'running', ${input.model}, ${at}::timestamptz, ${at}::timestamptz,
+                   ${this.instanceId}
             from msg
             returning id
           )
@@ -352,6 +355,8 @@ export class ChatStore {
    */
   async finishRun(input: {
     run: { id: string; userId: string; conversationId: string };
+    /** The assistant message's id, the one its partial text was saved under (see savePartial). */
+    messageId?: string;
     status: Exclude<RunStatus, 'queued' | 'running'>;
     text: string;
     usage: Usage;
@@ -364,7 +369,7 @@ export class ChatStore {
     const message: Message | null =
       input.status === 'completed' || input.text.length > 0
         ? {
-            id: randomUUID(),
+            id: input.messageId ?? randomUUID(),
             conversationId: run.conversationId,
             role: 'assistant',
             content: input.text,
@@ -380,9 +385,13 @@ export class ChatStore {
           values (${message.id}::uuid, ${run.userId}::uuid, ${run.conversationId}::uuid, ${run.id}::uuid, 'assistant',
                   ${message.content}, ${message.status}, ${usage.promptTokens}, ${usage.completionTokens},
                   ${Math.round(usage.costUsd * MICROS_PER_USD)}, ${at}::timestamptz)
-          returning id, seq
+          on conflict (id) do update set content = excluded.content, status = excluded.status,
+            prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
+            cost_micros = excluded.cost_micros, created_at = excluded.created_at
+          returning id, seq, (xmax = 0) as inserted
         ), conv as (
-          update conversations set last_active_at = ${at}::timestamptz, message_count = message_count + 1
+          update conversations set last_active_at = ${at}::timestamptz,
+                 message_count = message_count + (select case when inserted then 1 else 0 end from msg)
           where id = ${run.conversationId}::uuid
         ),`
       : sql``;
@@ -412,6 +421,26 @@ export class ChatStore {
       });
     }
     return message;
+  }
+
+  /**
+   * Stores the text a live run has streamed so far as its assistant message (`incomplete`), so a
+   * crash keeps it: the first call inserts the message, later ones replace its text, and finishRun
+   * ends it under the same id. A message already ended is left as it is.
+   */
+  async savePartial(run: { userId: string; conversationId: string; id: string }, messageId: string, text: string) {
+    const at = this.clock.now().toISOString();
+    await this.db.execute(
+      sql`with msg as (
+            insert into messages (id, user_id, conversation_id, run_id, role, content, status, created_at)
+            values (${messageId}::uuid, ${run.userId}::uuid, ${run.conversationId}::uuid, ${run.id}::uuid, 'assistant',
+                    ${text}, 'incomplete', ${at}::timestamptz)
+            on conflict (id) do update set content = excluded.content where messages.status = 'incomplete'
+            returning (xmax = 0) as inserted
+          )
+          update conversations set message_count = message_count + 1
+          where id = ${run.conversationId}::uuid and exists (select 1 from msg where inserted)`,
+    );
   }
 
   async history(userId: string, conversationId: string, cursor: string | undefined, limit: number) {
@@ -480,11 +509,16 @@ export class ChatStore {
   }
 
   /**
-   * Runs a crash left running can never finish: marks them failed. With `staleBefore`, only runs
-   * whose process stopped beating before then (PostgreSQL shared by live processes); without it,
-   * every active run (PGlite, whose one owner is the process starting now).
+   * Runs a crash left running can never finish: marks them failed, keeping the text they had saved
+   * (savePartial) as their partial message, and returns their ids. With no `staleBefore`, every
+   * active run (PGlite, whose one owner is the process starting now). With it, on PostgreSQL shared
+   * by live processes, the runs whose process stopped beating before then, and those of
+   * `ownInstance`: an instance that restarted under the same id ends its own runs at once.
    */
-  async failOrphanedRuns(staleBefore?: Date): Promise<number> {
+  async failOrphanedRuns(staleBefore?: Date, ownInstance?: string): Promise<string[]> {
+    const orphaned = staleBefore
+      ? or(lt(runs.heartbeatAt, staleBefore), ownInstance ? eq(runs.instanceId, ownInstance) : undefined)
+      : undefined;
     const failed = await this.db
       .update(runs)
       .set({
@@ -492,10 +526,11 @@ export class ChatStore {
         errorCode: 'INTERNAL',
         errorMessage: 'The server stopped while this run was in progress.',
         finishedAt: this.clock.now(),
+        assistantMessageId: sql`(select m.id from ${messages} m where m.run_id = ${runs.id} and m.role = 'assistant' limit 1)`,
       })
-      .where(and(inArray(runs.status, ACTIVE), staleBefore ? lt(runs.heartbeatAt, staleBefore) : undefined))
-      .returning({ conversationId: runs.conversationId });
+      .where(and(inArray(runs.status, ACTIVE), orphaned))
+      .returning({ id: runs.id, conversationId: runs.conversationId });
     for (const { conversationId } of failed) this.states?.forget(conversationId);
-    return failed.length;
+    return failed.map((run) => run.id);
   }
 }

@@ -95,4 +95,6 @@ export interface Ledger {
    * the tokens received by the last progress report. Returns how many.
    */
   releaseExpired(all?: boolean): Promise<number>;
+  /** Settles, in the same way, the reservations of runs that were ended because their process died. */
+  releaseRuns(runIds: readonly string[]): Promise<number>;
 }

@@ -178,6 +178,8 @@ export const runs = pgTable(
     finishedAt: timestamp('finished_at', { withTimezone: true }),
     /** Moved forward while the process running it lives; a stale one means that process died. */
     heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }).notNull().defaultNow(),
+    /** The server instance running it, so a restarted instance can end its own runs at once. */
+    instanceId: text('instance_id'),
   },
   (t) => [
     uniqueIndex('runs_client_message_idx').on(t.userId, t.clientMessageId),

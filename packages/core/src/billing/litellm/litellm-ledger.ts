@@ -104,6 +104,10 @@ export class LiteLlmLedger implements Ledger {
     return this.inner.releaseExpired(all);
   }
 
+  releaseRuns(runIds: readonly string[]) {
+    return this.inner.releaseRuns(runIds);
+  }
+
   private async provision(userId: string): Promise<string> {
     const [stored] = await this.db.select().from(litellmKeys).where(eq(litellmKeys.userId, userId));
     if (stored) {
