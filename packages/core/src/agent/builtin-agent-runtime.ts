@@ -93,6 +93,7 @@ export class BuiltinAgentRuntime implements AgentRuntime {
           maxOutputTokens,
           signal: turn.signal,
           apiKey,
+          accepted: turn.accepted,
         },
         (event) => {
           if (event.type === 'text') turn.emit({ type: 'text.delta', text: event.text });
@@ -151,6 +152,7 @@ export class BuiltinAgentRuntime implements AgentRuntime {
           maxOutputTokens: SUMMARY_MAX_TOKENS,
           signal: turn.signal,
           apiKey,
+          accepted: turn.accepted,
         },
         () => {},
         report,

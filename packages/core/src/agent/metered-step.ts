@@ -14,6 +14,8 @@ export interface StepRequest {
   maxOutputTokens: number;
   signal: AbortSignal;
   apiKey?: string | undefined;
+  /** See AgentTurn.accepted: false releases the step's reservation instead of billing it. */
+  accepted: Promise<boolean>;
 }
 
 export interface StepUsage {
@@ -32,6 +34,7 @@ export interface StepResult {
  * before any call when even a minimal answer does not fit), call with max_tokens capped to what
  * was granted, then settle for what was actually used, whether the call finished, failed or was
  * cancelled. Without the provider's usage, received tokens are counted here: never billed as free.
+ * A step of a turn that was never accepted (its message could not be stored) bills nothing.
  */
 export async function meteredStep(
   llm: LlmClient,
@@ -74,12 +77,16 @@ export async function meteredStep(
       onEvent(event);
     }
   } finally {
-    const used = reported ?? {
-      promptTokens,
-      completionTokens: countTokens(text) + calls.reduce((n, call) => n + countTokens(call.arguments), 0),
-    };
-    const { costMicros } = await ledger.settle(grant, used);
-    onSettled({ ...used, costMicros });
+    if (await request.accepted) {
+      const used = reported ?? {
+        promptTokens,
+        completionTokens: countTokens(text) + calls.reduce((n, call) => n + countTokens(call.arguments), 0),
+      };
+      const { costMicros } = await ledger.settle(grant, used);
+      onSettled({ ...used, costMicros });
+    } else {
+      await ledger.release(grant);
+    }
   }
   return { text, calls };
 }

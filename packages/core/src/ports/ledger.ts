@@ -63,6 +63,11 @@ export interface Ledger {
   setBudget(userId: string, change: { limitMicros: number | null; period: BudgetPeriod }): Promise<BudgetView>;
   reserve(request: ReserveRequest): Promise<Grant>;
   settle(grant: Grant, used: { promptTokens: number; completionTokens: number }): Promise<{ costMicros: number }>;
+  /**
+   * Gives a reservation back unbilled: for a step the user is not charged for, because its turn
+   * never became a stored run (the send failed). No spend, no usage record.
+   */
+  release(grant: Grant): Promise<void>;
   usage(
     userId: string,
     query: UsageQuery,
