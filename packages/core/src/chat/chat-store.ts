@@ -137,7 +137,8 @@ export class ChatStore {
     const [active] = await this.db
       .select({ id: runs.id })
       .from(runs)
-      .where(and(eq(runs.conversationId, conversationId), inArray(runs.status, ACTIVE)));
+      // Scoped to the caller: another user's conversation must answer as one that does not exist.
+      .where(and(eq(runs.conversationId, conversationId), eq(runs.userId, userId), inArray(runs.status, ACTIVE)));
     if (active) throw new AppError('RUN_ACTIVE', 'A run is still answering in this conversation; cancel it first.');
     const deleted = await this.db
       .delete(conversations)
