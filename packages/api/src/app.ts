@@ -5,11 +5,11 @@ import type { FetchCreateContextFnOptions } from '@trpc/server/adapters/fetch';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { type Context, Hono } from 'hono';
-import superjson from 'superjson';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import superjson from 'superjson';
 import type { ApiContext, ApiDeps, ApiLogger } from './context';
 import { formatError } from './errors';
 import { payloadTooLarge } from './http/payload-too-large';
@@ -80,7 +80,11 @@ export function createApp(options: AppOptions): Hono {
   // The body a query's error would have: the superjson envelope around the contract's shape.
   const subscriptionErrors = subscriptionOpeningErrors(({ error, path }) => {
     const httpStatus = getHTTPStatusCodeFromError(error);
-    const shape = { message: error.message, code: TRPC_ERROR_CODES_BY_KEY[error.code], data: { code: error.code, httpStatus, path } };
+    const shape = {
+      message: error.message,
+      code: TRPC_ERROR_CODES_BY_KEY[error.code],
+      data: { code: error.code, httpStatus, path },
+    };
     const body = { error: superjson.serialize(formatError({ error, shape, exposeErrorDetails })) };
     return new Response(JSON.stringify(body), {
       status: httpStatus,

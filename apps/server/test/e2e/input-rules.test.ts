@@ -66,7 +66,10 @@ describe('text a store cannot hold, and forged cursors', () => {
     ['extra fields', { at: new Date().toISOString(), id: crypto.randomUUID(), userId: crypto.randomUUID() }],
   ])('refuses a conversations cursor with %s as INVALID_INPUT (field cursor)', async (_, forged) => {
     const client = await signedInClient(server, 'cursor');
-    const error = await expectHearthError(client.chat.conversations.query({ cursor: cursorOf(forged) }), 'INVALID_INPUT');
+    const error = await expectHearthError(
+      client.chat.conversations.query({ cursor: cursorOf(forged) }),
+      'INVALID_INPUT',
+    );
     expect(error.data.fieldErrors).toHaveProperty('cursor');
   });
 

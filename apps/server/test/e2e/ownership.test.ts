@@ -41,10 +41,11 @@ describe.each(testDatabases())('another user’s ids answer as random ids do, on
     'chat.cancel': () => caller.chat.cancel.mutate({ runId: ids.runId }),
     'chat.history': () => caller.chat.history.query({ conversationId: ids.conversationId }),
     'chat.history cursor': () => caller.chat.history.query({ cursor: ids.historyCursor }),
-    'chat.renameConversation': () => caller.chat.renameConversation.mutate({
-      conversationId: ids.conversationId,
-      title: 'mine now',
-    }),
+    'chat.renameConversation': () =>
+      caller.chat.renameConversation.mutate({
+        conversationId: ids.conversationId,
+        title: 'mine now',
+      }),
     'chat.deleteConversation': () => caller.chat.deleteConversation.mutate({ conversationId: ids.conversationId }),
   });
 

@@ -31,7 +31,11 @@ type Kind = 'query' | 'mutation' | 'subscription';
 interface InputParser {
   safeParse(value: unknown): { success: boolean };
 }
-const procedures = appRouter._def.procedures as Record<string, { _def: { type: Kind; inputs: InputParser[] } }>;
+// At run time the router holds its procedures flat, by their dotted path.
+const procedures = appRouter._def.procedures as unknown as Record<
+  string,
+  { _def: { type: Kind; inputs: InputParser[] } }
+>;
 /** Whether a call without input is valid: superjson reads a raw (non-superjson) body as none. */
 const acceptsNoInput = (path: string) =>
   (procedures[path]?._def.inputs ?? []).every((parser) => parser.safeParse(undefined).success);
@@ -47,7 +51,9 @@ interface Ids {
 // ---- values -------------------------------------------------------------------------------
 
 const marked = (max = 200) => fc.string({ maxLength: max }).map((s) => `${MARKER}${s}`);
-const nulText = fc.tuple(fc.string({ maxLength: 20 }), fc.string({ maxLength: 20 })).map(([a, b]) => `${MARKER}${a}\u0000${b}`);
+const nulText = fc
+  .tuple(fc.string({ maxLength: 20 }), fc.string({ maxLength: 20 }))
+  .map(([a, b]) => `${MARKER}${a}\u0000${b}`);
 const surrogateText = fc
   .tuple(fc.string({ maxLength: 20 }), fc.constantFrom('\uD800', '\uDBFF', '\uDC00', '\uDFFF'))
   .map(([a, half]) => `${MARKER}${a}${half}`);
@@ -59,10 +65,29 @@ const hugeText = (min: number) =>
     fc.constant(OVER_BODY_LIMIT),
   );
 /** Anything but a string. */
-const notString = fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.double(), fc.array(marked(10), { maxLength: 3 }), fc.object({ maxDepth: 1 }));
+const notString = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.integer(),
+  fc.double(),
+  fc.array(marked(10), { maxLength: 3 }),
+  fc.object({ maxDepth: 1 }),
+);
 /** Inputs that are not an object at all (no procedure with an input takes one). */
-const notObject = fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.double(), marked(), fc.array(fc.jsonValue(), { maxLength: 4 }));
-const notUuid = fc.oneof(marked(40), fc.uuid().map((id) => `${id}x`), fc.uuid().map((id) => id.slice(1)), notString);
+const notObject = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.integer(),
+  fc.double(),
+  marked(),
+  fc.array(fc.jsonValue(), { maxLength: 4 }),
+);
+const notUuid = fc.oneof(
+  marked(40),
+  fc.uuid().map((id) => `${id}x`),
+  fc.uuid().map((id) => id.slice(1)),
+  notString,
+);
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value) ?? 'null').toString('base64url');
 
 function values(ids: Ids) {
@@ -72,9 +97,13 @@ function values(ids: Ids) {
   const forgedCursor = fc.oneof(
     fc.jsonValue({ maxDepth: 2 }).map(base64url),
     fc.record({ at: fc.jsonValue({ maxDepth: 1 }), id: fc.jsonValue({ maxDepth: 1 }) }).map(base64url),
-    fc.record({ c: fc.oneof(anyUuid, fc.constant(ids.ownConversationId), notUuid), s: fc.jsonValue({ maxDepth: 1 }) }).map(base64url),
+    fc
+      .record({ c: fc.oneof(anyUuid, fc.constant(ids.ownConversationId), notUuid), s: fc.jsonValue({ maxDepth: 1 }) })
+      .map(base64url),
     fc.record({ c: anyUuid, s: fc.integer({ min: 1 }) }).map(base64url),
-    fc.record({ at: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), id: fc.uuid(), x: marked(5) }).map(base64url),
+    fc
+      .record({ at: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), id: fc.uuid(), x: marked(5) })
+      .map(base64url),
     marked(100),
     unstorable,
   );
@@ -85,9 +114,18 @@ function values(ids: Ids) {
 /** A malformed (or not-the-caller's) input for each procedure; a new procedure without one fails the suite. */
 function arbitraries(ids: Ids): Record<string, fc.Arbitrary<unknown>> {
   const v = values(ids);
-  const email = fc.oneof(marked(30), unstorable, notString, marked(40).map((s) => `${'x'.repeat(250)}${s}@example.com`));
+  const email = fc.oneof(
+    marked(30),
+    unstorable,
+    notString,
+    marked(40).map((s) => `${'x'.repeat(250)}${s}@example.com`),
+  );
   const newEmail = fc.constant(null).map(() => `${MARKER}-${uniqueEmail()}`);
-  const badPassword = fc.oneof(fc.string({ maxLength: 7 }).map((s) => s.slice(0, 7)), fc.string({ minLength: 129, maxLength: 200 }), notString);
+  const badPassword = fc.oneof(
+    fc.string({ maxLength: 7 }).map((s) => s.slice(0, 7)),
+    fc.string({ minLength: 129, maxLength: 200 }),
+    notString,
+  );
   const badText = fc.oneof(unstorable, hugeText(32_001), notString, fc.constantFrom('', '   ', '\n\t'));
   const badTitle = fc.oneof(unstorable, hugeText(201), notString, fc.constantFrom('', '   '));
   const limit = fc.oneof(fc.integer(), fc.double(), notString, marked(5));
@@ -97,14 +135,30 @@ function arbitraries(ids: Ids): Record<string, fc.Arbitrary<unknown>> {
       notObject,
       fc.record({ email, password: fc.constant(PASSWORD) }),
       fc.record({ email: newEmail, password: badPassword }),
-      fc.record({ email: newEmail, password: fc.constant(PASSWORD), displayName: fc.oneof(unstorable, hugeText(81), notString, fc.constant('')) }),
+      fc.record({
+        email: newEmail,
+        password: fc.constant(PASSWORD),
+        displayName: fc.oneof(unstorable, hugeText(81), notString, fc.constant('')),
+      }),
     ),
     'auth.login': fc.oneof(
       notObject,
-      fc.record({ email: fc.oneof(email, fc.constant(ids.ownEmail)), password: fc.oneof(marked(50), notString, hugeText(129)) }),
+      fc.record({
+        email: fc.oneof(email, fc.constant(ids.ownEmail)),
+        password: fc.oneof(marked(50), notString, hugeText(129)),
+      }),
     ),
-    'auth.refresh': fc.oneof(notObject, fc.record({ refreshToken: fc.oneof(marked(100), unstorable, notString, hugeText(513)) })),
-    'auth.logout': fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), marked(), fc.array(fc.jsonValue(), { maxLength: 3 })),
+    'auth.refresh': fc.oneof(
+      notObject,
+      fc.record({ refreshToken: fc.oneof(marked(100), unstorable, notString, hugeText(513)) }),
+    ),
+    'auth.logout': fc.oneof(
+      fc.constant(null),
+      fc.boolean(),
+      fc.integer(),
+      marked(),
+      fc.array(fc.jsonValue(), { maxLength: 3 }),
+    ),
     'auth.me': noInput,
     'chat.send': fc.oneof(
       notObject,
@@ -116,7 +170,10 @@ function arbitraries(ids: Ids): Record<string, fc.Arbitrary<unknown>> {
     'chat.events': fc.oneof(
       notObject,
       fc.record({ runId: fc.oneof(v.runIdNotMine, notUuid) }),
-      fc.record({ runId: v.runIdNotMine, lastEventId: fc.oneof(marked(20), unstorable, notString, fc.string({ minLength: 65, maxLength: 100 })) }),
+      fc.record({
+        runId: v.runIdNotMine,
+        lastEventId: fc.oneof(marked(20), unstorable, notString, fc.string({ minLength: 65, maxLength: 100 })),
+      }),
     ),
     'chat.cancel': fc.oneof(notObject, fc.record({ runId: fc.oneof(v.runIdNotMine, notUuid) })),
     'chat.history': fc.oneof(
@@ -139,29 +196,56 @@ function arbitraries(ids: Ids): Record<string, fc.Arbitrary<unknown>> {
       fc.record({ conversationId: fc.constant(ids.ownConversationId), title: badTitle }),
       fc.record({ conversationId: fc.oneof(v.conversationIdNotMine, notUuid), title: marked(50) }),
     ),
-    'chat.deleteConversation': fc.oneof(notObject, fc.record({ conversationId: fc.oneof(v.conversationIdNotMine, notUuid) })),
+    'chat.deleteConversation': fc.oneof(
+      notObject,
+      fc.record({ conversationId: fc.oneof(v.conversationIdNotMine, notUuid) }),
+    ),
     'agent.status': noInput,
     'agent.memory': noInput,
     'agent.updateMemory': fc.oneof(
       notObject,
       fc.record({ label: fc.oneof(unstorable, notString, fc.constant(''), hugeText(65)), value: marked(20) }),
       fc.record({ label: marked(40), value: marked(20) }),
-      fc.record({ label: fc.constantFrom('human', 'persona'), value: fc.oneof(unstorable, notString, hugeText(20_001)) }),
+      fc.record({
+        label: fc.constantFrom('human', 'persona'),
+        value: fc.oneof(unstorable, notString, hugeText(20_001)),
+      }),
     ),
-    'agent.reset': fc.oneof(notObject, fc.record({ scope: fc.oneof(marked(20), notString, fc.constantFrom('MESSAGES', 'every')) })),
+    'agent.reset': fc.oneof(
+      notObject,
+      fc.record({ scope: fc.oneof(marked(20), notString, fc.constantFrom('MESSAGES', 'every')) }),
+    ),
     'user.profile': noInput,
     'user.updateProfile': fc.oneof(
       notObject,
-      fc.record({ displayName: fc.oneof(unstorable, hugeText(81), fc.integer(), fc.boolean(), fc.constantFrom('', '    ')) }),
+      fc.record({
+        displayName: fc.oneof(unstorable, hugeText(81), fc.integer(), fc.boolean(), fc.constantFrom('', '    ')),
+      }),
     ),
     'user.usage': fc.oneof(
       v.queryJunk,
-      fc.record({ from: fc.oneof(marked(20), notString), to: fc.oneof(marked(20), notString), groupBy: fc.oneof(marked(10), notString) }, { requiredKeys: [] }),
+      fc.record(
+        {
+          from: fc.oneof(marked(20), notString),
+          to: fc.oneof(marked(20), notString),
+          groupBy: fc.oneof(marked(10), notString),
+        },
+        { requiredKeys: [] },
+      ),
     ),
     'user.budget': noInput,
     'user.setBudget': fc.oneof(
       notObject,
-      fc.record({ limitUsd: fc.oneof(fc.double({ max: -0.000001 }), fc.double({ min: 1_000_001, noNaN: true }), fc.constant(0.1234567), marked(5), fc.boolean()), period: fc.constantFrom('day', 'month') }),
+      fc.record({
+        limitUsd: fc.oneof(
+          fc.double({ max: -0.000001 }),
+          fc.double({ min: 1_000_001, noNaN: true }),
+          fc.constant(0.1234567),
+          marked(5),
+          fc.boolean(),
+        ),
+        period: fc.constantFrom('day', 'month'),
+      }),
       fc.record({ limitUsd: fc.constantFrom(1, null), period: fc.oneof(marked(10), notString) }),
     ),
     'user.health': noInput,
@@ -328,13 +412,16 @@ describe('every procedure, fed malformed input over HTTP', () => {
     tried.set('(batches)', count);
     for (const kind of ['query', 'mutation'] as const) {
       const calls = fc.array(
-        fc.constantFrom(...byKind(kind)).chain((path) => (arbs[path] as fc.Arbitrary<unknown>).map((input) => ({ path, input }))),
+        fc
+          .constantFrom(...byKind(kind))
+          .chain((path) => (arbs[path] as fc.Arbitrary<unknown>).map((input) => ({ path, input }))),
         { minLength: 2, maxLength: 60 },
       );
       await fc.assert(
         fc.asyncProperty(calls, async (batch) => {
           // Queries travel in the URL: keep them within what an HTTP server reads of a request line.
-          const small = kind === 'query' ? batch.filter((call) => JSON.stringify(call.input ?? null).length < 100) : batch;
+          const small =
+            kind === 'query' ? batch.filter((call) => JSON.stringify(call.input ?? null).length < 100) : batch;
           if (small.length === 0) return;
           const answer = await send(
             small.map((call) => call.path),

@@ -272,7 +272,8 @@ export class BuiltinLedger implements Ledger {
     }
     const mirror = this.mirror;
     const [row] = await mirror.enqueue(grant.userId, release);
-    if (row?.released !== null && row?.released !== undefined) mirror.settled(grant.userId, Number(row.released), 0, now);
+    if (row?.released !== null && row?.released !== undefined)
+      mirror.settled(grant.userId, Number(row.released), 0, now);
   }
 
   private settleStatement(
