@@ -1,15 +1,21 @@
 import { AppError } from '@hearth/core';
 import { trpcServer } from '@hono/trpc-server';
+import type { TRPCError } from '@trpc/server';
 import type { FetchCreateContextFnOptions } from '@trpc/server/adapters/fetch';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import superjson from 'superjson';
 import type { ApiContext, ApiDeps, ApiLogger } from './context';
+import { formatError } from './errors';
 import { payloadTooLarge } from './http/payload-too-large';
 import { type ReadinessCheck, readinessResponse } from './http/readiness';
 import { requestLog } from './http/request-log';
+import { subscriptionOpeningErrors } from './http/subscription-errors';
 import { appRouter } from './router';
 
 export interface AppOptions {
@@ -27,6 +33,14 @@ export interface AppOptions {
 }
 
 const ONE_MIB = 1024 * 1024;
+
+/** A Retry-After header for the first error that asks the client to wait (RATE_LIMITED). */
+function retryAfterHeaders(errors: TRPCError[]): Record<string, string> {
+  const seconds = errors
+    .map((error) => (error.cause instanceof AppError ? error.cause.data.retryAfterSeconds : undefined))
+    .find((value) => value !== undefined);
+  return seconds === undefined ? {} : { 'Retry-After': String(seconds) };
+}
 
 function bearerToken(req: Request, connectionParams: Record<string, string | undefined> | null): string | null {
   const header = req.headers.get('authorization');
@@ -63,6 +77,21 @@ export function createApp(options: AppOptions): Hono {
   app.get('/readyz', (c) => readinessResponse(c, options.readiness));
 
   app.use('/trpc/*', bodyLimit({ maxSize: maxBodyBytes, onError: (c) => payloadTooLarge(c, maxBodyBytes) }));
+  // The body a query's error would have: the superjson envelope around the contract's shape.
+  const subscriptionErrors = subscriptionOpeningErrors(({ error, path }) => {
+    const httpStatus = getHTTPStatusCodeFromError(error);
+    const shape = {
+      message: error.message,
+      code: TRPC_ERROR_CODES_BY_KEY[error.code],
+      data: { code: error.code, httpStatus, path },
+    };
+    const body = { error: superjson.serialize(formatError({ error, shape, exposeErrorDetails })) };
+    return new Response(JSON.stringify(body), {
+      status: httpStatus,
+      headers: { 'content-type': 'application/json', ...retryAfterHeaders([error]) },
+    });
+  });
+  app.use('/trpc/*', subscriptionErrors.middleware);
   app.use(
     '/trpc/*',
     trpcServer({
@@ -79,13 +108,9 @@ export function createApp(options: AppOptions): Hono {
           exposeErrorDetails,
         };
       },
-      responseMeta: ({ errors }) => {
-        const retryAfter = errors
-          .map((error) => (error.cause instanceof AppError ? error.cause.data.retryAfterSeconds : undefined))
-          .find((seconds) => seconds !== undefined);
-        return retryAfter === undefined ? {} : { headers: { 'Retry-After': String(retryAfter) } };
-      },
-      onError: ({ error, path }) => {
+      responseMeta: ({ errors }) => ({ headers: retryAfterHeaders(errors) }),
+      onError: ({ error, path, type, req }) => {
+        subscriptionErrors.record({ error, path, type, req });
         if (error.code !== 'INTERNAL_SERVER_ERROR') return;
         options.logger.error({ path, err: error.cause ?? error }, 'procedure failed');
       },

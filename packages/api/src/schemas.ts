@@ -1,8 +1,20 @@
 import { z } from 'zod';
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Every string a client sends that may reach the store. PostgreSQL text cannot hold U+0000 (the
+ * insert fails), and a lone surrogate half has no UTF-8 form (it would be stored as U+FFFD, so what
+ * was read back would differ from what was sent): both are refused rather than altered.
+ */
+export const storedText = () =>
+  z
+    .string()
+    .refine((value) => !value.includes('\u0000'), 'Text cannot contain the NUL character (U+0000).')
+    .refine((value) => !LONE_SURROGATE.test(value), 'Text must be valid Unicode (it has a lone surrogate half).');
+
 /** The contract's input rules (spec/api.md, "Sizes"). */
-export const email = z
-  .string()
+export const email = storedText()
   .trim()
   .pipe(z.email('Enter a valid email address.').max(254, 'An email address has at most 254 characters.'));
 
@@ -11,8 +23,7 @@ export const password = z
   .min(8, 'A password has at least 8 characters.')
   .max(128, 'A password has at most 128 characters.');
 
-export const displayName = z
-  .string()
+export const displayName = storedText()
   .trim()
   .min(1, 'A display name has at least 1 character.')
   .max(80, 'A display name has at most 80 characters.');
@@ -23,29 +34,27 @@ export const loginInput = z.object({
   // Login accepts any length up to the maximum: a rule added later must not lock out old accounts.
   password: z.string().min(1, 'Enter your password.').max(128, 'A password has at most 128 characters.'),
 });
-export const refreshInput = z.object({ refreshToken: z.string().min(1).max(512) });
+export const refreshInput = z.object({ refreshToken: storedText().min(1).max(512) });
 export const emptyInput = z.object({}).optional();
 export const updateProfileInput = z.object({ displayName: displayName.nullable() });
 
 const id = (what: string) => z.uuid(`${what} must be a UUID.`);
 const limit = (fallback: number) => z.number().int().min(1).max(100).default(fallback);
-const cursor = z.string().min(1).max(512);
-const title = z
-  .string()
+const cursor = storedText().min(1).max(512);
+const title = storedText()
   .trim()
   .min(1, 'A title has at least 1 character.')
   .max(200, 'A title has at most 200 characters.');
 
 export const sendInput = z.object({
-  text: z
-    .string()
+  text: storedText()
     .max(32_000, 'A message has at most 32,000 characters.')
     .refine((text) => text.trim().length > 0, 'A message cannot be empty.'),
   conversationId: id('conversationId').optional(),
   clientMessageId: id('clientMessageId').optional(),
-  model: z.string().min(1).max(200).optional(),
+  model: storedText().min(1).max(200).optional(),
 });
-export const eventsInput = z.object({ runId: id('runId'), lastEventId: z.string().max(64).nullish() });
+export const eventsInput = z.object({ runId: id('runId'), lastEventId: storedText().max(64).nullish() });
 export const runInput = z.object({ runId: id('runId') });
 export const historyInput = z
   .object({ conversationId: id('conversationId').optional(), cursor: cursor.optional(), limit: limit(50) })
@@ -56,9 +65,9 @@ export const renameConversationInput = z.object({ conversationId: id('conversati
 export const conversationInput = z.object({ conversationId: id('conversationId') });
 
 export const updateMemoryInput = z.object({
-  label: z.string().min(1).max(64),
+  label: storedText().min(1).max(64),
   // The block's own limit is checked by the agent (MEMORY_LIMIT); this only bounds the request.
-  value: z.string().max(200_000),
+  value: storedText().max(200_000),
 });
 export const resetInput = z.object({ scope: z.enum(['messages', 'memory', 'all']) });
 

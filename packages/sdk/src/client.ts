@@ -65,6 +65,28 @@ export interface HearthClient extends Routers {
   streamRun(runId: string, options?: StreamRunOptions): AsyncGenerator<TrackedRunEvent>;
 }
 
+/**
+ * The server answers a subscription it refuses before streaming (a run that is not the caller's,
+ * bad input, no session) with a plain HTTP error and tRPC's JSON error body. An EventSource sees
+ * only "not 200"; handed on as the error event tRPC's link reads, it becomes a typed HearthError
+ * (NOT_FOUND and the like are not retried).
+ */
+async function asErrorEvent(response: Response): Promise<Response> {
+  if (response.ok || !response.headers.get('content-type')?.startsWith('application/json')) return response;
+  const text = await response.text();
+  let body: { error?: unknown } | null = null;
+  try {
+    body = JSON.parse(text) as { error?: unknown } | null;
+  } catch {
+    // Not tRPC's error body: the EventSource reports the status as it is.
+  }
+  if (!body?.error) return new Response(text, { status: response.status, headers: response.headers });
+  return new Response(`event: serialized-error\ndata: ${JSON.stringify(body.error)}\n\n`, {
+    status: 200,
+    headers: { 'content-type': 'text/event-stream' },
+  });
+}
+
 const PERMANENT_REFRESH_FAILURES = ['UNAUTHENTICATED', 'SESSION_REVOKED', 'INVALID_INPUT'] as const;
 
 /**
@@ -115,7 +137,8 @@ export function createHearthClient(options: HearthClientOptions): HearthClient {
         eventSourceOptions: async () => {
           const headers = await authHeaders();
           return {
-            fetch: (input, init) => fetchFn(input, { ...init, headers: { ...init?.headers, ...headers } }),
+            fetch: async (input, init) =>
+              asErrorEvent(await fetchFn(input, { ...init, headers: { ...init?.headers, ...headers } })),
           };
         },
       });

@@ -45,7 +45,7 @@ describe.each(setups)(
         'NOT_FOUND',
       );
       await expectHearthError(bob.chat.deleteConversation.mutate({ conversationId: conversation.id }), 'NOT_FOUND');
-      await expectHearthError(bob.chat.history.query({ cursor: page.nextCursor ?? '' }), 'NOT_FOUND');
+      await expectHearthError(bob.chat.history.query({ cursor: page.nextCursor ?? '' }), 'INVALID_INPUT');
       const unknown = await expectHearthError(bob.chat.cancel.mutate({ runId: crypto.randomUUID() }), 'NOT_FOUND');
       const foreign = await expectHearthError(bob.chat.cancel.mutate({ runId }), 'NOT_FOUND');
       expect(foreign.message).toBe(unknown.message);

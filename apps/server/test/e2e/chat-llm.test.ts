@@ -274,6 +274,26 @@ describe('billing an interrupted answer', () => {
     expect(budget).toMatchObject({ reservedUsd: 0, spentUsd: totals.costUsd });
   };
 
+  it('bills nothing for sends whose message could not be stored', async () => {
+    const client = await signedInClient(server, 'bill-unstored');
+    const { id } = await client.chat.createConversation.mutate({});
+    // Deleted behind the server's back: the embedded store decides the send from memory, so the
+    // model step starts before the insert that fails.
+    await server.hearth.store.db.delete(schema.conversations).where(eq(schema.conversations.id, id));
+    for (let i = 0; i < 3; i += 1) {
+      await expectHearthError(client.chat.send.mutate({ text: `lost ${i}`, conversationId: id }), 'NOT_FOUND');
+    }
+    llm.reset();
+    llm.enqueue({ text: 'Here.' });
+    const turn = await chatTurn(client, 'still there?');
+    expect(turn.terminal).toMatchObject({ type: 'run.completed' });
+    const { totals } = await client.user.usage.query({});
+    expect(totals.requests).toBe(1);
+    const budget = await client.user.budget.query();
+    expect(budget).toMatchObject({ reservedUsd: 0, spentUsd: totals.costUsd });
+    expect(totals.costUsd).toBe(turn.terminal?.type === 'run.completed' ? turn.terminal.usage.costUsd : -1);
+  });
+
   it('bills exactly the tokens received before a cancel', async () => {
     const client = await signedInClient(server, 'bill-cancel');
     llm.enqueue({ text: Array.from({ length: 300 }, (_, i) => `w${i}`).join(' '), tokenIntervalMs: 5 });

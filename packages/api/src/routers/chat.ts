@@ -19,8 +19,8 @@ async function* asTracked(events: AsyncIterable<StreamedEvent>) {
 export const chatRouter = router({
   send: authedProcedure.input(sendInput).mutation(({ ctx, input }) => ctx.deps.chat.send(ctx.user, input)),
 
-  // Not a generator: ownership is checked before the stream opens, so NOT_FOUND is a plain 404
-  // the client does not retry, rather than an error in the middle of a stream.
+  // Not a generator: ownership is checked before the stream opens, so NOT_FOUND is answered as a
+  // plain HTTP 404 (see http/subscription-errors.ts) that no client retries, not as a stream event.
   events: authedProcedure.input(eventsInput).subscription(async ({ ctx, input, signal }) => {
     const events = await ctx.deps.chat.events(
       ctx.user,

@@ -99,6 +99,7 @@ export class BuiltinAgentRuntime implements AgentRuntime {
           sliceTokens: this.options.outputSliceTokens,
           signal: turn.signal,
           apiKey,
+          accepted: turn.accepted,
         },
         (event) => {
           if (event.type === 'text') turn.emit({ type: 'text.delta', text: event.text });
@@ -158,6 +159,7 @@ export class BuiltinAgentRuntime implements AgentRuntime {
           sliceTokens: this.options.outputSliceTokens,
           signal: turn.signal,
           apiKey,
+          accepted: turn.accepted,
         },
         () => {},
         report,

@@ -16,6 +16,8 @@ export interface StepRequest {
   sliceTokens?: number | undefined;
   signal: AbortSignal;
   apiKey?: string | undefined;
+  /** See AgentTurn.accepted: false releases the step's reservation instead of billing it. */
+  accepted: Promise<boolean>;
 }
 
 export interface StepUsage {
@@ -104,7 +106,8 @@ function outputText(event: LlmStreamEvent): string | undefined {
  * can be granted, stop reading, abort the request and end the step with what arrived. Whatever the
  * provider does, it is never billed past its grant. Settled for what was actually used, whether the
  * call finished, failed or was cancelled; without the provider's usage, received tokens are counted
- * here: never billed as free.
+ * here: never billed as free. A step of a turn that was never accepted (its message could not be
+ * stored) bills nothing.
  */
 export async function meteredStep(
   llm: LlmClient,
@@ -179,12 +182,16 @@ export async function meteredStep(
     }
   } finally {
     await allowance.idle();
-    const used = reported ?? {
-      promptTokens,
-      completionTokens: countTokens(text) + countTokens(reasoning) + countTokens(callText),
-    };
-    const { costMicros } = await ledger.settle(allowance.grant, used);
-    onSettled({ ...used, costMicros });
+    if (await request.accepted) {
+      const used = reported ?? {
+        promptTokens,
+        completionTokens: countTokens(text) + countTokens(reasoning) + countTokens(callText),
+      };
+      const { costMicros } = await ledger.settle(allowance.grant, used);
+      onSettled({ ...used, costMicros });
+    } else {
+      await ledger.release(allowance.grant);
+    }
   }
   // Tool calls cut off mid-way are not run: the turn ends with the text.
   return { text, calls: cut ? [] : calls, cut };

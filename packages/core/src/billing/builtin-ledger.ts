@@ -374,6 +374,29 @@ export class BuiltinLedger implements Ledger {
     return { costMicros: billed };
   }
 
+  async release(grant: Grant): Promise<void> {
+    const now = this.options.clock.now();
+    const release = () =>
+      queryRows<{ released: number | null }>(
+        this.options.db,
+        sql`with rel as (
+              delete from reservations where id = ${grant.id}::uuid returning amount_micros
+            )
+            update budgets b set reserved_micros = greatest(0, b.reserved_micros - rel.amount_micros),
+                   updated_at = ${now.toISOString()}::timestamptz
+            from rel where b.user_id = ${grant.userId}::uuid
+            returning rel.amount_micros::float8 as released`,
+      );
+    if (!this.mirror) {
+      await release();
+      return;
+    }
+    const mirror = this.mirror;
+    const [row] = await mirror.enqueue(grant.userId, release);
+    if (row?.released !== null && row?.released !== undefined)
+      mirror.settled(grant.userId, Number(row.released), 0, now);
+  }
+
   private settleStatement(
     grant: Grant,
     used: { promptTokens: number; completionTokens: number },

@@ -211,6 +211,7 @@ export class ChatService implements ChatOperations {
         summary: context.summary,
         saveSummary: (summary, throughSeq) => store.saveSummary(started.conversationId, summary, throughSeq),
         userMessage: started.userMessage.content,
+        accepted: succeeds(stored),
         signal,
         emit: (event: TurnEvent) => {
           // After a cancel only the bill of the interrupted step still comes through.

@@ -8,7 +8,7 @@ import { isUniqueViolation } from '../store/errors';
 import { conversationSummaries, conversations, messages, runs } from '../store/schema';
 import { ContextCache } from './context-cache';
 import { ConversationStates } from './conversation-states';
-import { decodeCursor, encodeCursor } from './cursor';
+import { conversationsCursor, decodeCursor, encodeCursor, historyCursor, invalidCursor } from './cursor';
 import { MICROS_PER_USD, toConversation, toMessage } from './message-row';
 
 export interface RunRecord {
@@ -139,7 +139,8 @@ export class ChatStore {
     const [active] = await this.db
       .select({ id: runs.id })
       .from(runs)
-      .where(and(eq(runs.conversationId, conversationId), inArray(runs.status, ACTIVE)));
+      // Scoped to the caller: another user's conversation must answer as one that does not exist.
+      .where(and(eq(runs.conversationId, conversationId), eq(runs.userId, userId), inArray(runs.status, ACTIVE)));
     if (active) throw new AppError('RUN_ACTIVE', 'A run is still answering in this conversation; cancel it first.');
     const deleted = await this.db
       .delete(conversations)
@@ -152,7 +153,7 @@ export class ChatStore {
   }
 
   async listConversations(userId: string, cursor: string | undefined, limit: number) {
-    const after = cursor ? decodeCursor<{ at: string; id: string }>(cursor, ['at', 'id']) : undefined;
+    const after = cursor ? decodeCursor(conversationsCursor, cursor) : undefined;
     const rows = await this.db
       .select()
       .from(conversations)
@@ -444,8 +445,8 @@ export class ChatStore {
   }
 
   async history(userId: string, conversationId: string, cursor: string | undefined, limit: number) {
-    const before = cursor ? decodeCursor<{ c: string; s: number }>(cursor, ['c', 's']) : undefined;
-    if (before && before.c !== conversationId) throw new AppError('NOT_FOUND', 'That page cursor is not known.');
+    const before = cursor ? decodeCursor(historyCursor, cursor) : undefined;
+    if (before && before.c !== conversationId) throw invalidCursor();
     const rows = await this.db
       .select()
       .from(messages)

@@ -25,6 +25,12 @@ export interface AgentTurn {
   /** Persists a new summary standing for every message up to `throughSeq`. */
   saveSummary(summary: string, throughSeq: number): Promise<void>;
   userMessage: string;
+  /**
+   * True once the user's message is stored; false when it never will be (the send failed). The
+   * turn starts before the store has answered, so a step settles only after this: a turn that was
+   * never accepted gives its reservations back unbilled (Ledger.release).
+   */
+  accepted: Promise<boolean>;
   signal: AbortSignal;
   emit(event: TurnEvent): void;
 }

@@ -84,6 +84,11 @@ export interface Ledger {
    * reports (or a count that finds) more than was granted is never billed past the grant.
    */
   settle(grant: Grant, used: { promptTokens: number; completionTokens: number }): Promise<{ costMicros: number }>;
+  /**
+   * Gives a reservation back unbilled: for a step the user is not charged for, because its turn
+   * never became a stored run (the send failed). No spend, no usage record.
+   */
+  release(grant: Grant): Promise<void>;
   usage(
     userId: string,
     query: UsageQuery,

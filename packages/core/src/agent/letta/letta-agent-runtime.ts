@@ -236,17 +236,22 @@ export class LettaAgentRuntime implements AgentRuntime {
       }
     } finally {
       idle.clear();
-      const used = mapper.usage ?? { promptTokens, completionTokens: countTokens(received) };
-      const { costMicros } = await ledger.settle(grant, used);
-      if (mapper.usage && mapper.usage.stepCount > 0) {
-        this.stepPrompt.set(
-          agentId,
-          Math.ceil(mapper.usage.promptTokens / mapper.usage.stepCount) + mapper.usage.completionTokens,
-        );
+      if (await turn.accepted) {
+        const used = mapper.usage ?? { promptTokens, completionTokens: countTokens(received) };
+        const { costMicros } = await ledger.settle(grant, used);
+        if (mapper.usage && mapper.usage.stepCount > 0) {
+          this.stepPrompt.set(
+            agentId,
+            Math.ceil(mapper.usage.promptTokens / mapper.usage.stepCount) + mapper.usage.completionTokens,
+          );
+        }
+        usage = { promptTokens: used.promptTokens, completionTokens: used.completionTokens, costUsd: costMicros / 1e6 };
+        turn.emit({ type: 'usage', ...usage });
+        this.touch(turn.userId);
+      } else {
+        // The send failed before its message was stored: nothing of this turn is billed.
+        await ledger.release(grant);
       }
-      usage = { promptTokens: used.promptTokens, completionTokens: used.completionTokens, costUsd: costMicros / 1e6 };
-      turn.emit({ type: 'usage', ...usage });
-      this.touch(turn.userId);
     }
     return { usage };
   }

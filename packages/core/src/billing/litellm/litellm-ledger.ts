@@ -79,6 +79,10 @@ export class LiteLlmLedger implements Ledger {
     return this.inner.settle(grant, used);
   }
 
+  release(grant: Grant) {
+    return this.inner.release(grant);
+  }
+
   /**
    * What the proxy logged and billed (`/spend/logs`): that is the money the user's key spent. A
    * proxy that does not answer leaves Hearth's own records, which count the same calls at Hearth's prices.
