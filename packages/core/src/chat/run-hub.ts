@@ -48,6 +48,11 @@ export class RunHub {
     return this.runs.has(runId);
   }
 
+  /** How many events the run has published: the id of its latest event, as a number. */
+  publishedCount(runId: string): number {
+    return this.runs.get(runId)?.events.length ?? 0;
+  }
+
   liveRunIds(): string[] {
     return [...this.runs].filter(([, run]) => !run.ended).map(([runId]) => runId);
   }
@@ -94,6 +99,8 @@ export class RunHub {
         if (item) yield item;
         if (item && isTerminal(item.event)) return;
       }
+      // The subscriber had seen the terminal event already (it resumed after it): nothing more comes.
+      if (run.ended) return;
       // Register before re-checking, so an event published in between cannot be missed.
       await new Promise<void>((resolve) => {
         const wake = () => {
