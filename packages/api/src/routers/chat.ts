@@ -11,16 +11,18 @@ import {
   sendInput,
 } from '../schemas';
 import { authedProcedure, router } from '../trpc';
+import { sharedWireForm } from '../wire-form';
 
+// The hub hands every subscriber the same event object: its wire form is computed once for all.
 async function* asTracked(events: AsyncIterable<StreamedEvent>) {
-  for await (const { id, event } of events) yield tracked(id, event);
+  for await (const { id, event } of events) yield tracked(id, sharedWireForm(event));
 }
 
 export const chatRouter = router({
   send: authedProcedure.input(sendInput).mutation(({ ctx, input }) => ctx.deps.chat.send(ctx.user, input)),
 
-  // Not a generator: ownership is checked before the stream opens, so NOT_FOUND is a plain 404
-  // the client does not retry, rather than an error in the middle of a stream.
+  // Not a generator: ownership, lastEventId and the open-stream caps are checked before the stream
+  // opens, so NOT_FOUND, INVALID_INPUT or RATE_LIMITED is the stream's one answer, not a mid-stream error.
   events: authedProcedure.input(eventsInput).subscription(async ({ ctx, input, signal }) => {
     const events = await ctx.deps.chat.events(
       ctx.user,
