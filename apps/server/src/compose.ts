@@ -13,6 +13,7 @@ import {
   type LlmClient,
   LoginThrottle,
   MemoryRateLimiter,
+  MemoryStreamSlots,
   migrateStore,
   OFFLINE_MODEL,
   OfflineModel,
@@ -159,6 +160,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     historyLimit: 200,
     deltaBatchMs: config.STREAM_BATCH_MS,
     signals: store.runSignals,
+    streamSlots: new MemoryStreamSlots({ perUser: config.STREAMS_PER_USER_MAX, perRun: config.STREAMS_PER_RUN_MAX }),
   });
   // A cancel that reached another process sharing the store, for a run that lives here.
   const stopListening = await store.runSignals.listen((runId) => void hub.cancel(runId));

@@ -62,6 +62,10 @@ export const configSchema = z
     RUN_EVENT_RETENTION_SECONDS: integer(60, 86_400).default(600),
     /** Text deltas arriving within this long of the last one sent go out as one event (the first at once). */
     STREAM_BATCH_MS: integer(0, 1_000).default(50),
+    /** Event streams (`chat.events`) one user may have open at once, over all their runs and tabs. */
+    STREAMS_PER_USER_MAX: integer(1, 100_000).default(20),
+    /** Event streams that may follow one run at once (tabs showing the same conversation). */
+    STREAMS_PER_RUN_MAX: integer(1, 100_000).default(10),
     /** Extra or overriding model prices, in LiteLLM's price-map format. */
     MODEL_PRICES_FILE: z.string().min(1).optional(),
     /** New users' budget; unset: no limit. */

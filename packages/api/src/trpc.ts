@@ -1,11 +1,12 @@
 import { AppError } from '@hearth/core';
 import { initTRPC } from '@trpc/server';
-import superjson from 'superjson';
 import type { ApiContext } from './context';
 import { formatError, toTRPCError } from './errors';
+import { wireTransformer } from './wire-form';
 
 const t = initTRPC.context<ApiContext>().create({
-  transformer: superjson,
+  // superjson on the wire; a run event is serialised once for all of its subscribers.
+  transformer: wireTransformer,
   errorFormatter: ({ error, shape, ctx }) =>
     formatError({ error, shape, exposeErrorDetails: ctx?.exposeErrorDetails ?? false }),
   sse: {

@@ -11,16 +11,19 @@ import {
   sendInput,
 } from '../schemas';
 import { authedProcedure, router } from '../trpc';
+import { sharedWireForm } from '../wire-form';
 
+// The hub hands every subscriber the same event object: its wire form is computed once for all.
 async function* asTracked(events: AsyncIterable<StreamedEvent>) {
-  for await (const { id, event } of events) yield tracked(id, event);
+  for await (const { id, event } of events) yield tracked(id, sharedWireForm(event));
 }
 
 export const chatRouter = router({
   send: authedProcedure.input(sendInput).mutation(({ ctx, input }) => ctx.deps.chat.send(ctx.user, input)),
 
-  // Not a generator: ownership is checked before the stream opens, so NOT_FOUND is answered as a
-  // plain HTTP 404 (see http/subscription-errors.ts) that no client retries, not as a stream event.
+  // Not a generator: ownership, lastEventId and the open-stream caps are checked before the stream
+  // opens, so NOT_FOUND, INVALID_INPUT or RATE_LIMITED is a plain HTTP error (see
+  // http/subscription-errors.ts) that no client retries, not a stream event.
   events: authedProcedure.input(eventsInput).subscription(async ({ ctx, input, signal }) => {
     const events = await ctx.deps.chat.events(
       ctx.user,

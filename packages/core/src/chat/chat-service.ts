@@ -7,6 +7,7 @@ import type { AgentRuntime, TurnEvent } from '../ports/agent-runtime';
 import type { ChatOperations, SendInput, StreamedEvent } from '../ports/chat';
 import type { Clock } from '../ports/clock';
 import type { RunSignals } from '../ports/run-signals';
+import type { StreamCap, StreamSlots } from '../ports/stream-slots';
 import { type ChatStore, type RunRecord, runActiveError, type StartedRun } from './chat-store';
 import { DeltaCoalescer } from './delta-coalescer';
 import type { RunHub } from './run-hub';
@@ -30,6 +31,8 @@ export interface ChatServiceOptions {
   deltaBatchMs?: number;
   /** Reaches runs that live in another process sharing the store. */
   signals: RunSignals;
+  /** Caps the event streams open at once per user and per run. */
+  streamSlots: StreamSlots;
 }
 
 /** How long a cancel waits for a run in another process to stop before answering with its status. */
@@ -45,6 +48,12 @@ const PARTIAL_SAVE_INTERVAL_MS = 1_000;
 const REMOTE_RUN_POLL_MS = 250;
 
 const EMPTY_USAGE: Usage = { promptTokens: 0, completionTokens: 0, costUsd: 0 };
+
+/** The id of the one event a run that is no longer in memory streams: its end, read from the store. */
+const FINAL_EVENT_ID = 'final';
+
+/** A refused stream may open once one of the caller's others has closed, which cannot be foreseen. */
+const STREAM_RETRY_AFTER_SECONDS = 5;
 
 /** Chat runs: accept a message, run the agent in the background, stream and persist what it says. */
 export class ChatService implements ChatOperations {
@@ -100,22 +109,31 @@ export class ChatService implements ChatOperations {
     return run;
   }
 
-  /** Events of a run after `lastEventId`; for a run that ended long ago, its terminal event alone. */
+  /**
+   * Events of a run after `lastEventId`; for a run that ended long ago, its terminal event alone.
+   * Each stream holds one of the caller's stream slots until it ends, however it ends.
+   */
   async events(
     caller: AuthenticatedUser,
     runId: string,
     lastEventId: string | null | undefined,
     signal: AbortSignal,
   ): Promise<AsyncIterable<StreamedEvent>> {
-    const { hub } = this.options;
+    const { hub, streamSlots } = this.options;
+    const seen = eventsSeen(lastEventId);
     // A live run is owned in memory; only older runs need the store to say whose they are.
     const run = hub.ownerOf(runId) === caller.id ? null : await this.options.store.run(caller.id, runId);
+    let events: AsyncIterable<StreamedEvent>;
     if (hub.has(runId)) {
-      const afterId = Number.parseInt(lastEventId ?? '0', 10);
-      return hub.follow(runId, Number.isFinite(afterId) && afterId > 0 ? afterId : 0, signal);
+      if (seen !== 'all' && seen > hub.publishedCount(runId)) throw unknownEventIdError();
+      events = seen === 'all' ? noEvents() : hub.follow(runId, seen, signal);
+    } else {
+      if (!run) throw new AppError('NOT_FOUND', 'That run does not exist.');
+      events = seen === 'all' ? noEvents() : this.storedOutcome(run, signal);
     }
-    if (!run) throw new AppError('NOT_FOUND', 'That run does not exist.');
-    return this.storedOutcome(run, signal);
+    const slot = await streamSlots.acquire(caller.id, runId);
+    if (!slot.granted) throw streamCapError(slot.cap);
+    return holdingSlot(events, slot.release, signal);
   }
 
   async cancel(caller: AuthenticatedUser, runId: string): Promise<{ runId: string; status: RunStatus }> {
@@ -308,7 +326,7 @@ export class ChatService implements ChatOperations {
     const message: Message | null = run.assistantMessageId
       ? await this.options.store.message(run.assistantMessageId)
       : null;
-    const id = 'final';
+    const id = FINAL_EVENT_ID;
     if (run.status === 'completed' && message) {
       yield { id, event: { type: 'run.completed', message, usage: message.usage ?? EMPTY_USAGE } };
     } else if (run.status === 'cancelled') {
@@ -326,6 +344,56 @@ export class ChatService implements ChatOperations {
       };
     }
   }
+}
+
+/**
+ * How far a subscriber has read: up to a numbered event, or everything (`final` is the id of the
+ * last event a run can send). Anything else is refused rather than taken for "from the start".
+ */
+function eventsSeen(lastEventId: string | null | undefined): number | 'all' {
+  if (lastEventId === null || lastEventId === undefined || lastEventId === '') return 0;
+  if (lastEventId === FINAL_EVENT_ID) return 'all';
+  if (/^\d{1,15}$/.test(lastEventId)) return Number(lastEventId);
+  throw unknownEventIdError();
+}
+
+function unknownEventIdError(): AppError {
+  return new AppError('INVALID_INPUT', 'That lastEventId was not sent by this run.', {
+    fieldErrors: {
+      lastEventId: [`Expected the id of an event this run's stream sent (a number, or "${FINAL_EVENT_ID}").`],
+    },
+  });
+}
+
+function streamCapError(cap: StreamCap): AppError {
+  const message =
+    cap === 'run'
+      ? 'Too many streams are open on this run: close one before opening another.'
+      : 'Too many event streams are open for this account: close one before opening another.';
+  return new AppError('RATE_LIMITED', message, { retryAfterSeconds: STREAM_RETRY_AFTER_SECONDS });
+}
+
+async function* noEvents(): AsyncGenerator<StreamedEvent> {}
+
+/**
+ * Gives the slot back once the stream ends: after its last event, on an error, or when the client
+ * leaves (the abort also covers a stream that is dropped before it was ever read).
+ */
+function holdingSlot(
+  events: AsyncIterable<StreamedEvent>,
+  release: () => void,
+  signal: AbortSignal,
+): AsyncGenerator<StreamedEvent> {
+  signal.addEventListener('abort', release, { once: true });
+  if (signal.aborted) release();
+  return (async function* () {
+    try {
+      yield* events;
+    } finally {
+      signal.removeEventListener('abort', release);
+      release();
+    }
+  })();
 }
 
 const succeeds = (promise: Promise<unknown>): Promise<boolean> =>

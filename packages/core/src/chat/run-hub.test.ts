@@ -39,6 +39,15 @@ describe('RunHub', () => {
     expect(await drain(hub.follow('r', 0, new AbortController().signal))).toEqual([1, 2]);
   });
 
+  it('ends a follower that resumes after the terminal event, instead of waiting forever', async () => {
+    const hub = new RunHub(60_000);
+    hub.open('r', 'u');
+    hub.publish('r', text('a'));
+    hub.publish('r', done);
+    expect(await drain(hub.follow('r', 2, new AbortController().signal))).toEqual([]);
+    expect(hub.publishedCount('r')).toBe(2);
+  });
+
   it('signals cancellation to the run and waits for it to end', async () => {
     const hub = new RunHub(60_000);
     const signal = hub.open('r', 'u');

@@ -48,6 +48,11 @@ export class RunHub {
     return this.runs.has(runId);
   }
 
+  /** How many events the run has published: the id of its latest event, as a number. */
+  publishedCount(runId: string): number {
+    return this.runs.get(runId)?.events.length ?? 0;
+  }
+
   liveRunIds(): string[] {
     return [...this.runs].filter(([, run]) => !run.ended).map(([runId]) => runId);
   }
@@ -61,7 +66,9 @@ export class RunHub {
       run.settle();
       setTimeout(() => this.runs.delete(runId), this.retentionMs).unref();
     }
+    // A woken subscriber resumes in a later microtask and registers again when it next waits.
     for (const wake of run.wake) wake();
+    run.wake.clear();
   }
 
   /** Asks a live run to stop; resolves once it has ended (or at once if it is not here). */
@@ -87,24 +94,32 @@ export class RunHub {
     const run = this.runs.get(runId);
     if (!run) return;
     let next = afterId;
-    while (!signal.aborted) {
-      while (next < run.events.length) {
-        const item = run.events[next];
-        next += 1;
-        if (item) yield item;
-        if (item && isTerminal(item.event)) return;
+    // One abort listener for the whole stream, not one per wait: a run's event wakes every subscriber.
+    let wake = () => {};
+    const onAbort = () => {
+      run.wake.delete(wake);
+      wake();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      while (!signal.aborted) {
+        while (next < run.events.length) {
+          const item = run.events[next];
+          next += 1;
+          if (item) yield item;
+          if (item && isTerminal(item.event)) return;
+        }
+        // The subscriber had seen the terminal event already (it resumed after it): nothing more comes.
+        if (run.ended) return;
+        // Nothing can be published between the check above and this registration: both run in one turn.
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          run.wake.add(resolve);
+        });
       }
-      // Register before re-checking, so an event published in between cannot be missed.
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          run.wake.delete(wake);
-          signal.removeEventListener('abort', wake);
-          resolve();
-        };
-        run.wake.add(wake);
-        signal.addEventListener('abort', wake, { once: true });
-        if (next < run.events.length || signal.aborted) wake();
-      });
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      run.wake.delete(wake);
     }
   }
 }
