@@ -4,14 +4,14 @@ import {
   AuthStore,
   BuiltinAuthProvider,
   type Clock,
+  createSupabaseAuthProvider,
   type LoginThrottle,
   resolveSigningKey,
   type Store,
-  SupabaseAuthProvider,
   SupabaseTokenVerifier,
   SupabaseUsers,
 } from '@hearth/core';
-import type { Config } from './config';
+import { type Config, redactUrls } from './config';
 
 export interface ConfiguredAuth {
   provider: AuthProvider;
@@ -22,11 +22,14 @@ export interface ConfiguredAuth {
 }
 
 /** The auth provider AUTH_PROVIDER names, built from its settings. */
-export function authFor(config: Config, deps: { store: Store; clock: Clock; throttle: LoginThrottle }): ConfiguredAuth {
+export async function authFor(
+  config: Config,
+  deps: { store: Store; clock: Clock; throttle: LoginThrottle },
+): Promise<ConfiguredAuth> {
   const { store, clock, throttle } = deps;
   // The config schema requires both when AUTH_PROVIDER=supabase; this narrows their types.
   if (config.AUTH_PROVIDER === 'supabase' && config.SUPABASE_URL && config.SUPABASE_ANON_KEY) {
-    const supabase = new SupabaseAuthProvider({
+    const supabase = await createSupabaseAuthProvider({
       url: config.SUPABASE_URL,
       anonKey: config.SUPABASE_ANON_KEY,
       verifier: new SupabaseTokenVerifier({
@@ -42,7 +45,7 @@ export function authFor(config: Config, deps: { store: Store; clock: Clock; thro
     return {
       provider: supabase,
       readiness: { name: 'supabase-auth', check: () => supabase.ping() },
-      description: `auth: Supabase Auth at ${config.SUPABASE_URL}, tokens checked against ${keys}`,
+      description: `auth: Supabase Auth at ${redactUrls(config.SUPABASE_URL)}, tokens checked against ${keys}`,
     };
   }
 

@@ -69,7 +69,12 @@ export interface Hearth {
 
 export function storeLocationFor(config: Config): StoreLocation {
   return config.DATABASE_URL
-    ? { kind: 'postgres', url: config.DATABASE_URL, maxConnections: config.DATABASE_POOL_SIZE }
+    ? {
+        kind: 'postgres',
+        url: config.DATABASE_URL,
+        maxConnections: config.DATABASE_POOL_SIZE,
+        connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT_SECONDS,
+      }
     : { kind: 'pglite', dataDir: join(config.dataDir, 'pgdata') };
 }
 
@@ -91,7 +96,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     perIp: config.LOGIN_MAX_ATTEMPTS_PER_IP,
     windowMs: config.LOGIN_WINDOW_SECONDS * 1000,
   });
-  const auth = authFor(config, { store, clock, throttle });
+  const auth = await authFor(config, { store, clock, throttle });
 
   const llm = overrides.llm ?? llmFor(config);
   const prices = new PriceTable(config.MODEL_PRICES_FILE ? PriceTable.readLiteLlmFile(config.MODEL_PRICES_FILE) : {}, [

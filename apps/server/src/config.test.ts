@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configSchema, loadConfig } from './config';
+import { ConfigError, configSchema, loadConfig, redactUrls } from './config';
 
 describe('loadConfig', () => {
   it('has a working default for every setting', () => {
@@ -71,6 +71,22 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db' })).not.toThrow(/hunter2/);
     expect(() => loadConfig({ SUPABASE_JWT_SECRET: secret })).toThrow(
       /^Invalid setting SUPABASE_JWT_SECRET: must be at least 32 characters$/,
+    );
+  });
+
+  it.each([
+    { LLM_BASE_URL: 'ftp://user:hunter2@llm.example' },
+    { LITELLM_URL: 'ftp://proxy.example/?api_key=hunter2' },
+    { LETTA_BASE_URL: 'letta://admin:hun?ter2@letta:8283' },
+    { AUTH_PROVIDER: 'supabase', SUPABASE_ANON_KEY: 'anon', SUPABASE_URL: 'ws://x.supabase.co/#access_token=hunter2' },
+  ])('shows a bad URL without its credentials, query or fragment: %o', (env) => {
+    expect(() => loadConfig(env)).toThrow(/^Invalid setting \w+_URL: .+ \(got "\w+:\/\/.*\[redacted\].*"\)$/);
+    expect(() => loadConfig(env)).not.toThrow(/hunter2|hun\?ter/);
+  });
+
+  it('redacts every URL in a list', () => {
+    expect(redactUrls('https://a.example,https://u:hunter2@b.example')).toBe(
+      'https://a.example,https://[redacted]@b.example',
     );
   });
 

@@ -22,6 +22,8 @@ export const configSchema = z
      * new id per start, and a dead process's runs are ended once they miss their heartbeats (~20 s).
      */
     INSTANCE_ID: z.string().trim().min(1).max(200).optional(),
+    /** How long a connection to PostgreSQL may take before it counts as failed (start-up then stops). */
+    DATABASE_CONNECT_TIMEOUT_SECONDS: integer(1, 600).default(30),
     /** builtin: accounts in Hearth's own store; supabase: accounts in Supabase Auth. */
     AUTH_PROVIDER: z.enum(['builtin', 'supabase']).default('builtin'),
     /** The Supabase project URL (https://<ref>.supabase.co); Auth is under /auth/v1. */
@@ -130,6 +132,22 @@ const SECRET_SETTINGS = new Set([
   'SUPABASE_JWT_SECRET',
 ]);
 
+/** A setting whose value is never shown: the known secrets, and any name that says it holds one. */
+function isSecretSetting(name: string): boolean {
+  return SECRET_SETTINGS.has(name) || /(KEY|SECRET|PASSWORD|TOKEN)$/.test(name);
+}
+
+/**
+ * A value that may be shown: any URL in it loses its user name and password, query and fragment,
+ * where credentials and signed tokens travel (`ftp://user:hunter2@host/?token=…`). Text-based, so
+ * a URL too broken to parse loses them too.
+ */
+export function redactUrls(value: string): string {
+  return value
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s]*@/gi, '$1[redacted]@')
+    .replace(/(:\/\/[^\s?#]*)[?#][^\s,]*/gi, '$1?[redacted]');
+}
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -149,7 +167,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue?.path[0] ?? 'configuration');
-    const shown = SECRET_SETTINGS.has(name) || present[name] === undefined ? '' : ` (got "${present[name]}")`;
+    const value = present[name];
+    const shown = isSecretSetting(name) || value === undefined ? '' : ` (got "${redactUrls(value)}")`;
     throw new ConfigError(`Invalid setting ${name}: ${issue?.message ?? 'not valid'}${shown}`);
   }
   return { ...parsed.data, dataDir: resolve(cwd, parsed.data.HEARTH_DATA_DIR) };

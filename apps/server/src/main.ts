@@ -25,11 +25,18 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
+/**
+ * One line for the operator: the reason, never a stack. A failed statement (Drizzle's message is
+ * the SQL with its values) is told by its database's own reason.
+ */
+function startupFailure(error: unknown): string {
+  if (error instanceof ConfigError) return error.message;
+  const failure = error instanceof Error && error.name === 'DrizzleQueryError' && error.cause ? error.cause : error;
+  const message = failure instanceof Error ? failure.message : String(failure);
+  return `failed to start: ${message.split('\n')[0]}`;
+}
+
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    console.error(`hearth: ${error.message}`);
-  } else {
-    console.error('hearth: failed to start:', error instanceof Error ? error.message : error);
-  }
+  console.error(`hearth: ${startupFailure(error)}`);
   process.exit(1);
 });

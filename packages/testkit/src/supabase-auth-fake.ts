@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { JWTPayload } from 'jose';
 import { readBody, sendJson } from './http-io';
 import { isRecord, parseJson } from './json';
@@ -37,6 +38,8 @@ export interface FakeSupabaseAuthCall {
   apikey: string | undefined;
   authorization: string | undefined;
   apiVersion: string | undefined;
+  /** The client library and runtime, as supabase-js names them (`supabase-js/2.x; runtime=node; …`). */
+  clientInfo: string | undefined;
   body: unknown;
 }
 
@@ -348,6 +351,7 @@ export async function startFakeSupabaseAuth(options: FakeSupabaseAuthOptions = {
       apikey: header(req, 'apikey'),
       authorization: req.headers.authorization,
       apiVersion: header(req, 'x-supabase-api-version'),
+      clientInfo: header(req, 'x-client-info'),
       body,
     });
     if (method === 'GET' && path === JWKS_PATH) return sendJson(res, 200, keys.jwks());
@@ -375,6 +379,21 @@ export async function startFakeSupabaseAuth(options: FakeSupabaseAuthOptions = {
       if (!res.headersSent) sendJson(res, 500, { code: 500, error_code: 'unexpected_failure', msg: 'fake failed' });
       else res.destroy();
     });
+  });
+  // Realtime is not faked: a WebSocket attempt (/realtime/v1/websocket) is recorded, then refused.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    calls.push({
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.search,
+      apikey: url.searchParams.get('apikey') ?? undefined,
+      authorization: req.headers.authorization,
+      apiVersion: undefined,
+      clientInfo: header(req, 'x-client-info'),
+      body: undefined,
+    });
+    socket.destroy();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

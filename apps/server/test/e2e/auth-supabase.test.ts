@@ -92,6 +92,14 @@ describe('AUTH_PROVIDER=supabase', () => {
     expect(calls.find((call) => call.path === '/logout')?.authorization).toBe(userJwts[0]);
   });
 
+  it('calls Supabase through supabase-js, which runs on this Node version', async () => {
+    await signedInClient(project.server, 'client-info');
+    const signUp = project.fake.calls.findLast((call) => call.path === '/signup');
+    expect(signUp?.clientInfo).toMatch(/^supabase-js\/2\.\d+\.\d+; .*runtime=node; runtime-version=/);
+    expect(signUp?.clientInfo).toContain(`runtime-version=${process.versions.node}`);
+    expect(project.fake.calls.filter((call) => call.path.startsWith('/realtime'))).toEqual([]);
+  });
+
   it('keeps working through a key rotation, without a restart', async () => {
     const { fake, server, clock } = project;
     const before = await signedInClient(server, 'rotation');
@@ -255,8 +263,13 @@ describe('the server process with AUTH_PROVIDER=supabase', () => {
       expect(started.output()).toContain(`auth: Supabase Auth at ${fake.url}`);
       expect(readdirSync(dataDir)).not.toContain('jwt-secret');
       fake.contract.assertClean();
+      await client.auth.logout.mutate({});
+      // supabase-js's Realtime client is built (it would throw on Node 20 without ws) but never connects.
+      expect(fake.calls.filter((call) => call.path.startsWith('/realtime'))).toEqual([]);
+      expect(await stop(started.child)).toBe(0);
+      expect(started.output()).not.toMatch(/error/i);
     } finally {
-      await stop(started.child);
+      started.child.kill('SIGKILL');
       await fake.close();
     }
   }, 60_000);

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHearthClient } from '@hearth/sdk';
@@ -77,4 +78,93 @@ describe('the server process', () => {
     expect(output.trim()).toMatch(/^hearth: Invalid setting PORT: .*"not-a-port"\)$/);
     expect(output.trim().split('\n')).toHaveLength(1);
   }, 30_000);
+});
+
+/** Starts the server expecting it to refuse: exit code 1 and one line on stderr, no stack, SQL or secret. */
+async function refusal(env: Record<string, string>): Promise<string> {
+  const failure = await startProcess(env).catch((error: { code: number; output: string }) => error);
+  expect(failure).toMatchObject({ code: 1 });
+  const output = (failure as { output: string }).output.trim();
+  expect(output.split('\n')).toHaveLength(1);
+  expect(output).not.toMatch(/hunter2|\bselect\b|params:|\n\s+at /i);
+  return output;
+}
+
+describe('the server process refusing to start', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hearth-refuse-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('refuses a .env line that is not NAME=value, naming the file and line but not its text', async () => {
+    const cwd = mkdtempSync(join(dataDir, 'env-'));
+    writeFileSync(join(cwd, '.env'), '# settings\nLOG_LEVEL=info\nhunter2-pasted-alone\nOFFLINE_WORD_DELAY_MS=5\n');
+    const output = await refusal({ INIT_CWD: cwd, HEARTH_DATA_DIR: dataDir });
+    expect(output).toBe(`hearth: ${join(cwd, '.env')} line 3: expected NAME=value, a # comment or a blank line`);
+  }, 30_000);
+
+  it('shows a bad URL setting without the credentials in it', async () => {
+    const output = await refusal({ HEARTH_DATA_DIR: dataDir, LLM_BASE_URL: 'ftp://user:hunter2@llm.example' });
+    expect(output).toMatch(/^hearth: Invalid setting LLM_BASE_URL: .+ \(got "ftp:\/\/\[redacted\]@llm\.example"\)$/);
+  }, 30_000);
+
+  it('fails at once on a data directory that cannot be created, saying why', async () => {
+    const output = await refusal({ HEARTH_DATA_DIR: '/proc/nope' });
+    expect(output).toBe(
+      'hearth: failed to start: cannot create the data directory /proc/nope/pgdata: /proc/nope: no such file or directory (ENOENT)',
+    );
+  }, 30_000);
+
+  it.each([
+    ['postgres://postgres:hunter2@127.0.0.1:1/hearth', '127.0.0.1:1: connection refused (ECONNREFUSED)'],
+    ['postgres://postgres:hunter2@no-such-host.invalid/hearth', 'no-such-host.invalid:5432: no such host (ENOTFOUND)'],
+  ])(
+    'names the cause when PostgreSQL cannot be reached: %s',
+    async (url, reason) => {
+      const output = await refusal({ HEARTH_DATA_DIR: dataDir, DATABASE_URL: url });
+      expect(output).toBe(`hearth: failed to start: cannot connect to PostgreSQL at ${reason}`);
+    },
+    30_000,
+  );
+
+  it('says so when PostgreSQL does not answer in time', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    try {
+      const output = await refusal({
+        HEARTH_DATA_DIR: dataDir,
+        DATABASE_URL: `postgres://postgres:hunter2@127.0.0.1:${port}/hearth`,
+        DATABASE_CONNECT_TIMEOUT_SECONDS: '1',
+      });
+      expect(output).toBe(
+        `hearth: failed to start: cannot connect to PostgreSQL at 127.0.0.1:${port}: no answer within 1 s (CONNECT_TIMEOUT)`,
+      );
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  }, 30_000);
+
+  const postgresUrl = process.env.TEST_DATABASE_URL;
+  it.runIf(postgresUrl).each([
+    [
+      'database',
+      'hearth_no_such_database',
+      'database missing: database "hearth_no_such_database" does not exist (3D000)',
+    ],
+    ['user', 'hearth_no_such_role', 'authentication failed: role "hearth_no_such_role" does not exist (28000)'],
+  ])(
+    'names the cause when PostgreSQL refuses the connection: unknown %s',
+    async (part, name, reason) => {
+      const url = new URL(postgresUrl ?? '');
+      if (part === 'database') url.pathname = `/${name}`;
+      else url.username = name;
+      url.password = 'hunter2';
+      const output = await refusal({ HEARTH_DATA_DIR: dataDir, DATABASE_URL: url.href });
+      expect(output).toBe(
+        `hearth: failed to start: cannot connect to PostgreSQL at ${url.hostname}:${url.port}: ${reason}`,
+      );
+    },
+    30_000,
+  );
 });

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import type { PGlite } from '@electric-sql/pglite';
 import { type SQL, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -7,7 +6,9 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { PostgresRunSignals } from '../chat/postgres-run-signals';
 import { type RunSignals, singleProcessSignals } from '../ports/run-signals';
+import { createDataDir } from './data-dir';
 import { lockDataDir } from './data-dir-lock';
+import { connectionFailure } from './errors';
 import { PgliteThread } from './pglite-thread';
 import * as schema from './schema';
 import { vacuumRewrittenTables } from './vacuum';
@@ -16,7 +17,7 @@ export type Schema = typeof schema;
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;
 
 export type StoreLocation =
-  | { kind: 'postgres'; url: string; maxConnections?: number }
+  | { kind: 'postgres'; url: string; maxConnections?: number; connectTimeoutSeconds?: number }
   | { kind: 'pglite'; dataDir: string }
   | { kind: 'pglite-memory' };
 
@@ -34,11 +35,21 @@ export interface Store {
 
 export async function openStore(location: StoreLocation): Promise<Store> {
   if (location.kind === 'postgres') {
+    const connectTimeoutSeconds = location.connectTimeoutSeconds ?? 30;
     const client = postgres(location.url, {
       max: location.maxConnections ?? 10,
+      connect_timeout: connectTimeoutSeconds,
       onnotice: () => {},
       connection: { application_name: 'hearth' },
     });
+    // A first round trip here, so an unreachable server is reported as such, not as the failure of
+    // whatever statement happened to run first.
+    try {
+      await client`select 1`;
+    } catch (error) {
+      await client.end({ timeout: 1 });
+      throw connectionFailure(error, location.url, connectTimeoutSeconds);
+    }
     const db = drizzlePostgres(client, { schema });
     return {
       kind: 'postgres',
@@ -53,7 +64,7 @@ export async function openStore(location: StoreLocation): Promise<Store> {
   }
   let unlock = () => {};
   if (location.kind === 'pglite') {
-    mkdirSync(location.dataDir, { recursive: true });
+    createDataDir(location.dataDir);
     unlock = lockDataDir(location.dataDir);
   }
   const client = await PgliteThread.open(location.kind === 'pglite' ? location.dataDir : undefined).catch(

@@ -1,11 +1,13 @@
 import {
-  AuthClient,
   type AuthError,
+  createClient,
   isAuthApiError,
   isAuthSessionMissingError,
+  type SupabaseClientOptions,
   type Session as SupabaseSession,
 } from '@supabase/supabase-js';
 import { decodeJwt } from 'jose';
+import WebSocket from 'ws';
 import { normalizeEmail } from '../../domain/email';
 import { AppError } from '../../domain/errors';
 import type { AuthResult, ClientInfo, Session } from '../../domain/session';
@@ -35,21 +37,27 @@ export interface SupabaseAuthOptions {
 }
 
 const MAX_DISPLAY_NAME = 80;
+
+type RealtimeTransport = NonNullable<NonNullable<SupabaseClientOptions<'public'>['realtime']>['transport']>;
+/** ws, the transport supabase-js documents for Node 20; @types/ws types its events apart from the DOM's. */
+const realtimeTransport = WebSocket as unknown as RealtimeTransport;
 const REQUEST_TIMEOUT_MS = 10_000;
 
 /**
- * Accounts kept by Supabase Auth. Credentials and sessions live there, reached through auth-js;
+ * Accounts kept by Supabase Auth. Credentials and sessions live there, reached through supabase-js;
  * access tokens are verified here against the project's keys, so an authenticated request costs no
  * call to Supabase. Each user also has a row in Hearth's `users` table, with Supabase's id.
  */
 export class SupabaseAuthProvider implements AuthProvider {
   readonly name = 'supabase' as const;
+  private readonly projectUrl: string;
   private readonly authUrl: string;
   private readonly fetch: typeof fetch;
   private readonly endedSessions: EndedSessions;
 
   constructor(private readonly options: SupabaseAuthOptions) {
-    this.authUrl = `${options.url.replace(/\/+$/, '')}/auth/v1`;
+    this.projectUrl = options.url.replace(/\/+$/, '');
+    this.authUrl = `${this.projectUrl}/auth/v1`;
     this.fetch = upstreamFetch(REQUEST_TIMEOUT_MS);
     this.endedSessions = new EndedSessions(options.clock);
   }
@@ -96,7 +104,7 @@ export class SupabaseAuthProvider implements AuthProvider {
   }
 
   async logout(caller: AuthenticatedUser, accessToken: string): Promise<void> {
-    // auth-js files this under admin, but it takes no admin rights: it ends the session of the JWT given.
+    // Auth files this under admin, but it takes no admin rights: it ends the session of the JWT given.
     const { error } = await this.client().admin.signOut(accessToken, 'local');
     if (error && !alreadyEnded(error)) throw appErrorFromGoTrue(error);
     const { exp } = decodeJwt(accessToken);
@@ -126,20 +134,18 @@ export class SupabaseAuthProvider implements AuthProvider {
   }
 
   /**
-   * A client for one operation. auth-js keeps the session it last received, and its refresh in
-   * flight, on the instance: a client shared between requests would hand one user's session to
-   * another. With nothing persisted and no auto-refresh it holds no timer and is simply dropped.
+   * supabase-js's Auth client, one per operation. Auth keeps the session it last received, and its
+   * refresh in flight, on the instance: a client shared between requests would hand one user's
+   * session to another. With nothing persisted and no auto-refresh it holds no timer; its Realtime
+   * client opens no socket until a channel is joined, which Hearth never does (ws is its transport
+   * only because, without a WebSocket in Node 20's globals, it refuses to be built at all).
    */
   private client() {
-    const { anonKey } = this.options;
-    return new AuthClient({
-      url: this.authUrl,
-      headers: { apikey: anonKey, Authorization: `Bearer ${anonKey}` },
-      persistSession: false,
-      autoRefreshToken: false,
-      detectSessionInUrl: false,
-      fetch: this.fetch,
-    });
+    return createClient(this.projectUrl, this.options.anonKey, {
+      auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+      realtime: { transport: realtimeTransport },
+      global: { fetch: this.fetch },
+    }).auth;
   }
 
   private async signedIn(session: SupabaseSession, displayName: string | null): Promise<AuthResult> {

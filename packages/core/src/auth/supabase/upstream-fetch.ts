@@ -1,7 +1,7 @@
 /**
- * The fetch auth-js calls Supabase Auth with. Each request gets a time limit (fetch has none of its
+ * The fetch supabase-js calls Supabase Auth with. Each request gets a time limit (fetch has none of its
  * own), and a request that gets no HTTP answer comes back as a 503, or a 504 when the limit ran out:
- * auth-js reports either as a retryable failure, as it would the network error, but without
+ * its Auth client reports either as a retryable failure, as it would the network error, but without
  * printing a stack to the console as it does for a fetch that throws.
  */
 export function upstreamFetch(timeoutMs: number): typeof fetch {
