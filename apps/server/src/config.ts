@@ -6,39 +6,75 @@ const integer = (min: number, max: number) => z.coerce.number().int().min(min).m
 /** Every setting Hearth reads, with its default. `.env.example` lists the same names. */
 export const configSchema = z
   .object({
-    NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
-    PORT: integer(0, 65_535).default(8787),
-    /** Unset: every interface, IPv4 and IPv6. */
-    HOST: z.string().min(1).optional(),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    HEARTH_DATA_DIR: z.string().min(1).default('.hearth'),
+    NODE_ENV: z
+      .enum(['development', 'production', 'test'])
+      .default('production')
+      .describe('`development` shows error stacks to clients; nothing else does.'),
+    PORT: integer(0, 65_535).default(8787).describe('The HTTP port.'),
+    HOST: z.string().min(1).optional().describe('The address to listen on. Unset: every interface, IPv4 and IPv6.'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info')
+      .describe('The pino log level.'),
+    HEARTH_DATA_DIR: z
+      .string()
+      .min(1)
+      .default('.hearth')
+      .describe(
+        'Where the embedded PGlite database and the generated signing key live, relative to where the server starts.',
+      ),
     DATABASE_URL: z
       .url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' })
-      .optional(),
-    DATABASE_POOL_SIZE: integer(1, 200).default(10),
-    /**
-     * This server's name among those sharing one PostgreSQL, stable across its restarts and unique
-     * among live ones (e.g. the pod name): a restart then ends the runs it left at once. Unset: a
-     * new id per start, and a dead process's runs are ended once they miss their heartbeats (~20 s).
-     */
-    INSTANCE_ID: z.string().trim().min(1).max(200).optional(),
-    /** How long a connection to PostgreSQL may take before it counts as failed (start-up then stops). */
-    DATABASE_CONNECT_TIMEOUT_SECONDS: integer(1, 600).default(30),
-    /** builtin: accounts in Hearth's own store; supabase: accounts in Supabase Auth. */
-    AUTH_PROVIDER: z.enum(['builtin', 'supabase']).default('builtin'),
-    /** The Supabase project URL (https://<ref>.supabase.co); Auth is under /auth/v1. */
-    SUPABASE_URL: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
-    /** The project's publishable (anon) key. */
-    SUPABASE_ANON_KEY: z.string().min(1).optional(),
-    /** Legacy projects only: the HS256 secret their access tokens are signed with. */
-    SUPABASE_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-    JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-    JWT_ISSUER: z.string().min(1).default('hearth'),
-    ACCESS_TOKEN_TTL_SECONDS: integer(60, 86_400).default(900),
-    SESSION_TTL_DAYS: integer(1, 365).default(30),
-    LOGIN_MAX_FAILURES_PER_EMAIL: integer(1, 1_000).default(5),
-    LOGIN_MAX_ATTEMPTS_PER_IP: integer(1, 100_000).default(30),
-    LOGIN_WINDOW_SECONDS: integer(1, 86_400).default(900),
+      .optional()
+      .describe('A `postgres://` URL: use PostgreSQL (or Supabase Postgres) instead of the embedded PGlite.'),
+    DATABASE_POOL_SIZE: integer(1, 200).default(10).describe('PostgreSQL connections per server process.'),
+    INSTANCE_ID: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe(
+        "This server's name among those sharing one PostgreSQL, stable across its restarts and unique among live ones (e.g. the pod name): a restart then ends the runs it left at once. Unset: a new id per start, and a dead process's runs are ended once they miss their heartbeats (~20 s).",
+      ),
+    DATABASE_CONNECT_TIMEOUT_SECONDS: integer(1, 600)
+      .default(30)
+      .describe('How long a connection to PostgreSQL may take before it counts as failed (start-up then stops).'),
+    AUTH_PROVIDER: z
+      .enum(['builtin', 'supabase'])
+      .default('builtin')
+      .describe(
+        "`builtin`: accounts in Hearth's own store. `supabase`: accounts in Supabase Auth (see docs/deploy.md).",
+      ),
+    SUPABASE_URL: z
+      .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+      .optional()
+      .describe('The Supabase project URL (`https://<ref>.supabase.co`); Auth is under `/auth/v1`.'),
+    SUPABASE_ANON_KEY: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The Supabase project's publishable (anon) key. Hearth needs no service-role key."),
+    SUPABASE_JWT_SECRET: z
+      .string()
+      .min(32, 'must be at least 32 characters')
+      .optional()
+      .describe('Legacy Supabase projects only: the HS256 secret their access tokens are signed with.'),
+    JWT_SECRET: z
+      .string()
+      .min(32, 'must be at least 32 characters')
+      .optional()
+      .describe(
+        'The HS256 key for access tokens, at least 32 characters. Unset: one is generated into HEARTH_DATA_DIR. Set it when several processes share a database.',
+      ),
+    JWT_ISSUER: z.string().min(1).default('hearth').describe('The `iss` claim of access tokens.'),
+    ACCESS_TOKEN_TTL_SECONDS: integer(60, 86_400).default(900).describe('How long an access token is valid.'),
+    SESSION_TTL_DAYS: integer(1, 365).default(30).describe('A session ends after this long without a refresh.'),
+    LOGIN_MAX_FAILURES_PER_EMAIL: integer(1, 1_000)
+      .default(5)
+      .describe('Failed logins per email in one window before `RATE_LIMITED`.'),
+    LOGIN_MAX_ATTEMPTS_PER_IP: integer(1, 100_000).default(30).describe('Login attempts per client IP in one window.'),
+    LOGIN_WINDOW_SECONDS: integer(1, 86_400).default(900).describe('The login throttling window.'),
     CORS_ORIGINS: z
       .string()
       .default('http://localhost:3000,http://localhost:5173')
@@ -47,53 +83,126 @@ export const configSchema = z
           .split(',')
           .map((origin) => origin.trim())
           .filter(Boolean),
+      )
+      .describe('Browser origins allowed by CORS, comma-separated; `*` allows any.'),
+    TRUST_PROXY: z
+      .stringbool()
+      .default(false)
+      .describe('Behind a reverse proxy: take the client address from `X-Forwarded-For`, for login throttling.'),
+    LLM_BASE_URL: z
+      .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+      .optional()
+      .describe(
+        'Any OpenAI-compatible endpoint (OpenAI, the LiteLLM proxy, Ollama, vLLM). Unset: the offline demo model `hearth/offline`.',
       ),
-    TRUST_PROXY: z.stringbool().default(false),
-    /** Any OpenAI-compatible endpoint (OpenAI, LiteLLM proxy, Ollama, vLLM). Unset: the offline demo model. */
-    LLM_BASE_URL: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
-    LLM_API_KEY: z.string().min(1).optional(),
-    LLM_MODEL: z.string().min(1).default('gpt-4o-mini'),
-    /** Unset: the model's window from the price table. */
-    LLM_CONTEXT_WINDOW: integer(1_024, 10_000_000).optional(),
-    LLM_MAX_OUTPUT_TOKENS: integer(1, 1_000_000).default(4_096),
-    LLM_CONNECT_TIMEOUT_MS: integer(100, 600_000).default(10_000),
-    LLM_IDLE_TIMEOUT_MS: integer(100, 600_000).default(60_000),
-    AGENT_MAX_STEPS: integer(1, 50).default(8),
-    /** Pause between the offline model's words, so streaming is visible in a demo. */
-    OFFLINE_WORD_DELAY_MS: integer(0, 1_000).default(15),
-    RUN_EVENT_RETENTION_SECONDS: integer(60, 86_400).default(600),
-    /** Text deltas arriving within this long of the last one sent go out as one event (the first at once). */
-    STREAM_BATCH_MS: integer(0, 1_000).default(50),
-    /** Event streams (`chat.events`) one user may have open at once, over all their runs and tabs. */
-    STREAMS_PER_USER_MAX: integer(1, 100_000).default(20),
-    /** Event streams that may follow one run at once (tabs showing the same conversation). */
-    STREAMS_PER_RUN_MAX: integer(1, 100_000).default(10),
-    /** Extra or overriding model prices, in LiteLLM's price-map format. */
-    MODEL_PRICES_FILE: z.string().min(1).optional(),
-    /** New users' budget; unset: no limit. */
-    DEFAULT_BUDGET_USD: z.coerce.number().min(0).max(1_000_000).optional(),
-    DEFAULT_BUDGET_PERIOD: z.enum(['day', 'week', 'month', 'none']).default('month'),
-    /** The most a user may set their own limit to; unset: no ceiling. */
-    BUDGET_CEILING_USD: z.coerce.number().min(0).max(1_000_000).optional(),
-    /** Output tokens a model step reserves at a time, extending its reservation as the answer streams (built-in agent). */
-    BUDGET_OUTPUT_SLICE_TOKENS: integer(16, 1_000_000).default(256),
-    /** An unsettled reservation older than this is taken for orphaned by a crash and released. */
-    RESERVATION_TTL_SECONDS: integer(60, 86_400).default(900),
-    /** builtin: Hearth's ledger alone; litellm: users, keys and budgets also on a LiteLLM proxy. */
-    BILLING: z.enum(['builtin', 'litellm']).default('builtin'),
-    LITELLM_URL: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
-    LITELLM_MASTER_KEY: z.string().min(1).optional(),
-    /** builtin: the agent runs in Hearth; letta: each user's agent is a Letta agent. */
-    AGENT_BACKEND: z.enum(['builtin', 'letta']).default('builtin'),
-    /** The Letta server's root, without /v1 (Letta Cloud: https://api.letta.com). */
-    LETTA_BASE_URL: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
-    /** Letta Cloud's API key, or a self-hosted server's password; unset for an open self-hosted server. */
-    LETTA_API_KEY: z.string().min(1).optional(),
-    /** Model and embedding handles (provider/name) new Letta agents are created with. */
-    LETTA_MODEL: z.string().min(1).default('openai/gpt-4.1-mini'),
-    LETTA_EMBEDDING: z.string().min(1).default('openai/text-embedding-3-small'),
-    /** How long a request waits for Letta, and a stream for its next event (Letta pings every 20 s). */
-    LETTA_TIMEOUT_MS: integer(1_000, 600_000).default(60_000),
+    LLM_API_KEY: z.string().min(1).optional().describe('The API key for LLM_BASE_URL.'),
+    LLM_MODEL: z
+      .string()
+      .min(1)
+      .default('gpt-4o-mini')
+      .describe('The model the agent uses. It needs a price (the built-in table or MODEL_PRICES_FILE).'),
+    LLM_CONTEXT_WINDOW: integer(1_024, 10_000_000)
+      .optional()
+      .describe("The model's context window in tokens. Unset: the model's window from the price table."),
+    LLM_MAX_OUTPUT_TOKENS: integer(1, 1_000_000)
+      .default(4_096)
+      .describe('The most output tokens one model step may write.'),
+    LLM_CONNECT_TIMEOUT_MS: integer(100, 600_000)
+      .default(10_000)
+      .describe('How long a model request waits to connect and for its answer to start.'),
+    LLM_IDLE_TIMEOUT_MS: integer(100, 600_000)
+      .default(60_000)
+      .describe('How long a model stream may stay silent between chunks.'),
+    AGENT_MAX_STEPS: integer(1, 50)
+      .default(8)
+      .describe('Model steps (calls) one agent turn may take, tool calls included.'),
+    OFFLINE_WORD_DELAY_MS: integer(0, 1_000)
+      .default(15)
+      .describe("The pause between the offline model's words, so streaming is visible in a demo."),
+    RUN_EVENT_RETENTION_SECONDS: integer(60, 86_400)
+      .default(600)
+      .describe("How long a finished run's events stay available for replay."),
+    STREAM_BATCH_MS: integer(0, 1_000)
+      .default(50)
+      .describe(
+        'Text deltas arriving within this long of the last one sent go out as one event; the first goes out at once. 0 sends every delta the provider sends.',
+      ),
+    STREAMS_PER_USER_MAX: integer(1, 100_000)
+      .default(20)
+      .describe('Event streams (`chat.events`) one user may have open at once, over all their runs and tabs.'),
+    STREAMS_PER_RUN_MAX: integer(1, 100_000)
+      .default(10)
+      .describe('Event streams that may follow one run at once (tabs showing the same conversation).'),
+    MODEL_PRICES_FILE: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Extra or overriding model prices, in LiteLLM's price-map format."),
+    DEFAULT_BUDGET_USD: z.coerce
+      .number()
+      .min(0)
+      .max(1_000_000)
+      .optional()
+      .describe("A new user's budget in USD. Unset: no limit."),
+    DEFAULT_BUDGET_PERIOD: z
+      .enum(['day', 'week', 'month', 'none'])
+      .default('month')
+      .describe("A new user's budget period, on the UTC calendar (midnight, Monday, the 1st)."),
+    BUDGET_CEILING_USD: z.coerce
+      .number()
+      .min(0)
+      .max(1_000_000)
+      .optional()
+      .describe('The highest limit a user may set for themselves. Unset: no ceiling.'),
+    BUDGET_OUTPUT_SLICE_TOKENS: integer(16, 1_000_000)
+      .default(256)
+      .describe(
+        'Output tokens a model step reserves at a time, extending its reservation as the answer streams (built-in agent).',
+      ),
+    RESERVATION_TTL_SECONDS: integer(60, 86_400)
+      .default(900)
+      .describe('An unsettled budget reservation that has not moved for this long was left by a crash and is settled.'),
+    BILLING: z
+      .enum(['builtin', 'litellm'])
+      .default('builtin')
+      .describe(
+        "`builtin`: Hearth's ledger alone. `litellm`: users, keys and budgets also on a LiteLLM proxy, and model traffic through it.",
+      ),
+    LITELLM_URL: z
+      .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+      .optional()
+      .describe("The LiteLLM proxy's URL (with BILLING=litellm)."),
+    LITELLM_MASTER_KEY: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The LiteLLM proxy's master key (with BILLING=litellm); never sent to clients."),
+    AGENT_BACKEND: z
+      .enum(['builtin', 'letta'])
+      .default('builtin')
+      .describe("`builtin`: the agent runs in Hearth. `letta`: each user's agent is an agent on a Letta server."),
+    LETTA_BASE_URL: z
+      .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+      .optional()
+      .describe("The Letta server's root, without `/v1` (Letta Cloud: `https://api.letta.com`)."),
+    LETTA_API_KEY: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Letta Cloud's API key, or a self-hosted server's password. Unset for an open self-hosted server."),
+    LETTA_MODEL: z
+      .string()
+      .min(1)
+      .default('openai/gpt-4.1-mini')
+      .describe('The model handle (provider/name) new Letta agents are created with; it needs a price.'),
+    LETTA_EMBEDDING: z
+      .string()
+      .min(1)
+      .default('openai/text-embedding-3-small')
+      .describe('The embedding handle (provider/name) new Letta agents are created with.'),
+    LETTA_TIMEOUT_MS: integer(1_000, 600_000)
+      .default(60_000)
+      .describe('How long a request waits for Letta, and a stream for its next event (Letta pings every 20 s).'),
   })
   .superRefine((config, context) => {
     const require = (names: readonly (keyof typeof config)[], when: string) => {
