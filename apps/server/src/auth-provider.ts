@@ -2,9 +2,9 @@ import {
   AccessTokens,
   type AuthProvider,
   AuthStore,
+  type AuthThrottle,
   BuiltinAuthProvider,
   type Clock,
-  type LoginThrottle,
   resolveSigningKey,
   type Store,
   SupabaseAuthProvider,
@@ -22,7 +22,7 @@ export interface ConfiguredAuth {
 }
 
 /** The auth provider AUTH_PROVIDER names, built from its settings. */
-export function authFor(config: Config, deps: { store: Store; clock: Clock; throttle: LoginThrottle }): ConfiguredAuth {
+export function authFor(config: Config, deps: { store: Store; clock: Clock; throttle: AuthThrottle }): ConfiguredAuth {
   const { store, clock, throttle } = deps;
   // The config schema requires both when AUTH_PROVIDER=supabase; this narrows their types.
   if (config.AUTH_PROVIDER === 'supabase' && config.SUPABASE_URL && config.SUPABASE_ANON_KEY) {

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { parseProxyTrust } from '@hearth/api';
 import { z } from 'zod';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -31,6 +32,9 @@ export const configSchema = z
     LOGIN_MAX_FAILURES_PER_EMAIL: integer(1, 1_000).default(5),
     LOGIN_MAX_ATTEMPTS_PER_IP: integer(1, 100_000).default(30),
     LOGIN_WINDOW_SECONDS: integer(1, 86_400).default(900),
+    /** Sign-ups allowed per client IP in one window, whatever their outcome (an account made, EMAIL_TAKEN). */
+    REGISTER_MAX_PER_IP: integer(1, 1_000_000).default(10),
+    REGISTER_WINDOW_SECONDS: integer(1, 86_400).default(3_600),
     CORS_ORIGINS: z
       .string()
       .default('http://localhost:3000,http://localhost:5173')
@@ -40,7 +44,21 @@ export const configSchema = z
           .map((origin) => origin.trim())
           .filter(Boolean),
       ),
-    TRUST_PROXY: z.stringbool().default(false),
+    /**
+     * Which reverse proxies may name the client in X-Forwarded-For: false (none), true (one: the peer),
+     * a hop count, or the proxies' addresses and CIDR ranges, comma-separated.
+     */
+    TRUST_PROXY: z
+      .string()
+      .transform((value, context) => {
+        try {
+          return parseProxyTrust(value);
+        } catch (error) {
+          context.addIssue({ code: 'custom', message: error instanceof Error ? error.message : 'not valid' });
+          return z.NEVER;
+        }
+      })
+      .prefault('false'),
     /** Any OpenAI-compatible endpoint (OpenAI, LiteLLM proxy, Ollama, vLLM). Unset: the offline demo model. */
     LLM_BASE_URL: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
     LLM_API_KEY: z.string().min(1).optional(),

@@ -1,43 +1,79 @@
-import { AppError } from '../domain/errors';
-import type { RateLimiter } from '../ports/rate-limiter';
+import { AppError, isAppError } from '../domain/errors';
+import type { RateLimitDecision, RateLimiter } from '../ports/rate-limiter';
 
-export interface LoginThrottleLimits {
-  /** Failed attempts allowed per email in one window. */
-  perEmail: number;
-  /** Attempts of any outcome allowed per client IP in one window. */
-  perIp: number;
-  windowMs: number;
+export interface AuthThrottleLimits {
+  login: {
+    /** Failed attempts allowed per email in one window. */
+    perEmail: number;
+    /** Attempts of any outcome allowed per client IP in one window. */
+    perIp: number;
+    windowMs: number;
+  };
+  registration: {
+    /** Sign-up attempts that reach the accounts, allowed per client IP in one window. */
+    perIp: number;
+    windowMs: number;
+  };
 }
 
 /**
  * Slows password guessing two ways: against one account from many places (per email, counting
- * failures) and from one place against many accounts (per IP, counting every attempt).
+ * failures) and from one place against many accounts (per IP, counting every attempt). Sign-ups are
+ * limited per IP: each one creates an account or tells whether an email has one.
+ *
+ * Every attempt is counted before it runs, so concurrent attempts cannot all slip under a limit
+ * that none of them has reached yet; what turns out not to count is given back afterwards.
  */
-export class LoginThrottle {
+export class AuthThrottle {
   constructor(
     private readonly limiter: RateLimiter,
-    private readonly limits: LoginThrottleLimits,
+    private readonly limits: AuthThrottleLimits,
   ) {}
 
-  /** Counts this attempt against the IP and refuses it if either limit is already spent. */
-  async admit(email: string, ip: string): Promise<void> {
-    const { perEmail, perIp, windowMs } = this.limits;
-    const byIp = await this.limiter.hit(`login:ip:${ip}`, perIp, windowMs);
-    const byEmail = await this.limiter.check(`login:email:${email}`, perEmail, windowMs);
-    const refused = [byIp, byEmail].filter((d) => !d.allowed);
-    if (refused.length === 0) return;
-    const retryAfterSeconds = Math.max(1, Math.ceil(Math.max(...refused.map((d) => d.retryAfterMs)) / 1000));
-    throw new AppError('RATE_LIMITED', `Too many login attempts. Try again in ${retryAfterSeconds} seconds.`, {
-      retryAfterSeconds,
-    });
+  /**
+   * Runs one login attempt, which throws INVALID_CREDENTIALS for a wrong email or password. That
+   * failure stays counted against the email; a success forgets the email's failures; any other
+   * outcome (an upstream outage, a refusal for another reason) is not a failure and is given back.
+   */
+  async login<T>(email: string, ip: string, attempt: () => Promise<T>): Promise<T> {
+    const { perEmail, perIp, windowMs } = this.limits.login;
+    refuseUnless(await this.limiter.hit(`login:ip:${ip}`, perIp, windowMs), 'login attempts');
+    const emailKey = `login:email:${email}`;
+    refuseUnless(await this.limiter.hit(emailKey, perEmail, windowMs), 'login attempts');
+    let result: T;
+    try {
+      result = await attempt();
+    } catch (error) {
+      if (!isAppError(error, 'INVALID_CREDENTIALS')) await this.limiter.refund(emailKey);
+      throw error;
+    }
+    await this.limiter.reset(emailKey);
+    return result;
   }
 
-  async recordFailure(email: string): Promise<void> {
-    const { perEmail, windowMs } = this.limits;
-    await this.limiter.hit(`login:email:${email}`, perEmail, windowMs);
+  /**
+   * Runs one sign-up attempt. It stays counted whatever the answer (an account made, EMAIL_TAKEN),
+   * except a failure that is not the client's doing (the store or upstream failing), which is given back.
+   */
+  async registration<T>(ip: string, attempt: () => Promise<T>): Promise<T> {
+    const { perIp, windowMs } = this.limits.registration;
+    const key = `register:ip:${ip}`;
+    refuseUnless(await this.limiter.hit(key, perIp, windowMs), 'sign-ups');
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!isAppError(error) || error.appCode.startsWith('UPSTREAM_') || error.appCode === 'INTERNAL') {
+        await this.limiter.refund(key);
+      }
+      throw error;
+    }
   }
+}
 
-  async recordSuccess(email: string): Promise<void> {
-    await this.limiter.reset(`login:email:${email}`);
-  }
+function refuseUnless(decision: RateLimitDecision, what: string): void {
+  if (decision.allowed) return;
+  const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+  throw new AppError('RATE_LIMITED', `Too many ${what}. Try again in ${retryAfterSeconds} seconds.`, {
+    retryAfterSeconds,
+  });
 }
