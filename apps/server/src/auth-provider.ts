@@ -2,10 +2,10 @@ import {
   AccessTokens,
   type AuthProvider,
   AuthStore,
+  type AuthThrottle,
   BuiltinAuthProvider,
   type Clock,
   createSupabaseAuthProvider,
-  type LoginThrottle,
   resolveSigningKey,
   type Store,
   SupabaseTokenVerifier,
@@ -24,7 +24,7 @@ export interface ConfiguredAuth {
 /** The auth provider AUTH_PROVIDER names, built from its settings. */
 export async function authFor(
   config: Config,
-  deps: { store: Store; clock: Clock; throttle: LoginThrottle },
+  deps: { store: Store; clock: Clock; throttle: AuthThrottle },
 ): Promise<ConfiguredAuth> {
   const { store, clock, throttle } = deps;
   // The config schema requires both when AUTH_PROVIDER=supabase; this narrows their types.

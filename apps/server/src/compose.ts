@@ -4,6 +4,7 @@ import { createApp } from '@hearth/api';
 import {
   AccountService,
   AgentService,
+  AuthThrottle,
   BuiltinLedger,
   ChatService,
   ChatStore,
@@ -11,7 +12,6 @@ import {
   LiteLlmAdmin,
   LiteLlmLedger,
   type LlmClient,
-  LoginThrottle,
   MemoryRateLimiter,
   MemoryStreamSlots,
   migrateStore,
@@ -91,10 +91,13 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     throw error;
   }
 
-  const throttle = new LoginThrottle(overrides.rateLimiter ?? new MemoryRateLimiter(clock), {
-    perEmail: config.LOGIN_MAX_FAILURES_PER_EMAIL,
-    perIp: config.LOGIN_MAX_ATTEMPTS_PER_IP,
-    windowMs: config.LOGIN_WINDOW_SECONDS * 1000,
+  const throttle = new AuthThrottle(overrides.rateLimiter ?? new MemoryRateLimiter(clock), {
+    login: {
+      perEmail: config.LOGIN_MAX_FAILURES_PER_EMAIL,
+      perIp: config.LOGIN_MAX_ATTEMPTS_PER_IP,
+      windowMs: config.LOGIN_WINDOW_SECONDS * 1000,
+    },
+    registration: { perIp: config.REGISTER_MAX_PER_IP, windowMs: config.REGISTER_WINDOW_SECONDS * 1000 },
   });
   const auth = await authFor(config, { store, clock, throttle });
 

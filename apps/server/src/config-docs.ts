@@ -21,6 +21,7 @@ type FieldJsonSchema = {
   minimum?: number;
   maximum?: number;
   description?: string;
+  default?: unknown;
 };
 
 function kindOf(json: FieldJsonSchema): string {
@@ -35,7 +36,9 @@ function kindOf(json: FieldJsonSchema): string {
   return 'text';
 }
 
-function defaultOf(schema: z.ZodType): string {
+/** The default as it is written in the environment; else as parsed (a boolean's `false`). */
+function defaultOf(schema: z.ZodType, json: FieldJsonSchema): string {
+  if (json.default !== undefined) return `\`${String(json.default)}\``;
   const parsed = schema.safeParse(undefined);
   if (!parsed.success || parsed.data === undefined) return '(unset)';
   const value = Array.isArray(parsed.data) ? parsed.data.join(',') : String(parsed.data);
@@ -48,7 +51,7 @@ const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ')
 export function settingsTable(): string {
   const rows = Object.entries(configSchema.shape).map(([name, schema]) => {
     const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as FieldJsonSchema;
-    return `| \`${name}\` | ${defaultOf(schema)} | ${kindOf(json)} | ${cell(schema.description ?? '')} |`;
+    return `| \`${name}\` | ${defaultOf(schema, json)} | ${kindOf(json)} | ${cell(schema.description ?? '')} |`;
   });
   return ['| setting | default | values | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -20,7 +20,14 @@ describe('loadConfig', () => {
     expect(config.PORT).toBe(9000);
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.dataDir).toBe('/var/lib/hearth');
-    expect(config.TRUST_PROXY).toBe(true);
+    expect(config.TRUST_PROXY).toEqual({ hops: 1 });
+  });
+
+  it('reads TRUST_PROXY as no proxy, a hop count, or the proxies’ addresses', () => {
+    expect(loadConfig({}).TRUST_PROXY).toEqual({ hops: 0 });
+    expect(loadConfig({ TRUST_PROXY: 'false' }).TRUST_PROXY).toEqual({ hops: 0 });
+    expect(loadConfig({ TRUST_PROXY: '2' }).TRUST_PROXY).toEqual({ hops: 2 });
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, ::1' }).TRUST_PROXY).toEqual({ proxies: ['10.0.0.0/8', '::1'] });
   });
 
   it.each([
@@ -28,7 +35,8 @@ describe('loadConfig', () => {
     [{ PORT: '70000' }, /^Invalid setting PORT: /],
     [{ LOG_LEVEL: 'loud' }, /^Invalid setting LOG_LEVEL: /],
     [{ DATABASE_URL: 'mysql://db/hearth' }, /^Invalid setting DATABASE_URL: expected a postgres/],
-    [{ TRUST_PROXY: 'perhaps' }, /^Invalid setting TRUST_PROXY: /],
+    [{ TRUST_PROXY: 'perhaps' }, /^Invalid setting TRUST_PROXY: .+"perhaps" is none of them/],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, /^Invalid setting TRUST_PROXY: /],
     [{ BILLING: 'litellm' }, /^Invalid setting LITELLM_URL: required when BILLING=litellm$/],
     [{ AUTH_PROVIDER: 'supabase' }, /^Invalid setting SUPABASE_URL: required when AUTH_PROVIDER=supabase$/],
     [

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { parseProxyTrust } from '@hearth/api';
 import { z } from 'zod';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -75,6 +76,12 @@ export const configSchema = z
       .describe('Failed logins per email in one window before `RATE_LIMITED`.'),
     LOGIN_MAX_ATTEMPTS_PER_IP: integer(1, 100_000).default(30).describe('Login attempts per client IP in one window.'),
     LOGIN_WINDOW_SECONDS: integer(1, 86_400).default(900).describe('The login throttling window.'),
+    REGISTER_MAX_PER_IP: integer(1, 1_000_000)
+      .default(10)
+      .describe(
+        'Sign-ups allowed per client IP in one window, whatever their outcome (an account made, `EMAIL_TAKEN`).',
+      ),
+    REGISTER_WINDOW_SECONDS: integer(1, 86_400).default(3_600).describe('The sign-up throttling window.'),
     CORS_ORIGINS: z
       .string()
       .default('http://localhost:3000,http://localhost:5173')
@@ -86,9 +93,19 @@ export const configSchema = z
       )
       .describe('Browser origins allowed by CORS, comma-separated; `*` allows any.'),
     TRUST_PROXY: z
-      .stringbool()
-      .default(false)
-      .describe('Behind a reverse proxy: take the client address from `X-Forwarded-For`, for login throttling.'),
+      .string()
+      .transform((value, context) => {
+        try {
+          return parseProxyTrust(value);
+        } catch (error) {
+          context.addIssue({ code: 'custom', message: error instanceof Error ? error.message : 'not valid' });
+          return z.NEVER;
+        }
+      })
+      .prefault('false')
+      .describe(
+        "Which reverse proxies may name the client in `X-Forwarded-For`: `false` (none), `true` (one: the peer), a hop count, or the proxies' addresses and CIDR ranges, comma-separated. The client is read from the right, past the trusted hops.",
+      ),
     LLM_BASE_URL: z
       .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
       .optional()

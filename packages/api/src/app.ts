@@ -12,6 +12,8 @@ import { secureHeaders } from 'hono/secure-headers';
 import superjson from 'superjson';
 import type { ApiContext, ApiDeps, ApiLogger } from './context';
 import { formatError } from './errors';
+import { MAX_BATCH_SIZE, refuseUnbatchableCalls } from './http/batch-rules';
+import { clientAddressResolver, type ProxyTrust } from './http/client-address';
 import { payloadTooLarge } from './http/payload-too-large';
 import { type ReadinessCheck, readinessResponse } from './http/readiness';
 import { requestLog } from './http/request-log';
@@ -27,8 +29,8 @@ export interface AppOptions {
   maxBodyBytes?: number;
   /** The peer address of a request as the HTTP server saw it. */
   remoteAddress: (c: Context) => string;
-  /** Behind a reverse proxy, take the client address from X-Forwarded-For. */
-  trustProxy?: boolean;
+  /** Behind reverse proxies: which of them may say, in X-Forwarded-For, who the client is. */
+  trustProxy?: ProxyTrust;
   exposeErrorDetails?: boolean;
 }
 
@@ -52,13 +54,9 @@ function bearerToken(req: Request, connectionParams: Record<string, string | und
 export function createApp(options: AppOptions): Hono {
   const maxBodyBytes = options.maxBodyBytes ?? ONE_MIB;
   const exposeErrorDetails = options.exposeErrorDetails ?? false;
-  const clientIp = (c: Context): string => {
-    if (options.trustProxy) {
-      const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-      if (forwarded) return forwarded;
-    }
-    return options.remoteAddress(c);
-  };
+  const resolveClientAddress = clientAddressResolver(options.trustProxy ?? { hops: 0 });
+  const clientIp = (c: Context): string =>
+    resolveClientAddress(options.remoteAddress(c), c.req.header('x-forwarded-for'));
 
   const app = new Hono();
   app.use(requestId());
@@ -97,7 +95,10 @@ export function createApp(options: AppOptions): Hono {
     trpcServer({
       router: appRouter,
       endpoint: '/trpc',
+      maxBatchSize: MAX_BATCH_SIZE,
       createContext: (opts: FetchCreateContextFnOptions, c: Context): ApiContext => {
+        // Thrown here, the error answers every call of the batch and none of them runs.
+        refuseUnbatchableCalls(opts.info);
         const requestIdValue = c.get('requestId');
         return {
           deps: options.deps,

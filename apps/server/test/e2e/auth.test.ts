@@ -197,6 +197,24 @@ describe.each(authProvidersOnDatabases())('auth through the SDK: $provider on $d
     it('that is not a JWT at all', async () => {
       await expectHearthError(meWith('garbage'), 'UNAUTHENTICATED');
     });
+
+    // Signed with the real key, so only the claims themselves can give them away.
+    it.each<[string, Record<string, unknown>]>([
+      ['a sub that is not a UUID', { sub: 'not-a-uuid' }],
+      ['a session_id that is not a UUID', { session_id: "x' or '1'='1" }],
+      ['a numeric sub', { sub: 42 }],
+      ['an exp that is not a number', { exp: 'tomorrow' }],
+      ['no sub', { sub: undefined }],
+      ['no session_id', { session_id: undefined }],
+      ['no exp', { exp: undefined }],
+    ])('with %s', async (_, changed) => {
+      const error = await expectHearthError(meWith(await auth.sign(claims, { claims: changed })), 'UNAUTHENTICATED');
+      expect(error.data.httpStatus).toBe(401);
+    });
+
+    it.runIf(builtinOnly)('without an email', async () => {
+      await expectHearthError(meWith(await auth.sign(claims, { claims: { email: undefined } })), 'UNAUTHENTICATED');
+    });
   });
 
   it('refreshes an expired access token and retries the call once', async () => {

@@ -16,6 +16,15 @@ export interface TokenChanges {
   audience?: string;
   issuer?: string;
   expiresIn?: number;
+  /** Written last, over every other claim, malformed ones included; `undefined` leaves a claim out. */
+  claims?: Record<string, unknown>;
+}
+
+/** `payload` with `overrides` written over it; an override of `undefined` removes the claim. */
+function overridden(payload: JWTPayload, overrides: Record<string, unknown> = {}): JWTPayload {
+  const result: Record<string, unknown> = { ...payload, ...overrides };
+  for (const [name, value] of Object.entries(overrides)) if (value === undefined) delete result[name];
+  return result;
 }
 
 /** One auth provider, ready for a test server to use. */
@@ -48,12 +57,19 @@ export interface AuthProviderCase {
 const seconds = (clock: Clock) => Math.floor(clock.now().getTime() / 1000);
 
 const hs256 = (secret: string, claims: TokenClaims, clock: Clock, changes: TokenChanges, issuer: string) =>
-  new SignJWT({ ...claims })
+  new SignJWT(
+    overridden(
+      {
+        ...claims,
+        aud: changes.audience ?? 'authenticated',
+        iss: changes.issuer ?? issuer,
+        iat: seconds(clock),
+        exp: seconds(clock) + (changes.expiresIn ?? 900),
+      },
+      changes.claims,
+    ),
+  )
     .setProtectedHeader({ alg: 'HS256' })
-    .setAudience(changes.audience ?? 'authenticated')
-    .setIssuer(changes.issuer ?? issuer)
-    .setIssuedAt(seconds(clock))
-    .setExpirationTime(seconds(clock) + (changes.expiresIn ?? 900))
     .sign(new TextEncoder().encode(secret));
 
 export const supabaseEnv = (fake: FakeSupabaseAuth) => ({
@@ -64,13 +80,17 @@ export const supabaseEnv = (fake: FakeSupabaseAuth) => ({
 
 /** A Supabase project (the fake) as a provider under test. */
 export function supabaseUnderTest(fake: FakeSupabaseAuth, clock: Clock): AuthUnderTest {
-  const payload = (claims: TokenClaims, changes: TokenChanges = {}) => ({
-    ...claims,
-    iss: changes.issuer ?? fake.issuer,
-    aud: changes.audience ?? 'authenticated',
-    iat: seconds(clock),
-    exp: seconds(clock) + (changes.expiresIn ?? 3600),
-  });
+  const payload = (claims: TokenClaims, changes: TokenChanges = {}) =>
+    overridden(
+      {
+        ...claims,
+        iss: changes.issuer ?? fake.issuer,
+        aud: changes.audience ?? 'authenticated',
+        iat: seconds(clock),
+        exp: seconds(clock) + (changes.expiresIn ?? 3600),
+      },
+      changes.claims,
+    );
   return {
     env: supabaseEnv(fake),
     issuer: fake.issuer,

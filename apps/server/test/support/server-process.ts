@@ -4,4 +4,5 @@ export { type ServerProcess as Started, serverDir, stopServerProcess as stop };
 
 /** The real server in its own process, its whole output kept for assertions. */
 export const startProcess = (env: Record<string, string>): Promise<ServerProcess> =>
-  startServerProcess(env, { keepOutput: true });
+  // Every test signs up from 127.0.0.1.
+  startServerProcess({ REGISTER_MAX_PER_IP: '1000000', ...env }, { keepOutput: true });

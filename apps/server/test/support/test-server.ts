@@ -42,6 +42,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     // Tests pace their models a millisecond a token; unbatched, each token stays an event to assert on.
     STREAM_BATCH_MS: '0',
     MODEL_PRICES_FILE: fileURLToPath(new URL('../fixtures/model-prices.json', import.meta.url)),
+    // Every test signs up from 127.0.0.1; throttle.test.ts sets its own limit.
+    REGISTER_MAX_PER_IP: '1000000',
     ...options.env,
   });
   const captured: string[] = [];

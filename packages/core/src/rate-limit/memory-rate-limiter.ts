@@ -6,18 +6,15 @@ interface Window {
   resetsAt: number;
 }
 
-/** Fixed-window counters in this process's memory; expired windows are swept as keys are touched. */
+/**
+ * Fixed-window counters in this process's memory; expired windows are swept as keys are touched.
+ * Each operation reads and writes its window with no await in between, so it is atomic here.
+ */
 export class MemoryRateLimiter implements RateLimiter {
   private readonly windows = new Map<string, Window>();
   private lastSweep = 0;
 
   constructor(private readonly clock: Clock) {}
-
-  async check(key: string, limit: number, windowMs: number): Promise<RateLimitDecision> {
-    const now = this.clock.now().getTime();
-    const window = this.current(key, now);
-    return this.decide(window, limit, now, windowMs);
-  }
 
   async hit(key: string, limit: number, windowMs: number): Promise<RateLimitDecision> {
     const now = this.clock.now().getTime();
@@ -26,6 +23,11 @@ export class MemoryRateLimiter implements RateLimiter {
     window.count += 1;
     this.windows.set(key, window);
     return { allowed: window.count <= limit, retryAfterMs: window.count <= limit ? 0 : window.resetsAt - now };
+  }
+
+  async refund(key: string): Promise<void> {
+    const window = this.current(key, this.clock.now().getTime());
+    if (window && window.count > 0) window.count -= 1;
   }
 
   async reset(key: string): Promise<void> {
@@ -39,11 +41,6 @@ export class MemoryRateLimiter implements RateLimiter {
       return undefined;
     }
     return window;
-  }
-
-  private decide(window: Window | undefined, limit: number, now: number, windowMs: number): RateLimitDecision {
-    if (!window || window.count < limit) return { allowed: true, retryAfterMs: 0 };
-    return { allowed: false, retryAfterMs: Math.min(window.resetsAt - now, windowMs) };
   }
 
   private sweep(now: number): void {

@@ -1,5 +1,6 @@
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { AppError } from '../../domain/errors';
+import { isUuid } from '../../domain/ids';
 import type { Clock } from '../../ports/clock';
 
 export interface AccessTokenClaims {
@@ -80,7 +81,9 @@ export class AccessTokens {
         requiredClaims: ['sub', 'exp', 'session_id'],
       });
       const { sub, email, session_id: sessionId, exp } = payload;
-      if (typeof sub !== 'string' || typeof email !== 'string' || typeof sessionId !== 'string' || !exp) {
+      // Well signed is not well formed: a token made with a leaked or shared key must not reach the
+      // store's uuid columns with an id they cannot hold.
+      if (!isUuid(sub) || typeof email !== 'string' || !isUuid(sessionId) || typeof exp !== 'number') {
         throw new AppError('UNAUTHENTICATED', 'The access token is malformed.');
       }
       return { claims: { userId: sub, email, sessionId }, expiresAtMs: exp * 1000 };

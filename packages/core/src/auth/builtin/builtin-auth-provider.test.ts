@@ -3,7 +3,7 @@ import { MemoryRateLimiter } from '../../rate-limit/memory-rate-limiter';
 import { openStore, type Store } from '../../store/database';
 import { migrateStore } from '../../store/migrate';
 import { TestClock, testDatabases } from '../../testing';
-import { LoginThrottle } from '../login-throttle';
+import { AuthThrottle } from '../auth-throttle';
 import { AccessTokens } from './access-tokens';
 import { AuthStore } from './auth-store';
 import { BuiltinAuthProvider } from './builtin-auth-provider';
@@ -31,7 +31,10 @@ describe.each(testDatabases())('BuiltinAuthProvider on $name', ({ location }) =>
         ttlSeconds: 2 * DAY_SECONDS,
         clock,
       }),
-      throttle: new LoginThrottle(new MemoryRateLimiter(clock), { perEmail: 10, perIp: 100, windowMs: 60_000 }),
+      throttle: new AuthThrottle(new MemoryRateLimiter(clock), {
+        login: { perEmail: 10, perIp: 100, windowMs: 60_000 },
+        registration: { perIp: 100, windowMs: 60_000 },
+      }),
       clock,
       sessionTtlSeconds: DAY_SECONDS,
       soleWriter,

@@ -4,7 +4,7 @@ import type { AuthResult, ClientInfo, Session } from '../../domain/session';
 import type { AuthenticatedUser } from '../../domain/user';
 import type { AuthProvider, LoginInput, RegisterInput } from '../../ports/auth-provider';
 import type { Clock } from '../../ports/clock';
-import type { LoginThrottle } from '../login-throttle';
+import type { AuthThrottle } from '../auth-throttle';
 import { weakPasswordReason } from '../password-policy';
 import type { AccessTokens } from './access-tokens';
 import type { AuthStore } from './auth-store';
@@ -14,7 +14,7 @@ import { newRefreshToken } from './refresh-tokens';
 export interface BuiltinAuthOptions {
   store: AuthStore;
   tokens: AccessTokens;
-  throttle: LoginThrottle;
+  throttle: AuthThrottle;
   clock: Clock;
   /** How long a session lives without being refreshed. */
   sessionTtlSeconds: number;
@@ -52,33 +52,32 @@ export class BuiltinAuthProvider implements AuthProvider {
     const email = normalizeEmail(input.email);
     const weakness = weakPasswordReason(input.password, email);
     if (weakness) throw new AppError('WEAK_PASSWORD', weakness, { fieldErrors: { password: [weakness] } });
-    const user = await this.options.store.createUser({
-      email,
-      passwordHash: await hashPassword(input.password),
-      displayName: input.displayName?.trim() || null,
-    });
-    if (!user) {
-      throw new AppError('EMAIL_TAKEN', 'An account with this email already exists.', {
-        fieldErrors: { email: ['An account with this email already exists.'] },
+    return this.options.throttle.registration(client.ip, async () => {
+      const user = await this.options.store.createUser({
+        email,
+        passwordHash: await hashPassword(input.password),
+        displayName: input.displayName?.trim() || null,
       });
-    }
-    return { user, session: await this.startSession(user.id, user.email, client) };
+      if (!user) {
+        throw new AppError('EMAIL_TAKEN', 'An account with this email already exists.', {
+          fieldErrors: { email: ['An account with this email already exists.'] },
+        });
+      }
+      return { user, session: await this.startSession(user.id, user.email, client) };
+    });
   }
 
   async login(input: LoginInput, client: ClientInfo): Promise<AuthResult> {
     const email = normalizeEmail(input.email);
     const { throttle, store } = this.options;
-    await throttle.admit(email, client.ip);
-    const found = await store.findCredentials(email);
-    const valid = found
-      ? await verifyPassword(found.passwordHash, input.password)
-      : await verifyAgainstDecoy(input.password);
-    if (!found || !valid) {
-      await throttle.recordFailure(email);
-      throw new AppError('INVALID_CREDENTIALS', INVALID_CREDENTIALS);
-    }
-    await throttle.recordSuccess(email);
-    return { user: found.user, session: await this.startSession(found.user.id, found.user.email, client) };
+    return throttle.login(email, client.ip, async () => {
+      const found = await store.findCredentials(email);
+      const valid = found
+        ? await verifyPassword(found.passwordHash, input.password)
+        : await verifyAgainstDecoy(input.password);
+      if (!found || !valid) throw new AppError('INVALID_CREDENTIALS', INVALID_CREDENTIALS);
+      return { user: found.user, session: await this.startSession(found.user.id, found.user.email, client) };
+    });
   }
 
   async refresh(refreshToken: string): Promise<{ session: Session }> {

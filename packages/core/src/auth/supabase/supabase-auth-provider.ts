@@ -14,7 +14,7 @@ import type { AuthResult, ClientInfo, Session } from '../../domain/session';
 import type { AuthenticatedUser } from '../../domain/user';
 import type { AuthProvider, LoginInput, RegisterInput } from '../../ports/auth-provider';
 import type { Clock } from '../../ports/clock';
-import type { LoginThrottle } from '../login-throttle';
+import type { AuthThrottle } from '../auth-throttle';
 import { weakPasswordReason } from '../password-policy';
 import { EndedSessions } from './ended-sessions';
 import { appErrorFromGoTrue } from './gotrue-errors';
@@ -32,7 +32,7 @@ export interface SupabaseAuthOptions {
   anonKey: string;
   verifier: SupabaseTokenVerifier;
   users: SupabaseUsers;
-  throttle: LoginThrottle;
+  throttle: AuthThrottle;
   clock: Clock;
 }
 
@@ -62,38 +62,37 @@ export class SupabaseAuthProvider implements AuthProvider {
     this.endedSessions = new EndedSessions(options.clock);
   }
 
-  async register(input: RegisterInput): Promise<AuthResult> {
+  async register(input: RegisterInput, client: ClientInfo): Promise<AuthResult> {
     const email = normalizeEmail(input.email);
     // Hearth's own rule first, so the contract holds whatever the project's password settings are.
     const weakness = weakPasswordReason(input.password, email);
     if (weakness) throw new AppError('WEAK_PASSWORD', weakness, { fieldErrors: { password: [weakness] } });
     const displayName = input.displayName?.trim() || null;
-    const { data, error } = await this.client().signUp({
-      email,
-      password: input.password,
-      options: { data: displayName ? { display_name: displayName } : {} },
+    // Supabase limits sign-ups per client address too, and every one of them comes from this server.
+    return this.options.throttle.registration(client.ip, async () => {
+      const { data, error } = await this.client().signUp({
+        email,
+        password: input.password,
+        options: { data: displayName ? { display_name: displayName } : {} },
+      });
+      if (error) throw appErrorFromGoTrue(error);
+      // With "Confirm email" on, Supabase sends a link and no session (also when the email is taken,
+      // so the answer does not tell who has an account).
+      if (!data.session) {
+        throw new AppError('FORBIDDEN', 'Check your inbox: confirm your email address, then log in.');
+      }
+      return this.signedIn(data.session, displayName);
     });
-    if (error) throw appErrorFromGoTrue(error);
-    // With "Confirm email" on, Supabase sends a link and no session (also when the email is taken,
-    // so the answer does not tell who has an account).
-    if (!data.session) {
-      throw new AppError('FORBIDDEN', 'Check your inbox: confirm your email address, then log in.');
-    }
-    return this.signedIn(data.session, displayName);
   }
 
   async login(input: LoginInput, client: ClientInfo): Promise<AuthResult> {
     const email = normalizeEmail(input.email);
-    const { throttle } = this.options;
     // Supabase limits sign-ins per client address, and every one of them comes from this server.
-    await throttle.admit(email, client.ip);
-    const { data, error } = await this.client().signInWithPassword({ email, password: input.password });
-    if (error) {
-      if (error.code === 'invalid_credentials') await throttle.recordFailure(email);
-      throw appErrorFromGoTrue(error);
-    }
-    await throttle.recordSuccess(email);
-    return this.signedIn(data.session, null);
+    return this.options.throttle.login(email, client.ip, async () => {
+      const { data, error } = await this.client().signInWithPassword({ email, password: input.password });
+      if (error) throw appErrorFromGoTrue(error);
+      return this.signedIn(data.session, null);
+    });
   }
 
   async refresh(refreshToken: string): Promise<{ session: Session }> {

@@ -1,5 +1,6 @@
 import { errors, type JWTPayload, jwtVerify } from 'jose';
 import { AppError } from '../../domain/errors';
+import { isUuid } from '../../domain/ids';
 import type { Clock } from '../../ports/clock';
 import { JwksCache } from './jwks-cache';
 
@@ -62,7 +63,8 @@ export class SupabaseTokenVerifier {
       throw new AppError('UNAUTHENTICATED', message);
     }
     const { sub, email, session_id: sessionId, is_anonymous: isAnonymous, user_metadata: metadata } = payload;
-    if (typeof sub !== 'string' || typeof sessionId !== 'string') {
+    // Supabase's ids are UUIDs, and Hearth's users table keeps them in a uuid column.
+    if (!isUuid(sub) || !isUuid(sessionId)) {
       throw new AppError('UNAUTHENTICATED', 'The access token is malformed.');
     }
     return {
