@@ -1,11 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHearthClient, type HearthClient } from '@hearth/sdk';
 import OpenAI from 'openai';
 import { measureLedger } from './ledger';
 import { type Pacing, startLlmProcess } from './llm-process';
+import { reportFigures } from './results';
 import { startBenchedServer } from './server-process';
 import { percentile, round } from './stats';
 
@@ -240,11 +241,7 @@ async function main(): Promise<void> {
       serverStartRssMiB: round(startRssMiB, 1),
       serverPeakRssMiB: round(server.peakRssMiB(), 1),
     };
-    console.log(JSON.stringify(figures, null, 2));
-    const out = resolve(import.meta.dirname, '../../../bench-results');
-    mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, 'chat.json'), `${JSON.stringify(figures, null, 2)}\n`);
-    console.log(`written to ${join(out, 'chat.json')}`);
+    reportFigures('chat', figures);
   } finally {
     await server.stop();
     await llm.close();

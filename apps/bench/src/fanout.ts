@@ -1,10 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, get } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHearthClient } from '@hearth/sdk';
 import { startLlmProcess } from './llm-process';
+import { reportFigures } from './results';
 import { startBenchedServer } from './server-process';
 import { percentile, round } from './stats';
 import { startStreamReaders } from './stream-readers';
@@ -171,11 +172,7 @@ async function main(): Promise<void> {
       },
       serverPeakRssMiB: round(server.peakRssMiB(), 1),
     };
-    console.log(JSON.stringify(figures, null, 2));
-    const out = resolve(import.meta.dirname, '../../../bench-results');
-    mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, 'fanout.json'), `${JSON.stringify(figures, null, 2)}\n`);
-    console.log(`written to ${join(out, 'fanout.json')}`);
+    reportFigures('fanout', figures);
   } finally {
     await readers.close();
     await server.stop();
