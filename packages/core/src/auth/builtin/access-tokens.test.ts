@@ -3,7 +3,11 @@ import { TestClock } from '../../testing/test-clock';
 import { AccessTokens } from './access-tokens';
 
 const secret = new TextEncoder().encode('a-signing-key-that-is-long-enough-0123456789');
-const claims = { userId: '00000000-0000-4000-8000-000000000001', email: 'ada@example.com', sessionId: '00000000-0000-4000-8000-0000000000a1' };
+const claims = {
+  userId: '00000000-0000-4000-8000-000000000001',
+  email: 'ada@example.com',
+  sessionId: '00000000-0000-4000-8000-0000000000a1',
+};
 
 describe('AccessTokens', () => {
   it('keeps refusing a token it once accepted after the token expires', async () => {
