@@ -39,6 +39,7 @@ export type { AuthenticatedUser, User, UserProfile, UserRole } from './domain/us
 export { OFFLINE_MODEL, OfflineModel } from './llm/offline-model';
 export { OpenAiCompatibleClient, type OpenAiCompatibleOptions } from './llm/openai-compatible-client';
 export { countTokens } from './llm/token-count';
+export { isExpectedError, type SafeError, safeError, statementShape } from './logging/safe-error';
 export type { AccountOperations, Budget, Health, UsageTotalsUsd } from './ports/account';
 export type { AgentInfo, AgentRuntime, AgentTurn, TurnEvent } from './ports/agent-runtime';
 export type { AuthProvider, LoginInput, RegisterInput } from './ports/auth-provider';

@@ -1,6 +1,10 @@
+import { randomUUID } from 'node:crypto';
+import { testDatabases } from '@hearth/core/testing';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrpcErrorBody } from '../support/expect-error';
-import { startTestServer, type TestServer } from '../support/test-server';
+import { collectRun } from '../support/run-events';
+import { signedInClient, startTestServer, type TestServer } from '../support/test-server';
 
 describe('plain HTTP surface', () => {
   let server: TestServer;
@@ -91,4 +95,58 @@ describe('logs', () => {
       await server.close();
     }
   });
+
+  it.each(testDatabases())(
+    "on $name never hold a failed statement's SQL or bound values, and no stack for an expected condition",
+    async ({ location }) => {
+      const server = await startTestServer({ store: location, captureLogs: true });
+      const marker = `marker-${randomUUID()}`;
+      // Unique, and dropped after: a PostgreSQL test database is shared.
+      const constraint = `no_${marker.replaceAll('-', '_')}`;
+      try {
+        const client = await signedInClient(server, 'logs');
+        // Expected conditions on the way: a wrong password, an unknown run.
+        await client.auth.login
+          .mutate({ email: 'nobody@example.com', password: 'wrong password here' })
+          .catch(() => {});
+        await client.chat.cancel.mutate({ runId: randomUUID() }).catch(() => {});
+        // A client that leaves a run's stream after its first event.
+        const sent = await client.chat.send.mutate({ text: 'tell me a long story' });
+        await collectRun(client, sent.runId, { stopAfter: () => true });
+        // The store refuses the message under the server: the statement fails with the text bound in it.
+        await server.hearth.store.db.execute(
+          sql.raw(`alter table messages add constraint ${constraint} check (content not like '%${marker}%')`),
+        );
+        const other = await client.chat.createConversation.mutate({ title: 'refused' });
+        await expect(
+          client.chat.send.mutate({ text: `hello ${marker}`, conversationId: other.id }),
+        ).rejects.toMatchObject({
+          data: { appCode: 'INTERNAL' },
+        });
+
+        const lines = server
+          .logs()
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as { level: number; msg: string; err?: Record<string, unknown> });
+        const shown = lines.filter((line) => line.level >= 30);
+        const failed = shown.find((line) => line.msg === 'procedure failed');
+        for (const line of shown) {
+          const text = JSON.stringify(line);
+          expect(text).not.toContain(marker);
+          expect(text).not.toMatch(/\$\d|::uuid|returning|values \(/i);
+          // The one stack is the store's failure, which nothing expected.
+          if (text.includes('"stack"')) expect(line).toBe(failed);
+        }
+        expect(failed).toMatchObject({
+          level: 50,
+          err: { type: 'DrizzleQueryError', statement: expect.stringContaining('insert into messages') },
+        });
+        expect(failed?.err?.cause).toMatchObject({ code: '23514', constraint });
+      } finally {
+        await server.hearth.store.db.execute(sql.raw(`alter table messages drop constraint if exists ${constraint}`));
+        await server.close();
+      }
+    },
+  );
 });

@@ -1,6 +1,9 @@
 import type { MiddlewareHandler } from 'hono';
 import type { ApiLogger } from '../context';
 
+/** Bad gateway, service unavailable, gateway timeout: a service the server calls failed, not the server. */
+const UPSTREAM_STATUSES = new Set([502, 503, 504]);
+
 /**
  * One line per request. Only the path is logged: query strings carry tRPC inputs and, for
  * browser subscriptions, access tokens.
@@ -16,7 +19,8 @@ export function requestLog(logger: ApiLogger): MiddlewareHandler {
       status: c.res.status,
       durationMs: Math.round((performance.now() - started) * 10) / 10,
     };
-    if (c.res.status >= 500) logger.error(fields, 'request failed');
+    if (UPSTREAM_STATUSES.has(c.res.status)) logger.warn(fields, 'request failed upstream');
+    else if (c.res.status >= 500) logger.error(fields, 'request failed');
     else logger.info(fields, 'request');
   };
 }
