@@ -48,7 +48,7 @@ describe('the server process', () => {
       expect(terminal).toMatchObject({ type: 'run.failed', appCode: 'INTERNAL' });
       const { messages } = await again.chat.history.query({});
       expect(messages.map((m) => [m.role, m.content])).toEqual([['user', 'tell me something long']]);
-      expect(second.output()).toContain('marked runs left running');
+      expect(second.output()).toContain('ended runs a stopped server process left running');
     } finally {
       await stop(second.child);
     }

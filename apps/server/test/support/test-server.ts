@@ -44,6 +44,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     MODEL_PRICES_FILE: fileURLToPath(new URL('../fixtures/model-prices.json', import.meta.url)),
     // Every test signs up from 127.0.0.1; throttle.test.ts sets its own limit.
     REGISTER_MAX_PER_IP: '1000000',
+    // Suites race a hundred sends of one user at once, each followed; chat-streams.test.ts tests the caps.
+    STREAMS_PER_USER_MAX: '1000',
     ...options.env,
   });
   const captured: string[] = [];
