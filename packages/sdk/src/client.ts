@@ -154,7 +154,7 @@ export function createHearthClient(options: HearthClientOptions): HearthClient {
         false: splitLink({
           condition: (op) => op.type === 'mutation',
           true: httpLink({ url, transformer: superjson, fetch: fetchFn, headers: authHeaders }),
-          // The server refuses a batch of more than 10 calls whole (MAX_BATCH_SIZE in @hearth/api).
+          // The server refuses a batch of more than 10 calls whole (the API package's MAX_BATCH_SIZE).
           false: httpBatchLink({ url, transformer: superjson, fetch: fetchFn, headers: authHeaders, maxItems: 10 }),
         }),
       }),
