@@ -205,8 +205,14 @@ export class ChatService implements ChatOperations {
       const upTo = text;
       // Written behind the stream, one save at a time; a lost save costs only what a crash would keep.
       saving = stored
-        .then(() => store.savePartial(record, messageId, upTo))
-        .catch((error: unknown) => logger.warn({ err: error, runId }, 'could not save the text of a run so far'))
+        .then(
+          () =>
+            store
+              .savePartial(record, messageId, upTo)
+              .catch((error: unknown) => logger.warn({ err: error, runId }, 'could not save the text of a run so far')),
+          // Never stored: the send fails with that error, and the run is discarded.
+          () => {},
+        )
         .finally(() => {
           saving = null;
         });
