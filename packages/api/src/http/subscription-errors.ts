@@ -4,6 +4,12 @@ import type { MiddlewareHandler } from 'hono';
 /** Headers of the event stream that a plain error response must not keep. */
 const STREAM_HEADERS = new Set(['content-type', 'cache-control', 'connection', 'x-accel-buffering']);
 
+/** A subscription's failure before its stream opened, and the procedure it came from. */
+interface OpeningError {
+  error: TRPCError;
+  path: string | undefined;
+}
+
 /**
  * tRPC awaits a subscription's resolver (input, session, ownership checks) before it answers, but
  * answers its failure as HTTP 200 with an error event in the stream, which a plain EventSource
@@ -12,11 +18,6 @@ const STREAM_HEADERS = new Set(['content-type', 'cache-control', 'connection', '
  * the caller cannot see), with the same JSON body a query's error has. Failures after the stream
  * opened stay events in the stream.
  */
-interface OpeningError {
-  error: TRPCError;
-  path: string | undefined;
-}
-
 export function subscriptionOpeningErrors(toResponse: (failure: OpeningError) => Response) {
   /** GET requests being answered now, with the subscription error raised so far, if any. */
   const opening = new Map<Request, OpeningError | null>();
