@@ -152,7 +152,6 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     chatStore,
     hub,
     ledger,
-    clock,
     logger,
     sharedStore: location.kind === 'postgres',
     stableInstanceId: config.INSTANCE_ID,

@@ -1,4 +1,4 @@
-import type { ChatStore, Clock, Ledger, RunHub, Store } from '@hearth/core';
+import type { ChatStore, Ledger, RunHub, Store } from '@hearth/core';
 import type { Logger } from './logger';
 
 /** On a shared PostgreSQL, live runs beat this often, and runs of dead processes are looked for as often. */
@@ -12,7 +12,6 @@ export interface MaintenanceParts {
   chatStore: ChatStore;
   hub: RunHub;
   ledger: Ledger;
-  clock: Clock;
   logger: Logger;
   /** PostgreSQL may be shared with live processes; PGlite has this process as its one owner. */
   sharedStore: boolean;
@@ -28,10 +27,9 @@ export interface MaintenanceParts {
  * embedded store's rewritten tables are vacuumed (PGlite has no autovacuum).
  */
 export async function startMaintenance(parts: MaintenanceParts): Promise<() => void> {
-  const { chatStore, hub, ledger, clock, logger, sharedStore, stableInstanceId, store } = parts;
-  const staleBefore = () => new Date(clock.now().getTime() - RUN_STALE_MS);
+  const { chatStore, hub, ledger, logger, sharedStore, stableInstanceId, store } = parts;
   const endOrphanedRuns = async (ownInstance?: string) => {
-    const runIds = await chatStore.failOrphanedRuns(sharedStore ? staleBefore() : undefined, ownInstance);
+    const runIds = await chatStore.failOrphanedRuns(sharedStore ? RUN_STALE_MS : undefined, ownInstance);
     if (runIds.length === 0) return;
     const reservations = await ledger.releaseRuns(runIds);
     logger.warn({ runs: runIds.length, reservations }, 'ended runs a stopped server process left running');

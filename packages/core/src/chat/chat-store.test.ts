@@ -1,11 +1,11 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthStore } from '../auth/builtin/auth-store';
 import { systemClock } from '../ports/clock';
 import { openStore, type Store } from '../store/database';
 import { migrateStore } from '../store/migrate';
-import { conversations } from '../store/schema';
-import { TestClock, testDatabases } from '../testing';
+import { conversations, runs } from '../store/schema';
+import { testDatabases } from '../testing';
 import { ChatStore } from './chat-store';
 
 describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
@@ -44,21 +44,19 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
     expect(new Set(ids.map((c) => c.id)).size).toBe(1);
   });
 
-  it('fails only the runs whose process stopped beating', async () => {
-    // A clock far in the past: on a shared PostgreSQL, other suites' live runs beat on the real clock.
-    const clock = new TestClock(new Date('2026-01-01T00:00:00Z'));
-    const old = new ChatStore(store.db, clock);
-    const conversation = await old.createConversation(userId, null);
-    const other = await old.createConversation(userId, null);
-    const dead = await old.startRun({ userId, conversationId: conversation.id, text: 'dead', model: 'm' });
-    const alive = await old.startRun({ userId, conversationId: other.id, text: 'alive', model: 'm' });
+  it('fails only the runs whose process stopped beating, by the database clock', async () => {
+    const conversation = await chat.createConversation(userId, null);
+    const other = await chat.createConversation(userId, null);
+    const dead = await chat.startRun({ userId, conversationId: conversation.id, text: 'dead', model: 'm' });
+    const alive = await chat.startRun({ userId, conversationId: other.id, text: 'alive', model: 'm' });
     if (!('runId' in dead) || !('runId' in alive)) throw new Error('runs did not start');
-    clock.advance(60_000);
-    await old.heartbeat([alive.runId]);
-    expect(await old.failOrphanedRuns(new Date(clock.now().getTime() - 30_000))).toEqual([dead.runId]);
-    expect((await old.run(userId, dead.runId)).status).toBe('failed');
-    expect((await old.run(userId, alive.runId)).status).toBe('running');
-    await old.finishRun({
+    // A day without a beat; an hour is the window, so other suites' live runs on a shared PostgreSQL are safe.
+    await store.db.update(runs).set({ heartbeatAt: sql`now() - interval '1 day'` }).where(eq(runs.id, dead.runId));
+    await chat.heartbeat([alive.runId]);
+    expect(await chat.failOrphanedRuns(3_600_000)).toEqual([dead.runId]);
+    expect((await chat.run(userId, dead.runId)).status).toBe('failed');
+    expect((await chat.run(userId, alive.runId)).status).toBe('running');
+    await chat.finishRun({
       run: { id: alive.runId, userId, conversationId: other.id },
       status: 'cancelled',
       text: '',
@@ -90,7 +88,7 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
 
     // Restarted under the same instance id: its beats are fresh, yet its runs are its own leftovers.
     const after = new ChatStore(store.db, systemClock, false, instance);
-    expect(await after.failOrphanedRuns(new Date(Date.now() - 3_600_000), instance)).toEqual([started.runId]);
+    expect(await after.failOrphanedRuns(3_600_000, instance)).toEqual([started.runId]);
     const failed = await after.run(userId, started.runId);
     expect(failed).toMatchObject({ status: 'failed', assistantMessageId: messageId });
     expect(await after.message(messageId)).toMatchObject({ content: 'Once upon a time', status: 'incomplete' });

@@ -270,7 +270,7 @@ export class ChatStore {
             insert into runs (id, user_id, conversation_id, user_message_id, client_message_id, status, model,
                               created_at, heartbeat_at, instance_id)
             select ${runId}::uuid, ${input.userId}::uuid, msg.conversation_id, msg.id,
-                   ${input.clientMessageId ?? null}::uuid, 'running', ${input.model}, ${at}::timestamptz, ${at}::timestamptz,
+                   ${input.clientMessageId ?? null}::uuid, 'running', ${input.model}, ${at}::timestamptz, now(),
                    ${this.instanceId}
             from msg
             returning id
@@ -505,21 +505,27 @@ export class ChatStore {
     if (runIds.length === 0) return;
     await this.db
       .update(runs)
-      .set({ heartbeatAt: this.clock.now() })
+      // The database's clock, for every process alike: hosts whose clocks disagree must not end each other's runs.
+      .set({ heartbeatAt: sql`now()` })
       .where(inArray(runs.id, [...runIds]));
   }
 
   /**
    * Runs a crash left running can never finish: marks them failed, keeping the text they had saved
-   * (savePartial) as their partial message, and returns their ids. With no `staleBefore`, every
+   * (savePartial) as their partial message, and returns their ids. With no `staleForMs`, every
    * active run (PGlite, whose one owner is the process starting now). With it, on PostgreSQL shared
-   * by live processes, the runs whose process stopped beating before then, and those of
-   * `ownInstance`: an instance that restarted under the same id ends its own runs at once.
+   * by live processes, the runs whose process has not beaten for that long (by the database's
+   * clock, as beats are), and those of `ownInstance`: an instance that restarted under the same id
+   * ends its own runs at once.
    */
-  async failOrphanedRuns(staleBefore?: Date, ownInstance?: string): Promise<string[]> {
-    const orphaned = staleBefore
-      ? or(lt(runs.heartbeatAt, staleBefore), ownInstance ? eq(runs.instanceId, ownInstance) : undefined)
-      : undefined;
+  async failOrphanedRuns(staleForMs?: number, ownInstance?: string): Promise<string[]> {
+    const orphaned =
+      staleForMs === undefined
+        ? undefined
+        : or(
+            lt(runs.heartbeatAt, sql`now() - make_interval(secs => ${staleForMs / 1000})`),
+            ownInstance ? eq(runs.instanceId, ownInstance) : undefined,
+          );
     const failed = await this.db
       .update(runs)
       .set({
