@@ -12,7 +12,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import superjson from 'superjson';
 import type { ApiContext, ApiDeps, ApiLogger } from './context';
 import { formatError } from './errors';
-import { MAX_BATCH_SIZE, refuseUnbatchableCalls } from './http/batch-rules';
+import { labelRefusedBatchesAsJson, MAX_BATCH_SIZE, refuseUnbatchableCalls } from './http/batch-rules';
 import { clientAddressResolver, type ProxyTrust } from './http/client-address';
 import { payloadTooLarge } from './http/payload-too-large';
 import { type ReadinessCheck, readinessResponse } from './http/readiness';
@@ -90,6 +90,7 @@ export function createApp(options: AppOptions): Hono {
     });
   });
   app.use('/trpc/*', subscriptionErrors.middleware);
+  app.use('/trpc/*', labelRefusedBatchesAsJson);
   app.use(
     '/trpc/*',
     trpcServer({

@@ -332,6 +332,7 @@ describe('batched requests', () => {
     expect((await ten.json()) as unknown[]).toHaveLength(10);
     const eleven = await queries(11);
     expect(eleven.status).toBe(400);
+    expect(eleven.headers.get('content-type')).toMatch(/^application\/json/);
     const body = (await eleven.json()) as TrpcErrorBody;
     expect(body.error.json.data.appCode).toBe('INVALID_INPUT');
     expect(body.error.json.message).toMatch(/batch/i);

@@ -1,5 +1,6 @@
 import { AppError } from '@hearth/core';
 import type { FetchCreateContextFnOptions } from '@trpc/server/adapters/fetch';
+import type { MiddlewareHandler } from 'hono';
 import { toTRPCError } from '../errors';
 
 /** The most calls one batched request may carry; larger batches are refused whole, before any runs. */
@@ -24,3 +25,14 @@ export function refuseUnbatchableCalls(info: FetchCreateContextFnOptions['info']
     ),
   );
 }
+
+/**
+ * tRPC answers a request it refuses before reading its calls (a batch over `maxBatchSize`) with its
+ * JSON error body labelled `text/plain`; labelled as what it is, clients parse it as any other error.
+ */
+export const labelRefusedBatchesAsJson: MiddlewareHandler = async (c, next) => {
+  await next();
+  if (c.res.status >= 400 && c.res.headers.get('content-type')?.startsWith('text/plain')) {
+    c.res.headers.set('content-type', 'application/json');
+  }
+};
