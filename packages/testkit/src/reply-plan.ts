@@ -30,11 +30,7 @@ export interface ResolvedReply {
  * Fills the script's defaults. A request's `maxTokens` cuts the reasoning and content there, as a
  * provider does (finish reason `length`, no tool calls), unless the script ignores it.
  */
-export function resolveReply(
-  script: LlmReplyScript,
-  messages: readonly unknown[],
-  maxTokens?: number,
-): ResolvedReply {
+export function resolveReply(script: LlmReplyScript, messages: readonly unknown[], maxTokens?: number): ResolvedReply {
   const cap = script.ignoreMaxTokens ? undefined : maxTokens;
   let reasoningTokens = tokenize(script.reasoning ?? '');
   let contentTokens = tokenize(script.text ?? '');

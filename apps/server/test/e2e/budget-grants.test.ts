@@ -43,7 +43,7 @@ describe.each(testDatabases())('what a step is granted, and how it is held to it
     for (let i = 0; i < 5; i += 1) conversations.push((await client.chat.createConversation.mutate({})).id);
 
     const sends = await Promise.all(
-      conversations.map((conversationId) => client.chat.send.mutate({ text: 'say a lot', conversationId})),
+      conversations.map((conversationId) => client.chat.send.mutate({ text: 'say a lot', conversationId })),
     );
     const outcomes = await Promise.all(sends.map((sent) => collectRun(client, sent.runId, { timeoutMs: 30_000 })));
 
@@ -96,9 +96,7 @@ describe.each(testDatabases())('what a step is granted, and how it is held to it
     for (let i = 0; i < 50; i += 1) conversations.push((await client.chat.createConversation.mutate({})).id);
 
     const sends = await Promise.all(
-      conversations.map((conversationId) =>
-        client.chat.send.mutate({ text: 'how are you?', conversationId}),
-      ),
+      conversations.map((conversationId) => client.chat.send.mutate({ text: 'how are you?', conversationId })),
     );
     const outcomes = await Promise.all(sends.map((sent) => collectRun(client, sent.runId, { timeoutMs: 30_000 })));
 

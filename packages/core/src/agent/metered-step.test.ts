@@ -64,13 +64,17 @@ const request = (sliceTokens?: number): StepRequest => ({
   signal: new AbortController().signal,
 });
 
+const ignore = () => {};
+const step = (llm: LlmClient, ledger: Ledger, stepRequest: StepRequest) =>
+  meteredStep(llm, ledger, stepRequest, ignore, ignore);
+
 describe('meteredStep', () => {
   it('stops a step reserved whole at its grant, aborting the request', async () => {
     const { llm, seen } = floodingModel(words(500));
     const { ledger, settled } = ledgerWith(40, 40, 0);
-    const result = await meteredStep(llm, ledger, request(), () => {}, () => {});
+    const result = await step(llm, ledger, request());
     expect(result).toMatchObject({ cut: true, calls: [] });
-    expect(result.text).toBe(words(40).map((e) => (e.type === 'text' ? e.text : '')).join(''));
+    expect(result.text).toBe(`go${' go'.repeat(39)}`);
     expect(seen.request?.maxTokens).toBe(40);
     expect(seen.request?.signal.aborted).toBe(true);
     expect(seen.yielded).toBe(41);
@@ -80,7 +84,7 @@ describe('meteredStep', () => {
   it('extends slice by slice, asks for the ceiling as max_tokens, and stops where the ledger gives no more', async () => {
     const { llm, seen } = floodingModel(words(500));
     const { ledger, settled } = ledgerWith(20, 400, 70);
-    const result = await meteredStep(llm, ledger, request(20), () => {}, () => {});
+    const result = await step(llm, ledger, request(20));
     expect(seen.request?.maxTokens).toBe(400);
     expect(result.cut).toBe(true);
     expect(result.text.split(' ')).toHaveLength(90);
@@ -95,7 +99,7 @@ describe('meteredStep', () => {
       { type: 'tool_calls', calls: [{ id: 'c', name: 'f', arguments: '{}' }] },
     ]);
     const { ledger, settled } = ledgerWith(30, 30, 0);
-    const result = await meteredStep(llm, ledger, request(10), () => {}, () => {});
+    const result = await step(llm, ledger, request(10));
     expect(result).toMatchObject({ cut: true, calls: [], text: 'go go go go go' });
     expect(settled[0]?.completionTokens).toBeLessThanOrEqual(30);
   });
@@ -103,7 +107,7 @@ describe('meteredStep', () => {
   it('runs an answer that fits to its end, uncut', async () => {
     const { llm } = floodingModel([...words(30), { type: 'finish', reason: 'stop' }]);
     const { ledger } = ledgerWith(16, 1_000, 1_000);
-    const result = await meteredStep(llm, ledger, request(16), () => {}, () => {});
+    const result = await step(llm, ledger, request(16));
     expect(result.cut).toBe(false);
     expect(result.text.split(' ')).toHaveLength(30);
   });

@@ -367,7 +367,8 @@ export class BuiltinLedger implements Ledger {
       );
     const [row] = this.mirror ? await this.mirror.enqueue(grant.userId, settle) : await settle();
     // Already settled (by the crash sweep): nothing more was billed, but this is what the step cost.
-    if (row?.released === null || row?.released === undefined) return { costMicros: Math.min(cost, grant.amountMicros) };
+    if (row?.released === null || row?.released === undefined)
+      return { costMicros: Math.min(cost, grant.amountMicros) };
     const billed = Number(row.billed);
     this.mirror?.settled(grant.userId, Number(row.released), billed, now);
     return { costMicros: billed };

@@ -98,7 +98,8 @@ describe('OpenAiCompatibleClient', () => {
       // OpenAI's reasoning models.
       error: {
         status: 400,
-        message: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+        message:
+          "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
         code: 'unsupported_parameter',
         param: 'max_tokens',
       },
@@ -109,25 +110,30 @@ describe('OpenAiCompatibleClient', () => {
       // A strict server that knows only the legacy name, saying so in its message alone.
       error: { status: 400, message: 'max_completion_tokens: Extra inputs are not permitted' },
     },
-  ])('asks again with $keeps alone when a provider refuses $refuses, and remembers it', async ({ refuses, keeps, error }) => {
-    llm.reset();
-    llm.setResponder((record) => (refuses in record.body ? { error } : { text: 'capped answer' }));
-    const model = `strict-${refuses}`;
-    const llmClient = client();
-    const events = await collect(llmClient.stream({ ...request(), model, maxTokens: 50 }));
-    expect(events).toContainEqual({ type: 'text', text: ' answer' });
-    await collect(llmClient.stream({ ...request(), model, maxTokens: 60 }));
-    expect(llm.calls.map((call) => [refuses in call.body, call.body[keeps]])).toEqual([
-      [true, 50],
-      [false, 50],
-      [false, 60],
-    ]);
-    llm.setResponder(() => ({ text: 'Hello from the test model.' }));
-  });
+  ])(
+    'asks again with $keeps alone when a provider refuses $refuses, and remembers it',
+    async ({ refuses, keeps, error }) => {
+      llm.reset();
+      llm.setResponder((record) => (refuses in record.body ? { error } : { text: 'capped answer' }));
+      const model = `strict-${refuses}`;
+      const llmClient = client();
+      const events = await collect(llmClient.stream({ ...request(), model, maxTokens: 50 }));
+      expect(events).toContainEqual({ type: 'text', text: ' answer' });
+      await collect(llmClient.stream({ ...request(), model, maxTokens: 60 }));
+      expect(llm.calls.map((call) => [refuses in call.body, call.body[keeps]])).toEqual([
+        [true, 50],
+        [false, 50],
+        [false, 60],
+      ]);
+      llm.setResponder(() => ({ text: 'Hello from the test model.' }));
+    },
+  );
 
   it('does not take any 400 that names max_tokens for a refusal of the name', async () => {
     llm.reset();
-    llm.enqueue({ error: { status: 400, message: 'max_tokens is too large: 99999. This model supports at most 4096.' } });
+    llm.enqueue({
+      error: { status: 400, message: 'max_tokens is too large: 99999. This model supports at most 4096.' },
+    });
     await expect(collect(client().stream({ ...request(), maxTokens: 99_999 }))).rejects.toSatisfy((e) =>
       isAppError(e, 'UPSTREAM_ERROR'),
     );
