@@ -72,7 +72,12 @@ class OutputAllowance {
   }
 
   private askMore(needed: number): void {
-    if (this.pending || this.exhausted || this.sliceTokens <= 0) return;
+    if (this.pending || this.exhausted) return;
+    if (this.sliceTokens <= 0) {
+      // Reserved whole: there is nothing more to ask for.
+      this.exhausted = true;
+      return;
+    }
     const before = this.grant.maxOutputTokens;
     this.pending = this.ledger
       .extend(this.grant, Math.max(this.sliceTokens, needed))
