@@ -62,6 +62,7 @@ const request = (sliceTokens?: number): StepRequest => ({
   maxOutputTokens: 1_000,
   sliceTokens,
   signal: new AbortController().signal,
+  accepted: Promise.resolve(true),
 });
 
 const ignore = () => {};
