@@ -17,8 +17,8 @@ import { clientAddressResolver, type ProxyTrust } from './http/client-address';
 import { payloadTooLarge } from './http/payload-too-large';
 import { type ReadinessCheck, readinessResponse } from './http/readiness';
 import { requestLog } from './http/request-log';
-import { subscriptionOpeningErrors } from './http/subscription-errors';
 import { appRouter } from './router';
+import { PATH as CHAT_EVENTS_PATH, chatEventsRoute } from './sse/chat-events-route';
 
 export interface AppOptions {
   deps: ApiDeps;
@@ -74,22 +74,46 @@ export function createApp(options: AppOptions): Hono {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', (c) => readinessResponse(c, options.readiness));
 
-  app.use('/trpc/*', bodyLimit({ maxSize: maxBodyBytes, onError: (c) => payloadTooLarge(c, maxBodyBytes) }));
-  // The body a query's error would have: the superjson envelope around the contract's shape.
-  const subscriptionErrors = subscriptionOpeningErrors(({ error, path }) => {
-    const httpStatus = getHTTPStatusCodeFromError(error);
-    const shape = {
-      message: error.message,
-      code: TRPC_ERROR_CODES_BY_KEY[error.code],
-      data: { code: error.code, httpStatus, path },
-    };
-    const body = { error: superjson.serialize(formatError({ error, shape, exposeErrorDetails })) };
-    return new Response(JSON.stringify(body), {
-      status: httpStatus,
-      headers: { 'content-type': 'application/json', ...retryAfterHeaders([error]) },
-    });
+  const contextFor = (c: Context, connectionParams: Record<string, string | undefined> | null): ApiContext => ({
+    deps: options.deps,
+    requestId: c.get('requestId'),
+    client: { ip: clientIp(c), userAgent: c.req.header('user-agent') ?? null },
+    accessToken: bearerToken(c.req.raw, connectionParams),
+    log: options.logger,
+    exposeErrorDetails,
   });
-  app.use('/trpc/*', subscriptionErrors.middleware);
+  const logInternal = (error: TRPCError, path: string | undefined) => {
+    if (error.code !== 'INTERNAL_SERVER_ERROR') return;
+    options.logger.error({ path, err: error.cause ?? error }, 'procedure failed');
+  };
+  const errorShape = (error: TRPCError, path: string) =>
+    formatError({
+      error,
+      shape: {
+        message: error.message,
+        code: TRPC_ERROR_CODES_BY_KEY[error.code],
+        data: { code: error.code, httpStatus: getHTTPStatusCodeFromError(error), path },
+      },
+      exposeErrorDetails,
+    });
+
+  // Before the body limit and tRPC's handler: a subscription has no body, and its stream is ours.
+  app.get(
+    '/trpc/chat.events',
+    chatEventsRoute({
+      contextFor,
+      // The body a query's error would have: the superjson envelope around the contract's shape.
+      errorResponse: (error, path) =>
+        new Response(JSON.stringify({ error: superjson.serialize(errorShape(error, path)) }), {
+          status: getHTTPStatusCodeFromError(error),
+          headers: { 'content-type': 'application/json', ...retryAfterHeaders([error]) },
+        }),
+      errorShape: (error) => errorShape(error, CHAT_EVENTS_PATH),
+      onError: (error) => logInternal(error, CHAT_EVENTS_PATH),
+    }),
+  );
+
+  app.use('/trpc/*', bodyLimit({ maxSize: maxBodyBytes, onError: (c) => payloadTooLarge(c, maxBodyBytes) }));
   app.use('/trpc/*', labelRefusedBatchesAsJson);
   app.use(
     '/trpc/*',
@@ -100,22 +124,10 @@ export function createApp(options: AppOptions): Hono {
       createContext: (opts: FetchCreateContextFnOptions, c: Context): ApiContext => {
         // Thrown here, the error answers every call of the batch and none of them runs.
         refuseUnbatchableCalls(opts.info);
-        const requestIdValue = c.get('requestId');
-        return {
-          deps: options.deps,
-          requestId: requestIdValue,
-          client: { ip: clientIp(c), userAgent: c.req.header('user-agent') ?? null },
-          accessToken: bearerToken(opts.req, opts.info.connectionParams),
-          log: options.logger,
-          exposeErrorDetails,
-        };
+        return contextFor(c, opts.info.connectionParams);
       },
       responseMeta: ({ errors }) => ({ headers: retryAfterHeaders(errors) }),
-      onError: ({ error, path, type, req }) => {
-        subscriptionErrors.record({ error, path, type, req });
-        if (error.code !== 'INTERNAL_SERVER_ERROR') return;
-        options.logger.error({ path, err: error.cause ?? error }, 'procedure failed');
-      },
+      onError: ({ error, path }) => logInternal(error, path),
     }),
   );
 

@@ -4,14 +4,19 @@ import type { ApiContext } from './context';
 import { formatError, toTRPCError } from './errors';
 import { wireTransformer } from './wire-form';
 
+/** The ping keeps proxies from closing an idle stream; the client reconnects after 40 s of silence. */
+export const SSE_PING_INTERVAL_MS = 15_000;
+export const SSE_RECONNECT_AFTER_INACTIVITY_MS = 40_000;
+
 const t = initTRPC.context<ApiContext>().create({
   // superjson on the wire; a run event is serialised once for all of its subscribers.
   transformer: wireTransformer,
   errorFormatter: ({ error, shape, ctx }) =>
     formatError({ error, shape, exposeErrorDetails: ctx?.exposeErrorDetails ?? false }),
+  // chat.events is written by sse/chat-events-route.ts; these hold for any stream tRPC writes itself.
   sse: {
-    ping: { enabled: true, intervalMs: 15_000 },
-    client: { reconnectAfterInactivityMs: 40_000 },
+    ping: { enabled: true, intervalMs: SSE_PING_INTERVAL_MS },
+    client: { reconnectAfterInactivityMs: SSE_RECONNECT_AFTER_INACTIVITY_MS },
   },
 });
 

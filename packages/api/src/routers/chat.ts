@@ -23,7 +23,7 @@ export const chatRouter = router({
 
   // Not a generator: ownership, lastEventId and the open-stream caps are checked before the stream
   // opens, so NOT_FOUND, INVALID_INPUT or RATE_LIMITED is a plain HTTP error (see
-  // http/subscription-errors.ts) that no client retries, not a stream event.
+  // sse/chat-events-route.ts) that no client retries, not a stream event.
   events: authedProcedure.input(eventsInput).subscription(async ({ ctx, input, signal }) => {
     const events = await ctx.deps.chat.events(
       ctx.user,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../domain/chat';
-import { RunHub } from './run-hub';
+import { RunHub, WAKE_SLICE } from './run-hub';
 
 const text = (t: string): RunEvent => ({ type: 'text.delta', text: t });
 const done: RunEvent = { type: 'run.cancelled', partial: null };
@@ -12,6 +12,26 @@ async function drain(iterable: AsyncIterable<{ id: string; event: RunEvent }>) {
 }
 
 describe('RunHub', () => {
+  it('wakes subscribers a slice at a time, giving the event loop a turn between slices, and loses nothing', async () => {
+    const hub = new RunHub(60_000);
+    hub.open('r', 'u');
+    const seen: number[][] = Array.from({ length: WAKE_SLICE * 2 + 50 }, () => []);
+    const followers = seen.map(async (ids) => {
+      for await (const item of hub.follow('r', 0, new AbortController().signal)) ids.push(Number(item.id));
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    const woken = () => seen.filter((ids) => ids.length > 0).length;
+    // Queued before the publish, so it runs after the first slice and before the hub's next one.
+    const wokenByFirstTurn = new Promise<number>((resolve) => setImmediate(() => resolve(woken())));
+    hub.publish('r', text('a'));
+    // Published while later slices wait for their turn: those read both events when woken.
+    hub.publish('r', text('b'));
+    expect(await wokenByFirstTurn).toBe(WAKE_SLICE);
+    hub.publish('r', done);
+    await Promise.all(followers);
+    for (const ids of seen) expect(ids).toEqual([1, 2, 3]);
+  });
+
   it('replays after an id and then follows live events to the terminal one', async () => {
     const hub = new RunHub(60_000);
     hub.open('r', 'u');

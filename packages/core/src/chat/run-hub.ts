@@ -13,6 +13,20 @@ interface LiveRun {
 }
 
 /**
+ * How many subscribers one published event wakes before the event loop gets a turn: a thousand
+ * subscribers woken at once would write a thousand streams in one go, and every other request
+ * (a /healthz probe, another user's send) would wait for all of them (`pnpm bench:fanout`).
+ */
+export const WAKE_SLICE = 100;
+
+/** A subscriber woken in a later slice reads every event published by then: nothing is skipped. */
+function wakeInSlices(waiting: (() => void)[], from: number): void {
+  const end = Math.min(from + WAKE_SLICE, waiting.length);
+  for (let i = from; i < end; i += 1) waiting[i]?.();
+  if (end < waiting.length) setImmediate(() => wakeInSlices(waiting, end));
+}
+
+/**
  * The live event log of each run in this process. Subscribers replay from any event id and then
  * follow; the log outlives the run by `retentionMs` so a client that reconnects late still gets
  * every event exactly once.
@@ -67,8 +81,9 @@ export class RunHub {
       setTimeout(() => this.runs.delete(runId), this.retentionMs).unref();
     }
     // A woken subscriber resumes in a later microtask and registers again when it next waits.
-    for (const wake of run.wake) wake();
+    const waiting = [...run.wake];
     run.wake.clear();
+    wakeInSlices(waiting, 0);
   }
 
   /** Asks a live run to stop; resolves once it has ended (or at once if it is not here). */
