@@ -25,15 +25,18 @@ import {
   type Store,
   type StoreLocation,
   StoreUserService,
+  schema,
   systemClock,
 } from '@hearth/core';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import type { Hono } from 'hono';
+import { Hono } from 'hono';
 import { agentBackendFor } from './agent-backend';
 import { authFor } from './auth-provider';
 import { type Config, ConfigError } from './config';
-import { createLogger, type Logger } from './logger';
+import { createLogger, type Logger, logFormatFor } from './logger';
 import { startMaintenance } from './maintenance';
+import { HearthMetrics } from './observability/metrics';
+import { metricsEndpoint } from './observability/metrics-endpoint';
 
 /** What a test (or another deployment) may put in place of the defaults. */
 export interface HearthOverrides {
@@ -59,6 +62,8 @@ export function llmFor(config: Config): LlmClient {
 
 export interface Hearth {
   app: Hono;
+  /** `/metrics` alone, to serve on METRICS_PORT; null when that is unset. */
+  metricsApp: Hono | null;
   config: Config;
   store: Store;
   logger: Logger;
@@ -80,7 +85,7 @@ export function storeLocationFor(config: Config): StoreLocation {
 
 /** The composition root: the one place that picks adapters and wires them together. */
 export async function createHearth(config: Config, overrides: HearthOverrides = {}): Promise<Hearth> {
-  const logger = overrides.logger ?? createLogger(config.LOG_LEVEL);
+  const logger = overrides.logger ?? createLogger(config.LOG_LEVEL, undefined, logFormatFor(config));
   const clock = overrides.clock ?? systemClock;
   const location = overrides.storeLocation ?? storeLocationFor(config);
   const store = await openStore(location);
@@ -101,7 +106,21 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
   });
   const auth = await authFor(config, { store, clock, throttle });
 
-  const llm = overrides.llm ?? llmFor(config);
+  const streamSlots = new MemoryStreamSlots({
+    perUser: config.STREAMS_PER_USER_MAX,
+    perRun: config.STREAMS_PER_RUN_MAX,
+  });
+  // Collected only where someone can read them: an unread registry would be work for nothing.
+  const metrics =
+    config.METRICS_PORT !== undefined || config.METRICS_TOKEN
+      ? new HearthMetrics({
+          openStreams: () => streamSlots.openStreams(),
+          activeReservations: () => store.db.$count(schema.reservations),
+          pingStore: () => store.ping(),
+        })
+      : null;
+  const unmeasuredLlm = overrides.llm ?? llmFor(config);
+  const llm = metrics ? metrics.measureLlm(unmeasuredLlm) : unmeasuredLlm;
   const prices = new PriceTable(config.MODEL_PRICES_FILE ? PriceTable.readLiteLlmFile(config.MODEL_PRICES_FILE) : {}, [
     OFFLINE_MODEL,
   ]);
@@ -147,7 +166,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
   });
   const { runtime } = backend;
   const chatStore = new ChatStore(store.db, clock, soleWriter, config.INSTANCE_ID ?? randomUUID());
-  const hub = new RunHub(config.RUN_EVENT_RETENTION_SECONDS * 1000);
+  const hub = new RunHub(config.RUN_EVENT_RETENTION_SECONDS * 1000, metrics?.runEventObserved);
   const stopMaintenance = await startMaintenance({
     chatStore,
     hub,
@@ -167,7 +186,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     historyLimit: 200,
     deltaBatchMs: config.STREAM_BATCH_MS,
     signals: store.runSignals,
-    streamSlots: new MemoryStreamSlots({ perUser: config.STREAMS_PER_USER_MAX, perRun: config.STREAMS_PER_RUN_MAX }),
+    streamSlots,
   });
   // A cancel that reached another process sharing the store, for a run that lives here.
   const stopListening = await store.runSignals.listen((runId) => void hub.cancel(runId));
@@ -193,10 +212,18 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     trustProxy: config.TRUST_PROXY,
     remoteAddress: (c) => getConnInfo(c).remote.address ?? 'unknown',
     exposeErrorDetails: config.NODE_ENV === 'development',
+    ...(metrics ? { metrics } : {}),
   });
+  let metricsApp: Hono | null = null;
+  if (metrics) {
+    const endpoint = metricsEndpoint(metrics, config.METRICS_TOKEN ?? null);
+    if (config.METRICS_PORT === undefined) app.get('/metrics', endpoint);
+    else metricsApp = new Hono().get('/metrics', endpoint);
+  }
 
   return {
     app,
+    metricsApp,
     config,
     store,
     logger,

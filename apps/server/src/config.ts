@@ -17,6 +17,24 @@ export const configSchema = z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info')
       .describe('The pino log level.'),
+    LOG_FORMAT: z
+      .enum(['json', 'pretty'])
+      .optional()
+      .describe(
+        '`json`: one JSON object per line. `pretty`: coloured lines for a terminal. Unset: `pretty` when NODE_ENV=development, else `json`.',
+      ),
+    METRICS_PORT: integer(0, 65_535)
+      .optional()
+      .describe(
+        'Serve Prometheus metrics at `/metrics` on this port of their own (keep it off the public network; 0 picks a free port). Unset: see METRICS_TOKEN.',
+      ),
+    METRICS_TOKEN: z
+      .string()
+      .min(16, 'expected at least 16 characters')
+      .optional()
+      .describe(
+        'Serve `/metrics` on the public port to requests with `Authorization: Bearer <token>` (also required on METRICS_PORT when both are set). With neither set, there is no /metrics.',
+      ),
     HEARTH_DATA_DIR: z
       .string()
       .min(1)

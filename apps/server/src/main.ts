@@ -12,6 +12,7 @@ async function main(): Promise<void> {
   const hearth = await createHearth(config);
   const server = await listen(hearth, config.PORT, config.HOST);
   hearth.logger.info({ url: server.url }, `Hearth is listening on ${server.url} (${hearth.describe()})`);
+  if (server.metricsUrl) hearth.logger.info({ url: server.metricsUrl }, `metrics at ${server.metricsUrl}`);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -11,12 +11,13 @@ import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import superjson from 'superjson';
 import type { ApiContext, ApiDeps, ApiLogger } from './context';
-import { formatError } from './errors';
+import { appCodeOf, formatError } from './errors';
 import { labelRefusedBatchesAsJson, MAX_BATCH_SIZE, refuseUnbatchableCalls } from './http/batch-rules';
 import { clientAddressResolver, type ProxyTrust } from './http/client-address';
 import { payloadTooLarge } from './http/payload-too-large';
 import { type ReadinessCheck, readinessResponse } from './http/readiness';
 import { requestLog } from './http/request-log';
+import { type ApiMetrics, requestMetrics } from './http/request-metrics';
 import { appRouter } from './router';
 import { PATH as CHAT_EVENTS_PATH, chatEventsRoute } from './sse/chat-events-route';
 
@@ -32,6 +33,8 @@ export interface AppOptions {
   /** Behind reverse proxies: which of them may say, in X-Forwarded-For, who the client is. */
   trustProxy?: ProxyTrust;
   exposeErrorDetails?: boolean;
+  /** Where request and error counts go (Prometheus at the composition root); none by default. */
+  metrics?: ApiMetrics;
 }
 
 const ONE_MIB = 1024 * 1024;
@@ -61,6 +64,8 @@ export function createApp(options: AppOptions): Hono {
   const app = new Hono();
   app.use(requestId());
   app.use(requestLog(options.logger));
+  const { metrics } = options;
+  if (metrics) app.use(requestMetrics(metrics, new Set(Object.keys(appRouter._def.procedures))));
   app.use(secureHeaders());
   app.use(
     cors({
@@ -82,7 +87,8 @@ export function createApp(options: AppOptions): Hono {
     log: options.logger,
     exposeErrorDetails,
   });
-  const logInternal = (error: TRPCError, path: string | undefined) => {
+  const observeError = (error: TRPCError, path: string | undefined) => {
+    metrics?.errorObserved(appCodeOf(error));
     if (error.code !== 'INTERNAL_SERVER_ERROR') return;
     options.logger.error({ path, err: error.cause ?? error }, 'procedure failed');
   };
@@ -109,7 +115,7 @@ export function createApp(options: AppOptions): Hono {
           headers: { 'content-type': 'application/json', ...retryAfterHeaders([error]) },
         }),
       errorShape: (error) => errorShape(error, CHAT_EVENTS_PATH),
-      onError: (error) => logInternal(error, CHAT_EVENTS_PATH),
+      onError: (error) => observeError(error, CHAT_EVENTS_PATH),
     }),
   );
 
@@ -127,7 +133,7 @@ export function createApp(options: AppOptions): Hono {
         return contextFor(c, opts.info.connectionParams);
       },
       responseMeta: ({ errors }) => ({ headers: retryAfterHeaders(errors) }),
-      onError: ({ error, path }) => logInternal(error, path),
+      onError: ({ error, path }) => observeError(error, path),
     }),
   );
 

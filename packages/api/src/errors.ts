@@ -40,6 +40,14 @@ export function toTRPCError(error: AppError): TRPCError {
   return new TRPCError({ code: TRPC_CODE_BY_APP_CODE[error.appCode], message: error.message, cause: error });
 }
 
+/** The appCode a client is told for any error: an AppError's own, INVALID_INPUT for input rules. */
+export function appCodeOf(error: TRPCError): AppCode {
+  const cause = error.cause;
+  if (cause instanceof AppError) return cause.appCode;
+  if (cause instanceof z.ZodError) return 'INVALID_INPUT';
+  return APP_CODE_BY_TRPC_CODE[error.code] ?? 'INTERNAL';
+}
+
 /** The `data` every error carries on the wire (see the API contract). */
 export interface HearthErrorData extends AppErrorData {
   appCode: AppCode;
@@ -75,7 +83,7 @@ export function formatError({ error, shape, exposeErrorDetails }: ErrorShapeInpu
     message = 'Some fields are not valid.';
     data = { ...base, appCode: 'INVALID_INPUT', fieldErrors: flat.fieldErrors, formErrors: flat.formErrors };
   } else {
-    const appCode = APP_CODE_BY_TRPC_CODE[error.code] ?? 'INTERNAL';
+    const appCode = appCodeOf(error);
     message = appCode === 'INTERNAL' && !exposeErrorDetails ? INTERNAL_MESSAGE : error.message;
     data = { ...base, appCode, ...(appCode === 'INVALID_INPUT' ? { fieldErrors: {} } : {}) };
   }

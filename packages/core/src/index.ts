@@ -43,7 +43,15 @@ export { isExpectedError, type SafeError, safeError, statementShape } from './lo
 export type { AccountOperations, Budget, Health, UsageTotalsUsd } from './ports/account';
 export type { AgentInfo, AgentRuntime, AgentTurn, TurnEvent } from './ports/agent-runtime';
 export type { AuthProvider, LoginInput, RegisterInput } from './ports/auth-provider';
-export type { AgentOperations, AgentStatus, ChatOperations, SendInput, SendResult, StreamedEvent } from './ports/chat';
+export type {
+  AgentOperations,
+  AgentStatus,
+  ChatOperations,
+  SendInput,
+  SendOrigin,
+  SendResult,
+  StreamedEvent,
+} from './ports/chat';
 export { type Clock, systemClock } from './ports/clock';
 export type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery, UsageTotals } from './ports/ledger';
 export type { LlmClient, LlmMessage, LlmRequest, LlmStreamEvent, LlmTool, LlmToolCall } from './ports/llm-client';

@@ -96,6 +96,38 @@ describe('logs', () => {
     }
   });
 
+  it("tie a run's lines to the request that started it, its user and its run, and hold none of its text", async () => {
+    const server = await startTestServer({ store: { kind: 'pglite-memory' }, captureLogs: true });
+    try {
+      const client = server.client();
+      await client.auth.register.mutate({ email: 'run-logs@example.com', password: 'a very particular passphrase' });
+      const me = await client.auth.me.query();
+      const secretText = 'my private words 4f1c';
+      const sent = await client.chat.send.mutate({ text: secretText });
+      await collectRun(client, sent.runId);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const lines = server
+        .logs()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      const sendRequest = lines.find((line) => line.msg === 'request' && line.path === '/trpc/chat.send');
+      const ended = lines.find((line) => line.msg === 'run ended');
+      expect(ended).toMatchObject({
+        level: 30,
+        requestId: sendRequest?.requestId,
+        userId: me.id,
+        runId: sent.runId,
+        status: 'completed',
+      });
+      expect(ended.completionTokens).toBeGreaterThan(0);
+      expect(typeof ended.time).toBe('string');
+      expect(server.logs()).not.toContain(secretText);
+    } finally {
+      await server.close();
+    }
+  });
+
   it.each(testDatabases())(
     "on $name never hold a failed statement's SQL or bound values, and no stack for an expected condition",
     async ({ location }) => {

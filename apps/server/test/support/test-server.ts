@@ -13,6 +13,8 @@ export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-012345
 
 export interface TestServer {
   url: string;
+  /** `/metrics` on its own port, when started with METRICS_PORT. */
+  metricsUrl: string | null;
   hearth: Hearth;
   /** A fresh SDK client for this server, signed out. */
   client(options?: Omit<HearthClientOptions, 'url'>): HearthClient;
@@ -61,6 +63,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const server = await listen(hearth, 0, '127.0.0.1');
   return {
     url: server.url,
+    metricsUrl: server.metricsUrl,
     hearth,
     client: (clientOptions) => createHearthClient({ url: server.url, ...clientOptions }),
     logs: () => captured.join(''),

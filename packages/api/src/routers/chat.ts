@@ -19,7 +19,9 @@ async function* asTracked(events: AsyncIterable<StreamedEvent>) {
 }
 
 export const chatRouter = router({
-  send: authedProcedure.input(sendInput).mutation(({ ctx, input }) => ctx.deps.chat.send(ctx.user, input)),
+  send: authedProcedure
+    .input(sendInput)
+    .mutation(({ ctx, input }) => ctx.deps.chat.send(ctx.user, input, { requestId: ctx.requestId })),
 
   // Not a generator: ownership, lastEventId and the open-stream caps are checked before the stream
   // opens, so NOT_FOUND, INVALID_INPUT or RATE_LIMITED is a plain HTTP error (see

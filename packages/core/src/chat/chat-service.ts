@@ -4,7 +4,7 @@ import type { Conversation, Message, RunEvent, RunStatus, Usage } from '../domai
 import { AppError, isAppError } from '../domain/errors';
 import type { AuthenticatedUser } from '../domain/user';
 import type { AgentRuntime, TurnEvent } from '../ports/agent-runtime';
-import type { ChatOperations, SendInput, StreamedEvent } from '../ports/chat';
+import type { ChatOperations, SendInput, SendOrigin, StreamedEvent } from '../ports/chat';
 import type { Clock } from '../ports/clock';
 import type { RunSignals } from '../ports/run-signals';
 import type { StreamCap, StreamSlots } from '../ports/stream-slots';
@@ -13,6 +13,7 @@ import { DeltaCoalescer } from './delta-coalescer';
 import type { RunHub } from './run-hub';
 
 export interface ChatLogger {
+  info(fields: object, message?: string): void;
   warn(fields: object, message?: string): void;
   error(fields: object, message?: string): void;
 }
@@ -59,7 +60,8 @@ const STREAM_RETRY_AFTER_SECONDS = 5;
 export class ChatService implements ChatOperations {
   constructor(private readonly options: ChatServiceOptions) {}
 
-  async send(caller: AuthenticatedUser, input: SendInput): Promise<StartedRun> {
+  /** `origin.requestId` goes on the run's log lines, so an operator can follow a request into its run. */
+  async send(caller: AuthenticatedUser, input: SendInput, origin: SendOrigin = {}): Promise<StartedRun> {
     const { store, runtime, models } = this.options;
     if (input.clientMessageId) {
       const earlier = await store.runByClientMessageId(caller.id, input.clientMessageId);
@@ -100,7 +102,7 @@ export class ChatService implements ChatOperations {
     // Started before the answer to send is written, and before a write that went behind is done:
     // the model request, not this response, is what the first token waits for (the client
     // subscribes while the model thinks).
-    void this.execute(caller.id, run, stored, model, signal);
+    void this.execute(caller.id, run, stored, model, signal, origin.requestId ?? null);
     await stored.catch((error: unknown) => {
       // Never stored, so never started as far as anyone knows: stop the model call, keep no trace.
       hub.discard(run.runId);
@@ -187,9 +189,12 @@ export class ChatService implements ChatOperations {
     stored: Promise<void>,
     model: string,
     signal: AbortSignal,
+    requestId: string | null,
   ): Promise<void> {
     const { store, hub, runtime, clock, logger, historyLimit } = this.options;
     const runId = started.runId;
+    const startedAt = performance.now();
+    const ids = { requestId, userId, runId };
     const events = new DeltaCoalescer((event) => hub.publish(runId, event), this.options.deltaBatchMs);
     const publish = (event: RunEvent) => events.push(event);
     const record = { id: runId, userId, conversationId: started.conversationId };
@@ -209,7 +214,9 @@ export class ChatService implements ChatOperations {
           () =>
             store
               .savePartial(record, messageId, upTo)
-              .catch((error: unknown) => logger.warn({ err: error, runId }, 'could not save the text of a run so far')),
+              .catch((error: unknown) =>
+                logger.warn({ ...ids, err: error }, 'could not save the text of a run so far'),
+              ),
           // Never stored: the send fails with that error, and the run is discarded.
           () => {},
         )
@@ -217,6 +224,7 @@ export class ChatService implements ChatOperations {
           saving = null;
         });
     };
+    let outcome: 'completed' | 'failed' | 'cancelled' = 'completed';
     publish({
       type: 'run.started',
       runId,
@@ -271,8 +279,8 @@ export class ChatService implements ChatOperations {
       if (!(await succeeds(stored))) return;
       await saving;
       const ending = { run: record, messageId, text, usage, firstTokenAt };
-      await this.endEarly(ending, error, signal.aborted).catch((storeError: unknown) => {
-        logger.error({ err: storeError, runId }, 'could not record the end of a run');
+      outcome = await this.endEarly(ending, error, signal.aborted, ids).catch((storeError: unknown) => {
+        logger.error({ ...ids, err: storeError }, 'could not record the end of a run');
         publish({
           type: 'run.failed',
           appCode: 'INTERNAL',
@@ -280,8 +288,22 @@ export class ChatService implements ChatOperations {
           retryable: true,
           partial: null,
         });
+        return 'failed' as const;
       });
     }
+    // Sizes and times only: what was said stays out of the logs.
+    logger.info(
+      {
+        ...ids,
+        status: outcome,
+        model,
+        durationMs: Math.round(performance.now() - startedAt),
+        promptTokens: usage.promptTokens,
+        completionTokens: usage.completionTokens,
+        costUsd: usage.costUsd,
+      },
+      'run ended',
+    );
   }
 
   private async endEarly(
@@ -294,16 +316,17 @@ export class ChatService implements ChatOperations {
     },
     error: unknown,
     cancelled: boolean,
-  ): Promise<void> {
+    ids: { requestId: string | null; userId: string; runId: string },
+  ): Promise<'failed' | 'cancelled'> {
     const { store, hub, logger } = this.options;
     const { run } = ending;
     if (cancelled) {
       const partial = await store.finishRun({ ...ending, status: 'cancelled' });
       hub.publish(run.id, { type: 'run.cancelled', partial });
-      return;
+      return 'cancelled';
     }
     const appError = isAppError(error) ? error : new AppError('INTERNAL', 'The agent failed while answering.');
-    if (!isAppError(error)) logger.error({ err: error, runId: run.id }, 'run failed');
+    if (!isAppError(error)) logger.error({ ...ids, err: error }, 'run failed');
     const partial = await store.finishRun({
       ...ending,
       status: 'failed',
@@ -316,6 +339,7 @@ export class ChatService implements ChatOperations {
       retryable: appError.data.retryable ?? appError.appCode === 'INTERNAL',
       partial,
     });
+    return 'failed';
   }
 
   /**

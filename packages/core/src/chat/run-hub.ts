@@ -34,7 +34,11 @@ function wakeInSlices(waiting: (() => void)[], from: number): void {
 export class RunHub {
   private readonly runs = new Map<string, LiveRun>();
 
-  constructor(private readonly retentionMs: number) {}
+  /** `observe` sees every event published here, as it is published (metrics). */
+  constructor(
+    private readonly retentionMs: number,
+    private readonly observe?: (runId: string, event: RunEvent) => void,
+  ) {}
 
   open(runId: string, userId: string): AbortSignal {
     let settle = () => {};
@@ -75,6 +79,7 @@ export class RunHub {
     const run = this.runs.get(runId);
     if (!run || run.ended) return;
     run.events.push({ id: String(run.events.length + 1), event });
+    this.observe?.(runId, event);
     if (isTerminal(event)) {
       run.ended = true;
       run.settle();

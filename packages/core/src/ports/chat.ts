@@ -8,6 +8,11 @@ export interface SendInput {
   model?: string | undefined;
 }
 
+/** Where a send came from, for the run's log lines. */
+export interface SendOrigin {
+  requestId?: string | undefined;
+}
+
 export interface SendResult {
   runId: string;
   conversationId: string;
@@ -26,7 +31,7 @@ export interface Page<T> {
 
 /** What the API needs from chat: plain data in, plain data out. */
 export interface ChatOperations {
-  send(caller: AuthenticatedUser, input: SendInput): Promise<SendResult>;
+  send(caller: AuthenticatedUser, input: SendInput, origin?: SendOrigin): Promise<SendResult>;
   events(
     caller: AuthenticatedUser,
     runId: string,

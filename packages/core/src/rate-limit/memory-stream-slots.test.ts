@@ -14,6 +14,7 @@ describe('MemoryStreamSlots', () => {
     a.release();
     a.release();
     expect(slots.openForUser('u')).toBe(2);
+    expect(slots.openStreams()).toBe(3);
     expect(await slots.acquire('u', 'r1')).toMatchObject({ granted: true });
   });
 

@@ -9,6 +9,7 @@ export interface StreamCaps {
 export class MemoryStreamSlots implements StreamSlots {
   private readonly byUser = new Map<string, number>();
   private readonly byRun = new Map<string, number>();
+  private open = 0;
 
   constructor(private readonly caps: StreamCaps) {}
 
@@ -17,6 +18,7 @@ export class MemoryStreamSlots implements StreamSlots {
     if ((this.byRun.get(runId) ?? 0) >= this.caps.perRun) return { granted: false, cap: 'run' };
     add(this.byUser, userId, 1);
     add(this.byRun, runId, 1);
+    this.open += 1;
     let held = true;
     return {
       granted: true,
@@ -25,6 +27,7 @@ export class MemoryStreamSlots implements StreamSlots {
         held = false;
         add(this.byUser, userId, -1);
         add(this.byRun, runId, -1);
+        this.open -= 1;
       },
     };
   }
@@ -32,6 +35,11 @@ export class MemoryStreamSlots implements StreamSlots {
   /** Streams open now for `userId`. */
   openForUser(userId: string): number {
     return this.byUser.get(userId) ?? 0;
+  }
+
+  /** Streams open now, of all users. */
+  openStreams(): number {
+    return this.open;
   }
 
   /** Users and runs with a stream open now: what the maps hold. */
