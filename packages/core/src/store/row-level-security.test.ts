@@ -103,7 +103,9 @@ async function seedUser(db: Database): Promise<Seeded> {
   });
   await db.insert(schema.litellmKeys).values({ userId, key: `sk-${userId}` });
   await db.insert(schema.lettaAgents).values({ userId, lettaAgentId: `agent-${userId}` });
-  await db.insert(schema.apiKeys).values({ id: ids.api_keys, userId, name: 'k', prefix: 'hth_x', keyHash: `h-${userId}` });
+  await db
+    .insert(schema.apiKeys)
+    .values({ id: ids.api_keys, userId, name: 'k', prefix: 'hth_x', keyHash: `h-${userId}` });
   return {
     ...ids,
     users: userId,
