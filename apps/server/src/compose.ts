@@ -12,6 +12,7 @@ import {
   ChatService,
   ChatStore,
   type Clock,
+  CompletionService,
   LiteLlmAdmin,
   LiteLlmLedger,
   type LlmClient,
@@ -183,6 +184,18 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
   if (auth.readiness) readiness.push(auth.readiness);
   if (litellm) readiness.push({ name: 'litellm', check: () => litellm.ping() });
 
+  // Straight model calls (the OpenAI endpoint's gateway) go to the configured model, metered as agent steps are.
+  const completions = new CompletionService({
+    llm,
+    ledger,
+    prices,
+    chat,
+    models: prices.get(llm.defaultModel) ? [llm.defaultModel] : [],
+    maxOutputTokens: config.LLM_MAX_OUTPUT_TOKENS,
+    outputSliceTokens: config.BUDGET_OUTPUT_SLICE_TOKENS,
+    apiKeyFor: litellmLedger ? (userId: string) => litellmLedger.keyFor(userId) : undefined,
+  });
+
   const app = createApp({
     deps: {
       auth: new ApiKeyAuthProvider(auth.provider, apiKeys),
@@ -191,6 +204,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
       agent: new AgentService(runtime, chatStore, hub),
       account: new AccountService(ledger, runtime, chatStore, backend.modelInfo),
       apiKeys,
+      completions,
     },
     logger,
     readiness,

@@ -6,6 +6,7 @@ import type {
   AuthProvider,
   ChatOperations,
   ClientInfo,
+  CompletionOperations,
   UserService,
 } from '@hearth/core';
 
@@ -27,6 +28,8 @@ export interface ApiDeps {
   agent: AgentOperations;
   account: AccountOperations;
   apiKeys: ApiKeyOperations;
+  /** The OpenAI-compatible endpoint's completions. */
+  completions: CompletionOperations;
 }
 
 // A type alias, not an interface: @hono/trpc-server wants a context assignable to Record<string, unknown>.
