@@ -145,7 +145,7 @@ describe('the OpenAI-compatible endpoint, driven by the official openai client',
     const named = await hearth.chat.createConversation.mutate({ title: 'from openai' });
     llm.reset();
     llm.enqueue({ text: 'Green tea, as ever.' });
-    const agentWithHeader = openai(ai.apiKey, { 'X-Hearth-Conversation-Id': named.id });
+    const agentWithHeader = openai(ai.apiKey ?? '', { 'X-Hearth-Conversation-Id': named.id });
     const completion = await agentWithHeader.chat.completions.create({
       model: 'hearth/agent',
       messages: [
@@ -167,11 +167,11 @@ describe('the OpenAI-compatible endpoint, driven by the official openai client',
     const stranger = await signedInClient(server, 'stranger');
     const theirs = await stranger.chat.createConversation.mutate({});
     const messages = [{ role: 'user' as const, content: 'hello' }];
-    const foreign = await openai(ai.apiKey, { 'X-Hearth-Conversation-Id': theirs.id })
+    const foreign = await openai(ai.apiKey ?? '', { 'X-Hearth-Conversation-Id': theirs.id })
       .chat.completions.create({ model: 'hearth/agent', messages })
       .catch((e: unknown) => e);
     expect(foreign).toBeInstanceOf(OpenAI.NotFoundError);
-    const bad = await openai(ai.apiKey, { 'X-Hearth-Conversation-Id': 'nope' })
+    const bad = await openai(ai.apiKey ?? '', { 'X-Hearth-Conversation-Id': 'nope' })
       .chat.completions.create({ model: 'hearth/agent', messages })
       .catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
@@ -281,7 +281,7 @@ describe('the OpenAI-compatible endpoint, driven by the official openai client',
     expect(unknownModel).toMatchObject({ status: 404, code: 'model_not_found', param: 'model' });
     const notJson = await fetch(`${server.url}/openai/v1/chat/completions`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${ai.apiKey}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${ai.apiKey ?? ''}`, 'content-type': 'application/json' },
       body: '{"model":',
     });
     expect(notJson.status).toBe(400);
@@ -303,7 +303,7 @@ describe('the OpenAI-compatible endpoint, driven by the official openai client',
 
     const missing = await fetch(`${server.url}/openai/v1/embeddings`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${ai.apiKey}` },
+      headers: { authorization: `Bearer ${ai.apiKey ?? ''}` },
     });
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: { code: 'not_found', type: 'invalid_request_error' } });

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import {
-  AppError,
-  type AuthenticatedUser,
-  type CompletionEvent,
-  type CompletionMessage,
-  type CompletionStream,
-  type CompletionUsage,
+import type {
+  AuthenticatedUser,
+  CompletionEvent,
+  CompletionMessage,
+  CompletionStream,
+  CompletionUsage,
 } from '@hearth/core';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
