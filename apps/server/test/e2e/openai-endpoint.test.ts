@@ -178,6 +178,19 @@ describe('the OpenAI-compatible endpoint, driven by the official openai client',
     expect((await stranger.chat.history.query({ conversationId: theirs.id })).messages).toEqual([]);
   });
 
+  it('hearth/agent: a second call while the agent is answering is 429 run_active', async () => {
+    const { ai, hearth } = await user();
+    llm.enqueue({ text: 'slow answer', ttftMs: 800 });
+    const messages = [{ role: 'user' as const, content: 'take your time' }];
+    const first = ai.chat.completions.create({ model: 'hearth/agent', messages });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const second = await ai.chat.completions.create({ model: 'hearth/agent', messages }).catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(second).toMatchObject({ status: 429, code: 'run_active' });
+    expect((await first).choices[0]?.message.content).toBe('slow answer');
+    expect((await hearth.chat.history.query({})).messages).toHaveLength(2);
+  });
+
   it('refuses calls past the budget with 429 budget_exceeded, never overspending, 20 at once', async () => {
     const { hearth, ai } = await user();
     const messages = [{ role: 'user' as const, content: 'how are you?' }];
