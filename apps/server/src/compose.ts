@@ -4,11 +4,15 @@ import { createApp } from '@hearth/api';
 import {
   AccountService,
   AgentService,
+  ApiKeyAuthProvider,
+  ApiKeyService,
+  ApiKeyStore,
   AuthThrottle,
   BuiltinLedger,
   ChatService,
   ChatStore,
   type Clock,
+  CompletionService,
   LiteLlmAdmin,
   LiteLlmLedger,
   type LlmClient,
@@ -105,6 +109,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     registration: { perIp: config.REGISTER_MAX_PER_IP, windowMs: config.REGISTER_WINDOW_SECONDS * 1000 },
   });
   const auth = await authFor(config, { store, clock, throttle });
+  const apiKeys = new ApiKeyService(new ApiKeyStore(store.db), clock);
 
   const streamSlots = new MemoryStreamSlots({
     perUser: config.STREAMS_PER_USER_MAX,
@@ -198,13 +203,27 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
   if (auth.readiness) readiness.push(auth.readiness);
   if (litellm) readiness.push({ name: 'litellm', check: () => litellm.ping() });
 
+  // Straight model calls (the OpenAI endpoint's gateway) go to the configured model, metered as agent steps are.
+  const completions = new CompletionService({
+    llm,
+    ledger,
+    prices,
+    chat,
+    models: prices.get(llm.defaultModel) ? [llm.defaultModel] : [],
+    maxOutputTokens: config.LLM_MAX_OUTPUT_TOKENS,
+    outputSliceTokens: config.BUDGET_OUTPUT_SLICE_TOKENS,
+    apiKeyFor: litellmLedger ? (userId: string) => litellmLedger.keyFor(userId) : undefined,
+  });
+
   const app = createApp({
     deps: {
-      auth: auth.provider,
+      auth: new ApiKeyAuthProvider(auth.provider, apiKeys),
       users: new StoreUserService(store.db, clock),
       chat,
       agent: new AgentService(runtime, chatStore, hub),
       account: new AccountService(ledger, runtime, chatStore, backend.modelInfo),
+      apiKeys,
+      completions,
     },
     logger,
     readiness,

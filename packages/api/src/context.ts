@@ -1,10 +1,12 @@
 import type {
   AccountOperations,
   AgentOperations,
+  ApiKeyOperations,
   AuthenticatedUser,
   AuthProvider,
   ChatOperations,
   ClientInfo,
+  CompletionOperations,
   UserService,
 } from '@hearth/core';
 
@@ -25,6 +27,9 @@ export interface ApiDeps {
   chat: ChatOperations;
   agent: AgentOperations;
   account: AccountOperations;
+  apiKeys: ApiKeyOperations;
+  /** The OpenAI-compatible endpoint's completions. */
+  completions: CompletionOperations;
 }
 
 // A type alias, not an interface: @hono/trpc-server wants a context assignable to Record<string, unknown>.

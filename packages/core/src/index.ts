@@ -5,6 +5,9 @@ export { DEFAULT_BLOCKS } from './agent/default-blocks';
 export { LettaAgentIds } from './agent/letta/letta-agent-ids';
 export { LettaAgentRuntime, type LettaRuntimeOptions } from './agent/letta/letta-agent-runtime';
 export { createLettaClient, type LettaClientOptions } from './agent/letta/letta-client';
+export { ApiKeyAuthProvider } from './auth/api-keys/api-key-auth-provider';
+export { API_KEY_PREFIX, ApiKeyService, hashApiKey, isApiKey } from './auth/api-keys/api-key-service';
+export { ApiKeyStore } from './auth/api-keys/api-key-store';
 export { AuthThrottle, type AuthThrottleLimits } from './auth/auth-throttle';
 export { type AccessTokenOptions, AccessTokens } from './auth/builtin/access-tokens';
 export { AuthStore } from './auth/builtin/auth-store';
@@ -23,6 +26,7 @@ export { costMicros, type ModelPrice, PriceTable } from './billing/prices';
 export { ChatService, type ChatServiceOptions } from './chat/chat-service';
 export { ChatStore } from './chat/chat-store';
 export { RunHub } from './chat/run-hub';
+export { CompletionService, type CompletionServiceOptions } from './completions/completion-service';
 export type {
   Conversation,
   MemoryBlock,
@@ -42,6 +46,7 @@ export { countTokens } from './llm/token-count';
 export { isExpectedError, type SafeError, safeError, statementShape } from './logging/safe-error';
 export type { AccountOperations, Budget, Health, UsageTotalsUsd } from './ports/account';
 export type { AgentInfo, AgentRuntime, AgentTurn, TurnEvent } from './ports/agent-runtime';
+export type { ApiKeyInfo, ApiKeyOperations, CreatedApiKey } from './ports/api-keys';
 export type { AuthProvider, LoginInput, RegisterInput } from './ports/auth-provider';
 export type {
   AgentOperations,
@@ -53,6 +58,17 @@ export type {
   StreamedEvent,
 } from './ports/chat';
 export { type Clock, systemClock } from './ports/clock';
+export {
+  AGENT_MODEL,
+  type CompletionEvent,
+  type CompletionFinish,
+  type CompletionMessage,
+  type CompletionModel,
+  type CompletionOperations,
+  type CompletionRequest,
+  type CompletionStream,
+  type CompletionUsage,
+} from './ports/completions';
 export type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery, UsageTotals } from './ports/ledger';
 export type { LlmClient, LlmMessage, LlmRequest, LlmStreamEvent, LlmTool, LlmToolCall } from './ports/llm-client';
 export type { RateLimitDecision, RateLimiter } from './ports/rate-limiter';

@@ -10,10 +10,12 @@ export type { StreamRunOptions } from './run-stream';
 export type { SessionListener } from './session-keeper';
 export type {
   AgentStatus,
+  ApiKey,
   AppCode,
   AppRouter,
   AuthResult,
   Conversation,
+  CreatedApiKey,
   HearthErrorData,
   MemoryBlock,
   Message,
