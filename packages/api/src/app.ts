@@ -18,6 +18,8 @@ import { payloadTooLarge } from './http/payload-too-large';
 import { type ReadinessCheck, readinessResponse } from './http/readiness';
 import { requestLog } from './http/request-log';
 import { subscriptionOpeningErrors } from './http/subscription-errors';
+import { createRestApi } from './rest';
+import { apiReference } from './rest/docs';
 import { appRouter } from './router';
 
 export interface AppOptions {
@@ -118,6 +120,12 @@ export function createApp(options: AppOptions): Hono {
       },
     }),
   );
+
+  app.route(
+    '/',
+    createRestApi({ deps: options.deps, logger: options.logger, clientIp, maxBodyBytes, exposeErrorDetails }),
+  );
+  app.route('/docs', apiReference('/api/v1/openapi.json'));
 
   app.notFound((c) => c.json({ error: 'Not found' }, 404));
   return app;
