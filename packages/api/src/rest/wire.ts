@@ -6,6 +6,8 @@ import { z } from '@hono/zod-openapi';
  * of each route holds them to these shapes, and the tests hold the server to the document.
  */
 const isoDate = z.iso.datetime({ offset: true });
+// `.nullable()` on a named schema becomes `allOf: [$ref, {type: [object, null]}]`, which null fails.
+const orNull = <T extends z.ZodType>(schema: T) => z.union([schema, z.null()]);
 
 const user = z
   .object({
@@ -105,9 +107,9 @@ export const runEventSchema = z
       appCode: z.string(),
       message: z.string(),
       retryable: z.boolean(),
-      partial: message.nullable(),
+      partial: orNull(message),
     }),
-    z.object({ type: z.literal('run.cancelled'), partial: message.nullable() }),
+    z.object({ type: z.literal('run.cancelled'), partial: orNull(message) }),
   ])
   .openapi('RunEvent');
 
