@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { testDatabases } from '@hearth/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RestContract, type SseEvent, streamedText } from '../support/rest';
+import { dataOf, RestContract, type SseEvent, streamedText } from '../support/rest';
 import { PASSWORD, startTestServer, type TestServer, uniqueEmail } from '../support/test-server';
 
 interface ErrorBody {
@@ -70,8 +70,8 @@ describe.each(testDatabases())('REST chat and its event streams on $name', ({ lo
     expectWholeRun(response.events);
     expect(response.events.some((e) => e.data.type === 'text.delta')).toBe(true);
     expect(streamedText(response.events)).toMatch(new RegExp(`^${ANSWER}`));
-    const started = response.events[0]?.data as { runId: string; conversationId: string };
-    const completed = response.events.at(-1)?.data as { message: { content: string; createdAt: string } };
+    const started = dataOf<{ runId: string; conversationId: string }>(response.events[0]);
+    const completed = dataOf<{ message: { content: string; createdAt: string } }>(response.events.at(-1));
     expect(completed.message.content).toBe(streamedText(response.events));
 
     const history = await api.call<HistoryBody>('GET', '/api/v1/chat/history', {
@@ -95,7 +95,7 @@ describe.each(testDatabases())('REST chat and its event streams on $name', ({ lo
     const events = await api.stream('GET', `/api/v1/chat/runs/${sent.body.runId}/events`, { token });
     expect(events.status).toBe(200);
     expectWholeRun(events.events);
-    expect((events.events[0]?.data as { runId: string }).runId).toBe(sent.body.runId);
+    expect(dataOf<{ runId: string }>(events.events[0]).runId).toBe(sent.body.runId);
 
     // A run that has ended stays ended.
     const cancelled = await api.call('POST', `/api/v1/chat/runs/${sent.body.runId}/cancel`, { token });
@@ -238,7 +238,7 @@ describe.each(testDatabases())('REST chat and its event streams on $name', ({ lo
   it('pages history with limit and cursor', async () => {
     const token = await register();
     const first = await api.stream('POST', '/api/v1/chat/message', { token, body: { text: 'one' } });
-    const conversationId = (first.events[0]?.data as { conversationId: string }).conversationId;
+    const conversationId = dataOf<{ conversationId: string }>(first.events[0]).conversationId;
     await api.stream('POST', '/api/v1/chat/message', { token, body: { text: 'two', conversationId } });
     const page = await api.call<HistoryBody>('GET', '/api/v1/chat/history', {
       token,

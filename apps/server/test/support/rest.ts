@@ -155,9 +155,8 @@ export class RestContract {
     path: string,
     options: CallOptions & { stopAfter?: (event: SseEvent, count: number) => boolean } = {},
   ): Promise<RestResponse<unknown> & { events: SseEvent[] }> {
-    const abort = new AbortController();
     const headers = { accept: 'text/event-stream', ...options.headers };
-    const response = await this.request(method, path, { ...options, headers }).then((r) => r);
+    const response = await this.request(method, path, { ...options, headers });
     const { template, mediaType } = this.check(method, path, response);
     if (mediaType === 'application/json') {
       const body = await response.json();
@@ -188,12 +187,17 @@ export class RestContract {
       parser.feed(decoder.decode(value, { stream: true }));
     }
     await reader.cancel().catch(() => {});
-    abort.abort();
     return { status: response.status, headers: response.headers, body: null, events };
   }
 }
 
 export const TERMINAL = new Set(['run.completed', 'run.failed', 'run.cancelled']);
+
+/** An event's data, read as the RunEvent variant the test expects (it was validated against the document). */
+export function dataOf<T>(event: SseEvent | undefined): T {
+  if (!event) throw new Error('no such event');
+  return event.data as unknown as T;
+}
 
 /** The text a run streamed. */
 export const streamedText = (events: SseEvent[]) =>
