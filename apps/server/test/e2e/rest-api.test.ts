@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { testDatabases } from '@hearth/core/testing';
+import { sql } from 'drizzle-orm';
 import { decodeJwt, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RestContract } from '../support/rest';
@@ -29,7 +30,11 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
   let api: RestContract;
 
   beforeAll(async () => {
-    server = await startTestServer({ store: location, env: { LOGIN_MAX_FAILURES_PER_EMAIL: '3' } });
+    server = await startTestServer({
+      store: location,
+      captureLogs: true,
+      env: { LOGIN_MAX_FAILURES_PER_EMAIL: '3' },
+    });
     api = await RestContract.load(server.url);
   });
   afterAll(async () => {
@@ -474,6 +479,40 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
       expect(error.message).toBe('The request body is larger than 1 MiB.');
       const history = await api.call<{ messages: unknown[] }>('GET', '/api/v1/chat/history', { token });
       expect(history.body.messages).toEqual([]);
+    });
+
+    it('answers an unexpected failure as INTERNAL with the generic message, and logs it without the statement', async () => {
+      const { token } = await register();
+      const marker = `marker-${randomUUID()}`;
+      // Unique, and dropped after: a PostgreSQL test database is shared.
+      const constraint = `no_${marker.replaceAll('-', '_')}`;
+      await server.hearth.store.db.execute(
+        sql.raw(`alter table conversations add constraint ${constraint} check (title not like '%${marker}%')`),
+      );
+      try {
+        const response = await api.call('POST', '/api/v1/chat/conversations', {
+          token,
+          body: { title: `about ${marker}` },
+        });
+        const error = expectError(response, 500, 'INTERNAL');
+        expect(error.message).toBe('Something went wrong on our side. It has been logged.');
+        expect(JSON.stringify(response.body)).not.toContain(marker);
+      } finally {
+        await server.hearth.store.db.execute(
+          sql.raw(`alter table conversations drop constraint if exists ${constraint}`),
+        );
+      }
+      const lines = server
+        .logs()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { level: number; msg: string; route?: string });
+      const shown = lines.filter((line) => line.level >= 30);
+      for (const line of shown) expect(JSON.stringify(line)).not.toContain(marker);
+      expect(shown.find((line) => line.msg === 'route failed')).toMatchObject({
+        level: 50,
+        route: '/api/v1/chat/conversations',
+      });
     });
 
     it('answers an unknown REST path with a NOT_FOUND error body', async () => {
