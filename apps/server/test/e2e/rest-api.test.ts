@@ -115,6 +115,8 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
       const html = await page.text();
       expect(html).toContain('/api/v1/openapi.json');
       expect(html).toContain('<script src="/docs/scalar.js"></script>');
+      // Without it, "try it" requests would go through Scalar's proxy.
+      expect(html).toContain('"proxyUrl": ""');
       expect(html).not.toMatch(/(https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}/i);
       const script = await fetch(`${server.url}/docs/scalar.js`);
       expect(script.status).toBe(200);

@@ -34,6 +34,9 @@ export function apiReference(documentUrl: string): Hono {
       // The default fonts come from Scalar's font CDN.
       withDefaultFonts: false,
       telemetry: false,
+      // Unset, "try it" requests go through proxy.scalar.com, tokens and all; this API is same-origin.
+      proxyUrl: '',
+      hideClientButton: true,
     }),
   );
   return app;
