@@ -19,6 +19,8 @@ import { type ReadinessCheck, readinessResponse } from './http/readiness';
 import { requestLog } from './http/request-log';
 import { type ApiMetrics, requestMetrics } from './http/request-metrics';
 import { CONVERSATION_HEADER, openAiRoutes, RUN_HEADER } from './openai/routes';
+import { createRestApi } from './rest';
+import { apiReference } from './rest/docs';
 import { appRouter } from './router';
 import { PATH as CHAT_EVENTS_PATH, chatEventsRoute } from './sse/chat-events-route';
 
@@ -146,6 +148,11 @@ export function createApp(options: AppOptions): Hono {
   );
 
   app.route('/openai/v1', openAiRoutes({ deps: options.deps, logger: options.logger, maxBodyBytes }));
+  app.route(
+    '/',
+    createRestApi({ deps: options.deps, logger: options.logger, clientIp, maxBodyBytes, exposeErrorDetails }),
+  );
+  app.route('/docs', apiReference('/api/v1/openapi.json'));
 
   app.notFound((c) => c.json({ error: 'Not found' }, 404));
   return app;

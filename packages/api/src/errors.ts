@@ -1,5 +1,6 @@
 import { type AppCode, AppError, type AppErrorData } from '@hearth/core';
 import { TRPCError } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { z } from 'zod';
 
@@ -35,6 +36,11 @@ const APP_CODE_BY_TRPC_CODE: Partial<Record<TRPC_ERROR_CODE_KEY, AppCode>> = {
   METHOD_NOT_SUPPORTED: 'INVALID_INPUT',
   TOO_MANY_REQUESTS: 'RATE_LIMITED',
 };
+
+/** The HTTP status each appCode is answered with, on tRPC and REST alike. */
+export function httpStatusOf(appCode: AppCode): number {
+  return getHTTPStatusCodeFromError(new TRPCError({ code: TRPC_CODE_BY_APP_CODE[appCode] }));
+}
 
 export function toTRPCError(error: AppError): TRPCError {
   return new TRPCError({ code: TRPC_CODE_BY_APP_CODE[error.appCode], message: error.message, cause: error });

@@ -77,9 +77,15 @@ const usdAmount = z
   .max(1_000_000, 'A budget is at most $1,000,000.')
   .refine((usd) => Math.abs(usd * 1_000_000 - Math.round(usd * 1_000_000)) < 1e-6, 'Money has at most 6 decimals.');
 
+const groupBy = z.enum(['day', 'model']);
+const fromNotAfterTo: [
+  (q: { from?: Date | undefined; to?: Date | undefined }) => boolean,
+  { message: string; path: string[] },
+] = [(q) => !q.from || !q.to || q.from <= q.to, { message: '`from` must not be after `to`.', path: ['from'] }];
+
 export const usageInput = z
-  .object({ from: z.date().optional(), to: z.date().optional(), groupBy: z.enum(['day', 'model']).optional() })
-  .refine((q) => !q.from || !q.to || q.from <= q.to, { message: '`from` must not be after `to`.', path: ['from'] })
+  .object({ from: z.date().optional(), to: z.date().optional(), groupBy: groupBy.optional() })
+  .refine(...fromNotAfterTo)
   .default({});
 export const setBudgetInput = z.object({
   limitUsd: usdAmount.nullable(),
@@ -146,3 +152,23 @@ export const chatCompletionInput = z
   });
 export type ChatCompletionInput = z.infer<typeof chatCompletionInput>;
 export const conversationIdHeader = id('X-Hearth-Conversation-Id');
+/**
+ * The same rules for a URL's query string (REST), where every value arrives as text: a number or
+ * an ISO-8601 date and time is read from it, then checked by the rule tRPC's input uses.
+ */
+const fromText = <T extends z.ZodType>(rule: T, read: (text: string) => unknown) =>
+  z.preprocess((value) => (typeof value === 'string' ? read(value) : value), rule);
+const ISO_DATE_TIME = z.iso.datetime({ offset: true });
+const readNumber = (text: string) => (text.trim() === '' ? text : Number(text));
+const readDate = (text: string) => (ISO_DATE_TIME.safeParse(text).success ? new Date(text) : text);
+const queryDate = () => fromText(z.date('Use an ISO-8601 date and time, e.g. 2026-01-31T00:00:00Z.'), readDate);
+
+const historyFields = historyInput.unwrap();
+export const historyQuery = historyFields.extend({ limit: fromText(historyFields.shape.limit, readNumber) });
+const conversationsFields = conversationsInput.unwrap();
+export const conversationsQuery = conversationsFields.extend({
+  limit: fromText(conversationsFields.shape.limit, readNumber),
+});
+export const usageQuery = z
+  .object({ from: queryDate().optional(), to: queryDate().optional(), groupBy: groupBy.optional() })
+  .refine(...fromNotAfterTo);

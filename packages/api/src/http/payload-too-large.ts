@@ -2,13 +2,17 @@ import type { Context } from 'hono';
 import superjson from 'superjson';
 import type { HearthErrorData } from '../errors';
 
+export function payloadTooLargeMessage(maxBytes: number): string {
+  const mib = (maxBytes / (1024 * 1024)).toFixed(maxBytes % (1024 * 1024) === 0 ? 0 : 1);
+  return `The request body is larger than ${mib} MiB.`;
+}
+
 /**
  * The body limit answers before tRPC parses anything, so it writes tRPC's error envelope itself:
  * the SDK then sees an ordinary INVALID_INPUT error instead of an unparseable 413.
  */
 export function payloadTooLarge(c: Context, maxBytes: number): Response {
-  const mib = (maxBytes / (1024 * 1024)).toFixed(maxBytes % (1024 * 1024) === 0 ? 0 : 1);
-  const message = `The request body is larger than ${mib} MiB.`;
+  const message = payloadTooLargeMessage(maxBytes);
   const data: HearthErrorData = {
     appCode: 'INVALID_INPUT',
     code: 'PAYLOAD_TOO_LARGE',

@@ -1,0 +1,77 @@
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import { resetInput, updateMemoryInput } from '../schemas';
+import { bearerSecurity, jsonBody, jsonResponse, type RestEnv, type RestOptions, requireUser } from './context';
+import { errorResponses } from './errors';
+import { agentStatusSchema, memoryBlockSchema, memorySchema, okSchema } from './wire';
+
+const AUTH = ['UNAUTHENTICATED', 'SESSION_REVOKED'] as const;
+// With the Letta backend the agent lives in another service.
+const UPSTREAM = ['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'UPSTREAM_ERROR'] as const;
+
+export function agentRoutes(options: RestOptions) {
+  const { deps } = options;
+  const app = new OpenAPIHono<RestEnv>();
+  app.use('*', requireUser(deps));
+  return app
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/status',
+        tags: ['agent'],
+        summary: 'The caller’s agent: backend, model, memory size, active runs',
+        security: bearerSecurity,
+        responses: {
+          200: jsonResponse(agentStatusSchema, 'The agent'),
+          ...errorResponses([...AUTH, ...UPSTREAM]),
+        },
+      }),
+      async (c) => c.json(await deps.agent.status(c.get('user')), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/memory',
+        tags: ['agent'],
+        summary: 'The agent’s memory blocks',
+        security: bearerSecurity,
+        responses: { 200: jsonResponse(memorySchema, 'The blocks'), ...errorResponses([...AUTH, ...UPSTREAM]) },
+      }),
+      async (c) => c.json(await deps.agent.memory(c.get('user')), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/memory',
+        tags: ['agent'],
+        summary: 'Replace the value of a memory block',
+        security: bearerSecurity,
+        request: { body: jsonBody(updateMemoryInput) },
+        responses: {
+          200: jsonResponse(memoryBlockSchema, 'The block as stored'),
+          ...errorResponses(['INVALID_INPUT', ...AUTH, 'NOT_FOUND', 'MEMORY_LIMIT', ...UPSTREAM], { body: true }),
+        },
+      }),
+      async (c) => {
+        const { label, value } = c.req.valid('json');
+        return c.json(await deps.agent.updateMemory(c.get('user'), label, value), 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/reset',
+        tags: ['agent'],
+        summary: 'Forget messages, memory or both',
+        security: bearerSecurity,
+        request: { body: jsonBody(resetInput) },
+        responses: {
+          200: jsonResponse(okSchema, 'Reset'),
+          ...errorResponses(['INVALID_INPUT', ...AUTH, 'RUN_ACTIVE', ...UPSTREAM], { body: true }),
+        },
+      }),
+      async (c) => {
+        await deps.agent.reset(c.get('user'), c.req.valid('json').scope);
+        return c.json({ ok: true as const }, 200);
+      },
+    );
+}

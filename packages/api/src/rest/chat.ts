@@ -1,0 +1,199 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import {
+  conversationInput,
+  conversationsQuery,
+  createConversationInput,
+  eventsInput,
+  historyQuery,
+  renameConversationInput,
+  runInput,
+  sendInput,
+} from '../schemas';
+import { bearerSecurity, jsonBody, jsonResponse, type RestEnv, type RestOptions, requireUser } from './context';
+import { errorResponses } from './errors';
+import { runEventStream } from './sse';
+import {
+  cancelResultSchema,
+  conversationSchema,
+  conversationsSchema,
+  eventStreamDescription,
+  historySchema,
+  okSchema,
+  sendResultSchema,
+} from './wire';
+
+const AUTH = ['UNAUTHENTICATED', 'SESSION_REVOKED'] as const;
+const eventStream = { 'text/event-stream': { schema: z.string().openapi({ description: eventStreamDescription }) } };
+// The path names the conversation `id`; the rule is the one tRPC's input has for `conversationId`.
+const conversationPath = z.object({ id: conversationInput.shape.conversationId });
+
+export function chatRoutes(options: RestOptions) {
+  const { deps, logger } = options;
+  const app = new OpenAPIHono<RestEnv>();
+  app.use('*', requireUser(deps));
+  return app
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/message',
+        tags: ['chat'],
+        summary: 'Send a message; the agent answers in a run',
+        description:
+          'With `Accept: text/event-stream` the answer is the run’s event stream; otherwise 202 with the run’s id, ' +
+          'to follow with GET /chat/runs/{runId}/events.',
+        security: bearerSecurity,
+        request: { body: jsonBody(sendInput) },
+        responses: {
+          200: { description: 'The run’s events (with `Accept: text/event-stream`)', content: eventStream },
+          202: jsonResponse(sendResultSchema, 'The message is stored and its run has started'),
+          ...errorResponses(
+            [
+              'INVALID_INPUT',
+              ...AUTH,
+              'NOT_FOUND',
+              'RUN_ACTIVE',
+              'BUDGET_EXCEEDED',
+              'RATE_LIMITED',
+              'UPSTREAM_UNAVAILABLE',
+              'UPSTREAM_TIMEOUT',
+              'UPSTREAM_ERROR',
+            ],
+            { body: true },
+          ),
+        },
+      }),
+      async (c) => {
+        const user = c.get('user');
+        const sent = await deps.chat.send(user, c.req.valid('json'));
+        if (!c.req.header('accept')?.includes('text/event-stream')) return c.json(sent, 202);
+        return runEventStream(c, logger, (signal) => deps.chat.events(user, sent.runId, null, signal));
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/runs/{runId}/events',
+        tags: ['chat'],
+        summary: 'Follow a run’s events (SSE), resuming after Last-Event-ID',
+        security: bearerSecurity,
+        request: {
+          params: runInput,
+          query: eventsInput.pick({ lastEventId: true }),
+          headers: z.object({ 'last-event-id': eventsInput.shape.lastEventId }),
+        },
+        responses: {
+          200: { description: 'The run’s events', content: eventStream },
+          ...errorResponses(['INVALID_INPUT', ...AUTH, 'NOT_FOUND', 'RATE_LIMITED']),
+        },
+      }),
+      (c) => {
+        const user = c.get('user');
+        const { runId } = c.req.valid('param');
+        // The header is what a browser's EventSource sends on reconnecting; the query is for the first connect.
+        const lastEventId = c.req.valid('header')['last-event-id'] ?? c.req.valid('query').lastEventId;
+        return runEventStream(c, logger, (signal) => deps.chat.events(user, runId, lastEventId, signal));
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/runs/{runId}/cancel',
+        tags: ['chat'],
+        summary: 'Cancel a run',
+        security: bearerSecurity,
+        request: { params: runInput },
+        responses: {
+          200: jsonResponse(cancelResultSchema, 'The run’s status after the request'),
+          ...errorResponses(['INVALID_INPUT', ...AUTH, 'NOT_FOUND']),
+        },
+      }),
+      async (c) => c.json(await deps.chat.cancel(c.get('user'), c.req.valid('param').runId), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/history',
+        tags: ['chat'],
+        summary: 'Messages of a conversation (the default one without conversationId), newest page first',
+        security: bearerSecurity,
+        request: { query: historyQuery },
+        responses: {
+          200: jsonResponse(historySchema, 'A page of messages'),
+          ...errorResponses(['INVALID_INPUT', ...AUTH, 'NOT_FOUND']),
+        },
+      }),
+      async (c) => c.json(await deps.chat.history(c.get('user'), c.req.valid('query')), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/conversations',
+        tags: ['chat'],
+        summary: 'The caller’s conversations, most recently active first',
+        security: bearerSecurity,
+        request: { query: conversationsQuery },
+        responses: {
+          200: jsonResponse(conversationsSchema, 'A page of conversations'),
+          ...errorResponses(['INVALID_INPUT', ...AUTH]),
+        },
+      }),
+      async (c) => c.json(await deps.chat.conversations(c.get('user'), c.req.valid('query')), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/conversations',
+        tags: ['chat'],
+        summary: 'Start a conversation',
+        security: bearerSecurity,
+        request: { body: jsonBody(createConversationInput, false) },
+        responses: {
+          201: jsonResponse(conversationSchema, 'The new conversation'),
+          ...errorResponses(['INVALID_INPUT', ...AUTH], { body: true }),
+        },
+      }),
+      async (c) => {
+        const { title } = c.req.valid('json');
+        return c.json(await deps.chat.createConversation(c.get('user'), title ?? null), 201);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'patch',
+        path: '/conversations/{id}',
+        tags: ['chat'],
+        summary: 'Rename a conversation',
+        security: bearerSecurity,
+        request: {
+          params: conversationPath,
+          body: jsonBody(renameConversationInput.pick({ title: true })),
+        },
+        responses: {
+          200: jsonResponse(conversationSchema, 'The renamed conversation'),
+          ...errorResponses(['INVALID_INPUT', ...AUTH, 'NOT_FOUND'], { body: true }),
+        },
+      }),
+      async (c) => {
+        const { id } = c.req.valid('param');
+        return c.json(await deps.chat.renameConversation(c.get('user'), id, c.req.valid('json').title), 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'delete',
+        path: '/conversations/{id}',
+        tags: ['chat'],
+        summary: 'Delete a conversation and its messages',
+        security: bearerSecurity,
+        request: { params: conversationPath },
+        responses: {
+          200: jsonResponse(okSchema, 'Deleted'),
+          ...errorResponses(['INVALID_INPUT', ...AUTH, 'NOT_FOUND', 'RUN_ACTIVE']),
+        },
+      }),
+      async (c) => {
+        await deps.chat.deleteConversation(c.get('user'), c.req.valid('param').id);
+        return c.json({ ok: true as const }, 200);
+      },
+    );
+}

@@ -1,0 +1,157 @@
+import { z } from '@hono/zod-openapi';
+
+/**
+ * What REST answers, as JSON: the services' results with every Date as an ISO-8601 string (which
+ * is what JSON.stringify writes). Handlers return the services' values as they are; the type check
+ * of each route holds them to these shapes, and the tests hold the server to the document.
+ */
+const isoDate = z.iso.datetime({ offset: true });
+// `.nullable()` on a named schema becomes `allOf: [$ref, {type: [object, null]}]`, which null fails.
+const orNull = <T extends z.ZodType>(schema: T) => z.union([schema, z.null()]);
+
+const user = z
+  .object({
+    id: z.string(),
+    email: z.string(),
+    displayName: z.string().nullable(),
+    role: z.enum(['user', 'admin']),
+    createdAt: isoDate,
+  })
+  .openapi('User');
+export const userSchema = user;
+export const profileSchema = user.extend({ agentId: z.string().nullable() }).openapi('UserProfile');
+
+const session = z
+  .object({
+    accessToken: z.string(),
+    refreshToken: z.string(),
+    tokenType: z.literal('bearer'),
+    expiresAt: isoDate,
+  })
+  .openapi('Session');
+export const authResultSchema = z.object({ user, session }).openapi('AuthResult');
+export const refreshResultSchema = z.object({ session });
+export const okSchema = z.object({ ok: z.literal(true) });
+
+const usage = z.object({ promptTokens: z.number(), completionTokens: z.number(), costUsd: z.number() });
+const message = z
+  .object({
+    id: z.string(),
+    conversationId: z.string(),
+    role: z.enum(['user', 'assistant']),
+    content: z.string(),
+    status: z.enum(['complete', 'incomplete', 'failed']),
+    createdAt: isoDate,
+    usage: usage.nullable(),
+  })
+  .openapi('Message');
+export const conversationSchema = z
+  .object({
+    id: z.string(),
+    title: z.string().nullable(),
+    createdAt: isoDate,
+    lastActiveAt: isoDate,
+    messageCount: z.number(),
+  })
+  .openapi('Conversation');
+const memoryBlock = z
+  .object({
+    label: z.string(),
+    value: z.string(),
+    limit: z.number(),
+    description: z.string(),
+    updatedAt: isoDate,
+    updatedBy: z.enum(['user', 'agent', 'system']),
+  })
+  .openapi('MemoryBlock');
+export const memoryBlockSchema = memoryBlock;
+
+export const sendResultSchema = z
+  .object({ runId: z.string(), conversationId: z.string(), userMessage: message })
+  .openapi('SendResult');
+export const cancelResultSchema = z.object({
+  runId: z.string(),
+  status: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']),
+});
+export const historySchema = z.object({ messages: z.array(message), nextCursor: z.string().nullable() });
+export const conversationsSchema = z.object({
+  conversations: z.array(conversationSchema),
+  nextCursor: z.string().nullable(),
+});
+
+/** The `data` of each SSE event: the run event, whose `type` is also the SSE `event` field. */
+export const runEventSchema = z
+  .discriminatedUnion('type', [
+    z.object({
+      type: z.literal('run.started'),
+      runId: z.string(),
+      conversationId: z.string(),
+      model: z.string(),
+      userMessageId: z.string(),
+    }),
+    z.object({ type: z.literal('reasoning.delta'), text: z.string() }),
+    z.object({ type: z.literal('text.delta'), text: z.string() }),
+    z.object({ type: z.literal('tool.call'), callId: z.string(), name: z.string(), arguments: z.unknown() }),
+    z.object({
+      type: z.literal('tool.result'),
+      callId: z.string(),
+      name: z.string(),
+      ok: z.boolean(),
+      result: z.unknown(),
+    }),
+    z.object({ type: z.literal('memory.updated'), block: memoryBlock }),
+    usage.extend({ type: z.literal('usage') }),
+    z.object({ type: z.literal('run.completed'), message, usage }),
+    z.object({
+      type: z.literal('run.failed'),
+      appCode: z.string(),
+      message: z.string(),
+      retryable: z.boolean(),
+      partial: orNull(message),
+    }),
+    z.object({ type: z.literal('run.cancelled'), partial: orNull(message) }),
+  ])
+  .openapi('RunEvent');
+
+export const eventStreamDescription =
+  'Server-sent events, one per run event: `id: <event id>` (send it back as `Last-Event-ID` to resume), ' +
+  '`event: <type>` and `data: <RunEvent as JSON>` (see the RunEvent schema). The stream ends after ' +
+  '`run.completed`, `run.failed` or `run.cancelled`; comment lines (`: ping`) keep it open while the run is quiet.';
+
+const budget = z.object({
+  limitUsd: z.number().nullable(),
+  ceilingUsd: z.number().nullable(),
+  period: z.enum(['day', 'week', 'month', 'none']),
+  spentUsd: z.number(),
+  reservedUsd: z.number(),
+  remainingUsd: z.number().nullable(),
+  periodStart: isoDate,
+  resetsAt: isoDate.nullable(),
+});
+export const budgetSchema = budget.openapi('Budget');
+const totals = z.object({
+  requests: z.number(),
+  promptTokens: z.number(),
+  completionTokens: z.number(),
+  costUsd: z.number(),
+});
+export const usageReportSchema = z.object({ totals, buckets: z.array(totals.extend({ key: z.string() })) });
+export const healthSchema = z.object({
+  status: z.enum(['ok', 'degraded', 'blocked']),
+  budget: budget.extend({ exceeded: z.boolean() }),
+  agent: z.object({ ready: z.boolean(), backend: z.enum(['builtin', 'letta']) }),
+  llm: z.object({ model: z.string(), reachable: z.boolean().nullable(), demo: z.boolean() }),
+  activeRuns: z.number(),
+});
+
+export const agentStatusSchema = z.object({
+  agentId: z.string(),
+  backend: z.enum(['builtin', 'letta']),
+  model: z.string(),
+  createdAt: isoDate,
+  lastActiveAt: isoDate,
+  messageCount: z.number(),
+  memory: z.object({ blocks: z.number(), chars: z.number() }),
+  activeRunIds: z.array(z.string()),
+});
+export const memorySchema = z.object({ blocks: z.array(memoryBlock) });
