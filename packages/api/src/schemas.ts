@@ -172,3 +172,6 @@ export const conversationsQuery = conversationsFields.extend({
 export const usageQuery = z
   .object({ from: queryDate().optional(), to: queryDate().optional(), groupBy: groupBy.optional() })
   .refine(...fromNotAfterTo);
+
+/** REST's body for auth.createApiKey: JSON has no dates, so `expiresAt` comes as ISO-8601 text. */
+export const createApiKeyBody = createApiKeyInput.extend({ expiresAt: queryDate().optional() });

@@ -72,6 +72,9 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
           'POST /api/v1/auth/refresh',
           'POST /api/v1/auth/logout',
           'GET /api/v1/auth/me',
+          'POST /api/v1/auth/api-keys',
+          'GET /api/v1/auth/api-keys',
+          'DELETE /api/v1/auth/api-keys/{id}',
           'POST /api/v1/chat/message',
           'GET /api/v1/chat/runs/{runId}/events',
           'POST /api/v1/chat/runs/{runId}/cancel',
@@ -165,6 +168,72 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
       expect((await api.call('GET', '/api/v1/auth/me', { token })).status).toBe(200);
     });
 
+    it('creates, lists and revokes API keys, which sign in as their user until revoked or expired', async () => {
+      const { token, auth } = await register('rest-keys');
+      const created = await api.call<{ id: string; key: string; prefix: string; expiresAt: string | null }>(
+        'POST',
+        '/api/v1/auth/api-keys',
+        { token, body: { name: 'ci job' } },
+      );
+      expect(created.status).toBe(201);
+      expect(created.body.key).toMatch(/^hth_[\w-]{43,}$/);
+      expect(created.body.key.startsWith(created.body.prefix)).toBe(true);
+      const key = created.body.key;
+
+      const me = await api.call<{ id: string }>('GET', '/api/v1/auth/me', { token: key });
+      expect(me).toMatchObject({ status: 200, body: { id: auth.user.id } });
+      // A key cannot mint more keys, nor end a session.
+      expectError(
+        await api.call('POST', '/api/v1/auth/api-keys', { token: key, body: { name: 'x' } }),
+        403,
+        'FORBIDDEN',
+      );
+      expectError(await api.call('POST', '/api/v1/auth/logout', { token: key }), 403, 'FORBIDDEN');
+
+      const list = await api.call<{ apiKeys: { id: string; name: string; lastUsedAt: string | null }[] }>(
+        'GET',
+        '/api/v1/auth/api-keys',
+        { token },
+      );
+      expect(list.body.apiKeys).toEqual([expect.objectContaining({ id: created.body.id, name: 'ci job' })]);
+      expect(JSON.stringify(list.body)).not.toContain(key);
+
+      const soon = new Date(Date.now() + 60_000).toISOString();
+      const expiring = await api.call<{ expiresAt: string }>('POST', '/api/v1/auth/api-keys', {
+        token,
+        body: { name: 'short', expiresAt: soon },
+      });
+      expect(expiring).toMatchObject({ status: 201, body: { expiresAt: soon } });
+      const past = expectError(
+        await api.call('POST', '/api/v1/auth/api-keys', {
+          token,
+          body: { name: 'old', expiresAt: '2001-01-01T00:00:00Z' },
+        }),
+        400,
+        'INVALID_INPUT',
+      );
+      expect(past.fieldErrors).toHaveProperty('expiresAt');
+      expectError(
+        await api.call('POST', '/api/v1/auth/api-keys', { token, body: { name: 'bad date', expiresAt: 'tomorrow' } }),
+        400,
+        'INVALID_INPUT',
+      );
+
+      const other = await register('rest-keys-other');
+      expectError(
+        await api.call('DELETE', `/api/v1/auth/api-keys/${created.body.id}`, { token: other.token }),
+        404,
+        'NOT_FOUND',
+      );
+      expect(await api.call('DELETE', `/api/v1/auth/api-keys/${created.body.id}`, { token })).toMatchObject({
+        status: 200,
+        body: { ok: true },
+      });
+      expectError(await api.call('GET', '/api/v1/auth/me', { token: key }), 401, 'UNAUTHENTICATED');
+      const after = await api.call<{ apiKeys: { id: string }[] }>('GET', '/api/v1/auth/api-keys', { token });
+      expect(after.body.apiKeys.map((k) => k.id)).not.toContain(created.body.id);
+    });
+
     it('refuses bad input with field errors and stores nothing', async () => {
       const email = uniqueEmail('rest-bad');
       const bad = expectError(
@@ -248,7 +317,7 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
           .filter(([, operation]) => operation.security)
           .map(([method]) => ({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, randomUUID()) })),
       );
-      expect(secured.length).toBe(20);
+      expect(secured.length).toBe(23);
       for (const { method, path } of secured) {
         const body = method === 'GET' || method === 'DELETE' ? {} : { body: {} };
         for (const bad of [null, 'garbage', expired, forged]) {

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import { loginInput, refreshInput, registerInput } from '../schemas';
+import { createApiKeyBody, loginInput, refreshInput, registerInput, revokeApiKeyInput } from '../schemas';
 import {
   bearerSecurity,
   clientInfo,
@@ -10,7 +10,14 @@ import {
   requireUser,
 } from './context';
 import { errorResponses } from './errors';
-import { authResultSchema, okSchema, refreshResultSchema, userSchema } from './wire';
+import {
+  apiKeyListSchema,
+  authResultSchema,
+  createdApiKeySchema,
+  okSchema,
+  refreshResultSchema,
+  userSchema,
+} from './wire';
 
 const UNAUTHENTICATED = ['UNAUTHENTICATED', 'SESSION_REVOKED'] as const;
 
@@ -68,7 +75,11 @@ export function authRoutes(options: RestOptions) {
         summary: "End the caller's session",
         security: bearerSecurity,
         middleware: [authed] as const,
-        responses: { 200: jsonResponse(okSchema, 'Signed out'), ...errorResponses([...UNAUTHENTICATED]) },
+        // FORBIDDEN for a caller signed in with an API key: a key has no session to end.
+        responses: {
+          200: jsonResponse(okSchema, 'Signed out'),
+          ...errorResponses([...UNAUTHENTICATED, 'FORBIDDEN']),
+        },
       }),
       async (c) => {
         await deps.auth.logout(c.get('user'), c.get('accessToken'));
@@ -86,5 +97,53 @@ export function authRoutes(options: RestOptions) {
         responses: { 200: jsonResponse(userSchema, 'The caller'), ...errorResponses([...UNAUTHENTICATED]) },
       }),
       async (c) => c.json(await deps.users.me(c.get('user')), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api-keys',
+        tags: ['auth'],
+        summary: 'Create a personal API key (returned once)',
+        description: 'The key acts as its user, under their budget. A caller signed in with a key cannot create keys.',
+        security: bearerSecurity,
+        middleware: [authed] as const,
+        request: { body: jsonBody(createApiKeyBody) },
+        responses: {
+          201: jsonResponse(createdApiKeySchema, 'The new key, with its whole value this once'),
+          ...errorResponses(['INVALID_INPUT', ...UNAUTHENTICATED, 'FORBIDDEN'], { body: true }),
+        },
+      }),
+      async (c) => c.json(await deps.apiKeys.create(c.get('user'), c.req.valid('json')), 201),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api-keys',
+        tags: ['auth'],
+        summary: "The caller's API keys (never their values)",
+        security: bearerSecurity,
+        middleware: [authed] as const,
+        responses: { 200: jsonResponse(apiKeyListSchema, 'The keys'), ...errorResponses([...UNAUTHENTICATED]) },
+      }),
+      async (c) => c.json(await deps.apiKeys.list(c.get('user')), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'delete',
+        path: '/api-keys/{id}',
+        tags: ['auth'],
+        summary: 'Revoke an API key: refused from its next request on',
+        security: bearerSecurity,
+        middleware: [authed] as const,
+        request: { params: revokeApiKeyInput },
+        responses: {
+          200: jsonResponse(okSchema, 'Revoked'),
+          ...errorResponses(['INVALID_INPUT', ...UNAUTHENTICATED, 'NOT_FOUND']),
+        },
+      }),
+      async (c) => {
+        await deps.apiKeys.revoke(c.get('user'), c.req.valid('param').id);
+        return c.json({ ok: true as const }, 200);
+      },
     );
 }

@@ -33,6 +33,21 @@ export const authResultSchema = z.object({ user, session }).openapi('AuthResult'
 export const refreshResultSchema = z.object({ session });
 export const okSchema = z.object({ ok: z.literal(true) });
 
+const apiKey = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    prefix: z.string(),
+    createdAt: isoDate,
+    lastUsedAt: isoDate.nullable(),
+    expiresAt: isoDate.nullable(),
+  })
+  .openapi('ApiKey');
+export const apiKeyListSchema = z.object({ apiKeys: z.array(apiKey) });
+export const createdApiKeySchema = apiKey
+  .extend({ key: z.string().describe('The whole key, shown this once: store it now.') })
+  .openapi('CreatedApiKey');
+
 const usage = z.object({ promptTokens: z.number(), completionTokens: z.number(), costUsd: z.number() });
 const message = z
   .object({
