@@ -31,7 +31,7 @@ export function useBudget(): Loaded & {
   const set = useMutation({
     mutationFn: (input: RouterInputs['user']['setBudget']) => client.user.setBudget.mutate(input),
     onSuccess: (budget) => {
-      queryClient.setQueryData(trpc.user.budget.queryKey(), budget);
+      queryClient.setQueryData(trpc.user.budget.queryOptions().queryKey, budget);
       void queryClient.invalidateQueries({ queryKey: trpc.user.health.queryKey() });
     },
   });

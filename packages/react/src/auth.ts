@@ -42,7 +42,7 @@ export function useAuth(): UseAuthResult {
     (result: AuthResult) => {
       // Whatever was cached belonged to whoever was signed in before.
       queryClient.removeQueries();
-      queryClient.setQueryData(trpc.auth.me.queryKey(), result.user);
+      queryClient.setQueryData(trpc.auth.me.queryOptions().queryKey, result.user);
       return result;
     },
     [queryClient, trpc],

@@ -192,7 +192,7 @@ export function useChat(options: UseChatOptions = {}): UseChatResult {
       const done = followRun({
         client,
         queryClient,
-        memoryKey: trpc.agent.memory.queryKey(),
+        memoryKey: trpc.agent.memory.queryOptions().queryKey,
         run,
         signal: controller.signal,
         save: (next) => writeJson(storage, runKey, next),

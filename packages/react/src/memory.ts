@@ -17,10 +17,12 @@ export function useMemory(): UseMemoryResult {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const memory = useQuery(trpc.agent.memory.queryOptions());
-  const key = trpc.agent.memory.queryKey();
+  const key = trpc.agent.memory.queryOptions().queryKey;
   const update = useMutation({
     mutationFn: (input: { label: string; value: string }) => client.agent.updateMemory.mutate(input),
-    onSuccess: (block) => {
+    onSuccess: async (block) => {
+      // A refetch under way (after an answer's memory.updated) may hold the value from before.
+      await queryClient.cancelQueries({ queryKey: key });
       queryClient.setQueryData(key, (old) =>
         old ? { blocks: old.blocks.map((b) => (b.label === block.label ? block : b)) } : old,
       );
