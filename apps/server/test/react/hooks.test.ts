@@ -10,7 +10,7 @@ import {
   useMemory,
   useUsage,
 } from '@hearth/react';
-import { createHearthClient, isHearthError } from '@hearth/sdk';
+import { type Conversation, createHearthClient, isHearthError } from '@hearth/sdk';
 import { act, cleanup, renderHook, waitFor } from '@testing-library/react';
 import { createElement, type ReactNode } from 'react';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -206,7 +206,7 @@ describe('useConversations', () => {
     const storage = await signedInStorage();
     const { result } = renderHook(() => useConversations({ pageSize: 2 }), { wrapper: providerFor(storage) });
     await waitFor(() => expect(result.current.isLoading).toBe(false));
-    const made = [];
+    const made: Conversation[] = [];
     for (const title of ['one', 'two', 'three']) {
       made.push(await act(() => result.current.create(title)));
     }
