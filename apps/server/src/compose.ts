@@ -36,7 +36,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { agentBackendFor } from './agent-backend';
 import { authFor } from './auth-provider';
-import { type Config, ConfigError } from './config';
+import { type Config, ConfigError, corsPolicy } from './config';
 import { createLogger, type Logger, logFormatFor } from './logger';
 import { startMaintenance } from './maintenance';
 import { HearthMetrics } from './observability/metrics';
@@ -215,6 +215,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     apiKeyFor: litellmLedger ? (userId: string) => litellmLedger.keyFor(userId) : undefined,
   });
 
+  const cors = corsPolicy(config);
   const app = createApp({
     deps: {
       auth: new ApiKeyAuthProvider(auth.provider, apiKeys),
@@ -227,7 +228,8 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     },
     logger,
     readiness,
-    corsOrigins: config.CORS_ORIGINS,
+    corsOrigins: cors.origins,
+    allowLoopbackOrigins: cors.allowLoopback,
     trustProxy: config.TRUST_PROXY,
     remoteAddress: (c) => getConnInfo(c).remote.address ?? 'unknown',
     exposeErrorDetails: config.NODE_ENV === 'development',

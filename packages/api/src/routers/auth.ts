@@ -1,7 +1,8 @@
+import type { TRPCRouterRecord } from '@trpc/server';
 import { createApiKeyInput, emptyInput, loginInput, refreshInput, registerInput, revokeApiKeyInput } from '../schemas';
-import { authedProcedure, publicProcedure, router } from '../trpc';
+import { authedProcedure, publicProcedure } from '../trpc';
 
-export const authRouter = router({
+export const authProcedures = {
   register: publicProcedure
     .input(registerInput)
     .mutation(({ ctx, input }) => ctx.deps.auth.register(input, ctx.client)),
@@ -29,4 +30,4 @@ export const authRouter = router({
     await ctx.deps.apiKeys.revoke(ctx.user, input.id);
     return { ok: true as const };
   }),
-});
+} satisfies TRPCRouterRecord;
