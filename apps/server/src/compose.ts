@@ -219,7 +219,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
   const app = createApp({
     deps: {
       auth: new ApiKeyAuthProvider(auth.provider, apiKeys),
-      users: new StoreUserService(store.db, clock),
+      users: new StoreUserService(store.db, clock, runtime),
       chat,
       agent: new AgentService(runtime, chatStore, hub),
       account: new AccountService(ledger, runtime, chatStore, backend.modelInfo),

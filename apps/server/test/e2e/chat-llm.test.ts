@@ -130,6 +130,35 @@ describe.each(BACKENDS)('chat against a scripted model, agent backend $name', ({
     expect(messages.filter((m) => m.role === 'user')).toHaveLength(1);
   });
 
+  it('refuses a clientMessageId used again for another text or conversation, and starts nothing', async () => {
+    const client = await signedIn();
+    const clientMessageId = crypto.randomUUID();
+    const first = await client.chat.send.mutate({ text: 'the first words', clientMessageId });
+    await collectRun(client, first.runId);
+    const calls = llm.callCount;
+    const otherText = await expectHearthError(
+      client.chat.send.mutate({ text: 'other words', clientMessageId }),
+      'INVALID_INPUT',
+    );
+    expect(otherText.data.fieldErrors).toHaveProperty('clientMessageId');
+    const elsewhere = await client.chat.createConversation.mutate({});
+    await expectHearthError(
+      client.chat.send.mutate({ text: 'the first words', clientMessageId, conversationId: elsewhere.id }),
+      'INVALID_INPUT',
+    );
+    // The same send again, as it was, is still the first run.
+    expect(await client.chat.send.mutate({ text: 'the first words', clientMessageId })).toEqual(first);
+    expect(llm.callCount).toBe(calls);
+    expect((await client.chat.history.query({ conversationId: elsewhere.id })).messages).toEqual([]);
+  });
+
+  it('names the agent in the profile once there is one', async () => {
+    const client = await signedIn();
+    expect((await client.user.profile.query()).agentId).toBeNull();
+    const status = await client.agent.status.query();
+    expect((await client.user.profile.query()).agentId).toBe(status.agentId);
+  });
+
   it('keeps a run going when its subscriber disconnects', async () => {
     const client = await signedIn();
     llm.enqueue({ text: 'still here after you left', tokenIntervalMs: 20 });

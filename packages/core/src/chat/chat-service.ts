@@ -65,7 +65,7 @@ export class ChatService implements ChatOperations {
     const { store, runtime, models } = this.options;
     if (input.clientMessageId) {
       const earlier = await store.runByClientMessageId(caller.id, input.clientMessageId);
-      if (earlier) return earlier;
+      if (earlier) return sameSend(earlier, input);
     }
     const model = input.model ?? models[0] ?? '';
     if (!models.includes(model)) {
@@ -92,7 +92,7 @@ export class ChatService implements ChatOperations {
       if (started.conflict === 'no_conversation') throw new AppError('NOT_FOUND', 'That conversation does not exist.');
       if (started.conflict === 'duplicate' && input.clientMessageId) {
         const earlier = await store.runByClientMessageId(caller.id, input.clientMessageId);
-        if (earlier) return earlier;
+        if (earlier) return sameSend(earlier, input);
       }
       throw runActiveError();
     }
@@ -401,6 +401,20 @@ function streamCapError(cap: StreamCap): AppError {
       ? 'Too many streams are open on this run: close one before opening another.'
       : 'Too many event streams are open for this account: close one before opening another.';
   return new AppError('RATE_LIMITED', message, { retryAfterSeconds: STREAM_RETRY_AFTER_SECONDS });
+}
+
+/**
+ * A repeated clientMessageId is the same send again only if it says the same: an idempotency key
+ * reused for another message is a client bug, refused rather than answered with the first run.
+ */
+function sameSend(earlier: StartedRun, input: SendInput): StartedRun {
+  const otherConversation = input.conversationId !== undefined && input.conversationId !== earlier.conversationId;
+  if (otherConversation || earlier.userMessage.content !== input.text) {
+    throw new AppError('INVALID_INPUT', 'That clientMessageId was already used for another message.', {
+      fieldErrors: { clientMessageId: ['Use a new clientMessageId for each message.'] },
+    });
+  }
+  return earlier;
 }
 
 async function* noEvents(): AsyncGenerator<StreamedEvent> {}

@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { AppError } from '../domain/errors';
 import type { AuthenticatedUser, User, UserProfile } from '../domain/user';
+import type { AgentRuntime } from '../ports/agent-runtime';
 import type { Clock } from '../ports/clock';
 import type { UserService } from '../ports/user-service';
 import type { Database } from '../store/database';
@@ -11,6 +12,7 @@ export class StoreUserService implements UserService {
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
+    private readonly agents: Pick<AgentRuntime, 'findAgent'>,
   ) {}
 
   async me(caller: AuthenticatedUser): Promise<User> {
@@ -20,8 +22,9 @@ export class StoreUserService implements UserService {
   }
 
   async profile(caller: AuthenticatedUser): Promise<UserProfile> {
-    // Agents arrive with the chat runtime; until a user has one, agentId is null.
-    return { ...(await this.me(caller)), agentId: null };
+    // The agent is made on the first send or agent call; until then there is none to name.
+    const [user, agent] = await Promise.all([this.me(caller), this.agents.findAgent(caller.id)]);
+    return { ...user, agentId: agent?.agentId ?? null };
   }
 
   async updateProfile(caller: AuthenticatedUser, changes: { displayName: string | null }): Promise<User> {
