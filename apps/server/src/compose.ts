@@ -4,6 +4,9 @@ import { createApp } from '@hearth/api';
 import {
   AccountService,
   AgentService,
+  ApiKeyAuthProvider,
+  ApiKeyService,
+  ApiKeyStore,
   AuthThrottle,
   BuiltinLedger,
   ChatService,
@@ -100,6 +103,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     registration: { perIp: config.REGISTER_MAX_PER_IP, windowMs: config.REGISTER_WINDOW_SECONDS * 1000 },
   });
   const auth = await authFor(config, { store, clock, throttle });
+  const apiKeys = new ApiKeyService(new ApiKeyStore(store.db), clock);
 
   const llm = overrides.llm ?? llmFor(config);
   const prices = new PriceTable(config.MODEL_PRICES_FILE ? PriceTable.readLiteLlmFile(config.MODEL_PRICES_FILE) : {}, [
@@ -181,11 +185,12 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
 
   const app = createApp({
     deps: {
-      auth: auth.provider,
+      auth: new ApiKeyAuthProvider(auth.provider, apiKeys),
       users: new StoreUserService(store.db, clock),
       chat,
       agent: new AgentService(runtime, chatStore, hub),
       account: new AccountService(ledger, runtime, chatStore, backend.modelInfo),
+      apiKeys,
     },
     logger,
     readiness,

@@ -1,6 +1,7 @@
 import type {
   AccountOperations,
   AgentOperations,
+  ApiKeyOperations,
   AuthenticatedUser,
   AuthProvider,
   ChatOperations,
@@ -25,6 +26,7 @@ export interface ApiDeps {
   chat: ChatOperations;
   agent: AgentOperations;
   account: AccountOperations;
+  apiKeys: ApiKeyOperations;
 }
 
 // A type alias, not an interface: @hono/trpc-server wants a context assignable to Record<string, unknown>.

@@ -85,3 +85,13 @@ export const setBudgetInput = z.object({
   limitUsd: usdAmount.nullable(),
   period: z.enum(['day', 'week', 'month', 'none']),
 });
+
+export const createApiKeyInput = z.object({
+  name: storedText()
+    .trim()
+    .min(1, 'A key name has at least 1 character.')
+    .max(100, 'A key name has at most 100 characters.'),
+  // In the future: checked by the service against its clock, which tests move.
+  expiresAt: z.date().optional(),
+});
+export const revokeApiKeyInput = z.object({ id: id('id') });

@@ -39,6 +39,11 @@ export interface HearthClientOptions {
   onSessionChange?: SessionListener;
   /** Renew the access token when it has less than this left. Default 60 seconds. */
   refreshMarginMs?: number;
+  /**
+   * A personal API key (`hth_…`, from `auth.createApiKey`), sent as the bearer token of every call
+   * instead of a session: nothing is refreshed, and the key cannot create keys or log out.
+   */
+  apiKey?: string;
   /** Headers sent with every call (not with subscriptions in browsers' native EventSource). */
   headers?: Record<string, string>;
   fetch?: FetchFn;
@@ -114,8 +119,9 @@ export function createHearthClient(options: HearthClientOptions): HearthClient {
   );
   if (options.onSessionChange) keeper.subscribe(options.onSessionChange);
 
+  const bearer = async (): Promise<string | null> => options.apiKey ?? (await keeper.accessToken());
   const authHeaders = async (): Promise<Record<string, string>> => {
-    const token = await keeper.accessToken();
+    const token = await bearer();
     return { ...options.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) };
   };
 
@@ -126,7 +132,7 @@ export function createHearthClient(options: HearthClientOptions): HearthClient {
         transformer: superjson,
         EventSource: nativeEventSource,
         connectionParams: async () => {
-          const token = await keeper.accessToken();
+          const token = await bearer();
           return token ? { token } : null;
         },
       })

@@ -162,6 +162,21 @@ function arbitraries(ids: Ids): Record<string, fc.Arbitrary<unknown>> {
       fc.array(fc.jsonValue(), { maxLength: 3 }),
     ),
     'auth.me': noInput,
+    'auth.createApiKey': fc.oneof(
+      notObject,
+      fc.record({ name: fc.oneof(unstorable, hugeText(101), notString, fc.constantFrom('', '   ')) }),
+      fc.record({
+        name: marked(20),
+        expiresAt: fc.oneof(
+          fc.date({ max: new Date('2000-01-01'), noInvalidDate: true }),
+          notString,
+          marked(20),
+          fc.constant(new Date(Number.NaN)),
+        ),
+      }),
+    ),
+    'auth.listApiKeys': noInput,
+    'auth.revokeApiKey': fc.oneof(notObject, fc.record({ id: fc.oneof(v.anyUuid, notUuid) })),
     'chat.send': fc.oneof(
       notObject,
       fc.record({ text: badText }),
@@ -348,14 +363,15 @@ describe('every procedure, fed malformed input over HTTP', () => {
   });
 
   const snapshot = async () => {
-    const [conversations, status, memory, budget, profile] = await Promise.all([
+    const [conversations, status, memory, budget, profile, keys] = await Promise.all([
       owner.chat.conversations.query({ limit: 100 }),
       owner.agent.status.query(),
       owner.agent.memory.query(),
       owner.user.budget.query(),
       owner.user.profile.query(),
+      owner.auth.listApiKeys.query(),
     ]);
-    return { conversations, messageCount: status.messageCount, memory, budget, profile };
+    return { conversations, messageCount: status.messageCount, memory, budget, profile, keys };
   };
 
   const send = async (paths: string[], inputs: unknown[], encoding: Encoding, batch: boolean): Promise<Answer> => {

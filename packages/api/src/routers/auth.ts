@@ -1,4 +1,4 @@
-import { emptyInput, loginInput, refreshInput, registerInput } from '../schemas';
+import { createApiKeyInput, emptyInput, loginInput, refreshInput, registerInput, revokeApiKeyInput } from '../schemas';
 import { authedProcedure, publicProcedure, router } from '../trpc';
 
 export const authRouter = router({
@@ -18,4 +18,15 @@ export const authRouter = router({
   }),
 
   me: authedProcedure.query(({ ctx }) => ctx.deps.users.me(ctx.user)),
+
+  createApiKey: authedProcedure
+    .input(createApiKeyInput)
+    .mutation(({ ctx, input }) => ctx.deps.apiKeys.create(ctx.user, input)),
+
+  listApiKeys: authedProcedure.query(({ ctx }) => ctx.deps.apiKeys.list(ctx.user)),
+
+  revokeApiKey: authedProcedure.input(revokeApiKeyInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.apiKeys.revoke(ctx.user, input.id);
+    return { ok: true as const };
+  }),
 });

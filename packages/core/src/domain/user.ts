@@ -18,4 +18,6 @@ export interface AuthenticatedUser {
   email: string;
   role: UserRole;
   sessionId: string;
+  /** Set when the caller presented a personal API key (then `sessionId` is the key's id): what a key may not do is refused by it. */
+  apiKeyId?: string;
 }

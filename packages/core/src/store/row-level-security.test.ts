@@ -26,6 +26,7 @@ const TABLES = {
   usage_records: { key: 'id', readable: true },
   litellm_keys: { key: 'user_id', readable: false },
   letta_agents: { key: 'user_id', readable: false },
+  api_keys: { key: 'id', readable: false },
 } as const satisfies Record<string, { key: string; readable: boolean }>;
 type Table = keyof typeof TABLES;
 const tableNames = (Object.keys(TABLES) as Table[]).sort();
@@ -47,6 +48,7 @@ async function seedUser(db: Database): Promise<Seeded> {
     archival_passages: crypto.randomUUID(),
     reservations: crypto.randomUUID(),
     usage_records: crypto.randomUUID(),
+    api_keys: crypto.randomUUID(),
   };
   const inAnHour = new Date(Date.now() + 3_600_000);
   await db.insert(schema.users).values({ id: userId, email: `rls-${userId}@example.com` });
@@ -101,6 +103,9 @@ async function seedUser(db: Database): Promise<Seeded> {
   });
   await db.insert(schema.litellmKeys).values({ userId, key: `sk-${userId}` });
   await db.insert(schema.lettaAgents).values({ userId, lettaAgentId: `agent-${userId}` });
+  await db
+    .insert(schema.apiKeys)
+    .values({ id: ids.api_keys, userId, name: 'k', prefix: 'hth_x', keyHash: `h-${userId}` });
   return {
     ...ids,
     users: userId,
@@ -141,6 +146,8 @@ const plant: Record<Table, (owner: Seeded) => SQL> = {
     values (gen_random_uuid(), ${o.users}, 'm', 0, 0, -1)`,
   litellm_keys: (o) => sql`insert into litellm_keys (user_id, key) values (${o.users}, 'sk-planted')`,
   letta_agents: (o) => sql`insert into letta_agents (user_id, letta_agent_id) values (${o.users}, 'agent-planted')`,
+  api_keys: (o) => sql`insert into api_keys (id, user_id, name, prefix, key_hash)
+    values (gen_random_uuid(), ${o.users}, 'planted', 'hth_p', gen_random_uuid()::text)`,
 };
 
 type Outcome = { keys: string[] } | { error: string };

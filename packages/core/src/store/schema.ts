@@ -286,3 +286,25 @@ export const lettaAgents = pgTable('letta_agents', {
   lettaAgentId: text('letta_agent_id').notNull().unique(),
   createdAt: createdAt(),
 });
+
+/**
+ * Personal API keys for server-to-server callers. Only the SHA-256 of a key is kept (the key is 256
+ * random bits, so a fast hash looked up by index is as safe as a slow one); the prefix is for display.
+ */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    prefix: text('prefix').notNull(),
+    keyHash: text('key_hash').notNull().unique(),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [index('api_keys_user_id_idx').on(t.userId)],
+);
