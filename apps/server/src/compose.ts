@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createApp } from '@hearth/api';
 import {
+  AccountGate,
   AccountService,
+  AccountStatus,
+  AdminService,
   AgentService,
   ApiKeyAuthProvider,
   ApiKeyService,
@@ -125,7 +128,8 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     db: store.db,
     clock,
     prices,
-    defaultLimitMicros: toMicros(config.DEFAULT_BUDGET_USD),
+    // The operator's limit for everyone an admin has set none for; the ceiling when no default is set.
+    defaultLimitMicros: toMicros(config.DEFAULT_BUDGET_USD ?? config.BUDGET_CEILING_USD),
     defaultPeriod: config.DEFAULT_BUDGET_PERIOD,
     ceilingMicros: toMicros(config.BUDGET_CEILING_USD),
     reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000,
@@ -183,14 +187,28 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
   if (auth.readiness) readiness.push(auth.readiness);
   if (litellm) readiness.push({ name: 'litellm', check: () => litellm.ping() });
 
+  const status = new AccountStatus({ db: store.db, clock, soleWriter, adminEmails: config.ADMIN_EMAILS });
+  const admin = new AdminService({
+    db: store.db,
+    clock,
+    ledger,
+    status,
+    cancelRuns: (userId) => chat.cancelUserRuns(userId),
+    defaultLimitMicros: toMicros(config.DEFAULT_BUDGET_USD ?? config.BUDGET_CEILING_USD),
+    defaultPeriod: config.DEFAULT_BUDGET_PERIOD,
+    readiness,
+  });
+
   const app = createApp({
     deps: {
-      auth: new ApiKeyAuthProvider(auth.provider, apiKeys),
+      // Outermost: a disabled account is refused whatever it presents (session, refresh token, API key).
+      auth: new AccountGate(new ApiKeyAuthProvider(auth.provider, apiKeys), status, store.db, clock),
       users: new StoreUserService(store.db, clock),
       chat,
       agent: new AgentService(runtime, chatStore, hub),
       account: new AccountService(ledger, runtime, chatStore, backend.modelInfo),
       apiKeys,
+      admin,
     },
     logger,
     readiness,

@@ -1,5 +1,6 @@
 import type {
   AccountOperations,
+  AdminOperations,
   AgentOperations,
   ApiKeyOperations,
   AuthenticatedUser,
@@ -27,6 +28,7 @@ export interface ApiDeps {
   agent: AgentOperations;
   account: AccountOperations;
   apiKeys: ApiKeyOperations;
+  admin: AdminOperations;
 }
 
 // A type alias, not an interface: @hono/trpc-server wants a context assignable to Record<string, unknown>.

@@ -1,3 +1,4 @@
+import { adminRouter } from './routers/admin';
 import { agentRouter } from './routers/agent';
 import { authRouter } from './routers/auth';
 import { chatRouter } from './routers/chat';
@@ -9,6 +10,7 @@ export const appRouter = router({
   chat: chatRouter,
   agent: agentRouter,
   user: userRouter,
+  admin: adminRouter,
 });
 
 export type AppRouter = typeof appRouter;
