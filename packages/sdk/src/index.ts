@@ -9,6 +9,10 @@ export { type HearthError, isHearthError } from './errors';
 export type { StreamRunOptions } from './run-stream';
 export type { SessionListener } from './session-keeper';
 export type {
+  AdminHealth,
+  AdminUsage,
+  AdminUserDetails,
+  AdminUserSummary,
   AgentStatus,
   AppCode,
   AppRouter,

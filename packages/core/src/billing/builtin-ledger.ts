@@ -587,12 +587,13 @@ export class BuiltinLedger implements Ledger {
   private async ensureBudget(userId: string): Promise<void> {
     if (this.knownBudgets.has(userId)) return;
     const now = this.options.clock.now();
-    const { defaultPeriod, defaultLimitMicros } = this.options;
+    const { defaultPeriod } = this.options;
+    // No cap of the user's own: the operator's limit (DEFAULT_BUDGET_USD) is what bounds a new budget.
     await this.options.db
       .insert(budgets)
       .values({
         userId,
-        limitMicros: defaultLimitMicros,
+        limitMicros: null,
         period: defaultPeriod,
         periodStart: periodStart(defaultPeriod, now, now),
         updatedAt: now,
