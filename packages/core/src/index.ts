@@ -1,6 +1,7 @@
 export { AccountGate, accountDisabled } from './admin/account-gate';
 export { AccountStatus, grantAdmin } from './admin/account-status';
 export { AdminService, type AdminServiceOptions } from './admin/admin-service';
+export { type ExportProgress, exportUser } from './admin/user-export';
 export { AgentService } from './agent/agent-service';
 export { AgentStore } from './agent/agent-store';
 export { BuiltinAgentRuntime, type BuiltinRuntimeOptions } from './agent/builtin-agent-runtime';
