@@ -17,6 +17,7 @@ import {
   type Clock,
   LiteLlmAdmin,
   LiteLlmLedger,
+  type Ledger,
   type LlmClient,
   MemoryRateLimiter,
   MemoryStreamSlots,
@@ -84,6 +85,42 @@ export function storeLocationFor(config: Config): StoreLocation {
     : { kind: 'pglite', dataDir: join(config.dataDir, 'pgdata') };
 }
 
+export function pricesFor(config: Config): PriceTable {
+  return new PriceTable(config.MODEL_PRICES_FILE ? PriceTable.readLiteLlmFile(config.MODEL_PRICES_FILE) : {}, [
+    OFFLINE_MODEL,
+  ]);
+}
+
+/** The operator's limit for everyone an admin has set none for: DEFAULT_BUDGET_USD, else the ceiling. */
+export function operatorLimitMicros(config: Config): number | null {
+  const usd = config.DEFAULT_BUDGET_USD ?? config.BUDGET_CEILING_USD;
+  return usd === undefined ? null : Math.round(usd * 1_000_000);
+}
+
+/** The ledger the config names: the built-in one, with the LiteLLM proxy in front of it for BILLING=litellm. */
+export function ledgerFor(
+  config: Config,
+  deps: { store: Store; clock: Clock; prices: PriceTable; soleWriter: boolean; onWriteError?: (error: unknown) => void },
+): { ledger: Ledger; litellm: LiteLlmAdmin | null; litellmLedger: LiteLlmLedger | null } {
+  const builtinLedger = new BuiltinLedger({
+    db: deps.store.db,
+    clock: deps.clock,
+    prices: deps.prices,
+    defaultLimitMicros: operatorLimitMicros(config),
+    defaultPeriod: config.DEFAULT_BUDGET_PERIOD,
+    ceilingMicros: config.BUDGET_CEILING_USD === undefined ? null : Math.round(config.BUDGET_CEILING_USD * 1_000_000),
+    reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000,
+    soleWriter: deps.soleWriter,
+    ...(deps.onWriteError ? { onWriteError: deps.onWriteError } : {}),
+  });
+  const litellm =
+    config.BILLING === 'litellm' && config.LITELLM_URL && config.LITELLM_MASTER_KEY
+      ? new LiteLlmAdmin({ baseUrl: config.LITELLM_URL, masterKey: config.LITELLM_MASTER_KEY })
+      : null;
+  const litellmLedger = litellm ? new LiteLlmLedger(builtinLedger, litellm, deps.store.db, deps.clock) : null;
+  return { ledger: litellmLedger ?? builtinLedger, litellm, litellmLedger };
+}
+
 /** The composition root: the one place that picks adapters and wires them together. */
 export async function createHearth(config: Config, overrides: HearthOverrides = {}): Promise<Hearth> {
   const logger = overrides.logger ?? createLogger(config.LOG_LEVEL);
@@ -109,9 +146,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
   const apiKeys = new ApiKeyService(new ApiKeyStore(store.db), clock);
 
   const llm = overrides.llm ?? llmFor(config);
-  const prices = new PriceTable(config.MODEL_PRICES_FILE ? PriceTable.readLiteLlmFile(config.MODEL_PRICES_FILE) : {}, [
-    OFFLINE_MODEL,
-  ]);
+  const prices = pricesFor(config);
   const [modelSetting, model] =
     config.AGENT_BACKEND === 'letta' ? ['LETTA_MODEL', config.LETTA_MODEL] : ['LLM_MODEL', llm.defaultModel];
   const price = prices.get(model);
@@ -123,25 +158,13 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
   }
   // The embedded PGlite has one process writing it, which may then keep what it wrote in memory.
   const soleWriter = location.kind !== 'postgres';
-  const toMicros = (usd: number | undefined) => (usd === undefined ? null : Math.round(usd * 1_000_000));
-  const builtinLedger = new BuiltinLedger({
-    db: store.db,
+  const { ledger, litellm, litellmLedger } = ledgerFor(config, {
+    store,
     clock,
     prices,
-    // The operator's limit for everyone an admin has set none for; the ceiling when no default is set.
-    defaultLimitMicros: toMicros(config.DEFAULT_BUDGET_USD ?? config.BUDGET_CEILING_USD),
-    defaultPeriod: config.DEFAULT_BUDGET_PERIOD,
-    ceilingMicros: toMicros(config.BUDGET_CEILING_USD),
-    reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000,
     soleWriter,
     onWriteError: (error) => logger.error({ err: error }, 'a reservation could not be recorded'),
   });
-  const litellm =
-    config.BILLING === 'litellm' && config.LITELLM_URL && config.LITELLM_MASTER_KEY
-      ? new LiteLlmAdmin({ baseUrl: config.LITELLM_URL, masterKey: config.LITELLM_MASTER_KEY })
-      : null;
-  const litellmLedger = litellm ? new LiteLlmLedger(builtinLedger, litellm, store.db, clock) : null;
-  const ledger = litellmLedger ?? builtinLedger;
 
   const backend = agentBackendFor({
     config,
@@ -194,7 +217,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     ledger,
     status,
     cancelRuns: (userId) => chat.cancelUserRuns(userId),
-    defaultLimitMicros: toMicros(config.DEFAULT_BUDGET_USD ?? config.BUDGET_CEILING_USD),
+    defaultLimitMicros: operatorLimitMicros(config),
     defaultPeriod: config.DEFAULT_BUDGET_PERIOD,
     readiness,
   });

@@ -7,3 +7,4 @@ export { clientAddressResolver, type ProxyTrust, parseProxyTrust } from './http/
 export type { ReadinessCheck } from './http/readiness';
 export { type AppRouter, appRouter } from './router';
 export { createCallerFactory } from './trpc';
+export { adminSetBudgetInput, adminUsageInput, adminUsersInput } from './schemas';
