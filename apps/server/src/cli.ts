@@ -12,9 +12,9 @@ import {
   isAppError,
   migrateStore,
   openStore,
-  schema,
   type Store,
   type StoreLocation,
+  schema,
   systemClock,
 } from '@hearth/core';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -51,14 +51,17 @@ function progress(text: string, done = false): void {
   else process.stderr.write(`${text}\n`);
 }
 
-const money = (usd: number | null) => (usd === null ? 'none' : `$${usd.toFixed(usd !== 0 && Math.abs(usd) < 0.01 ? 6 : 2)}`);
+const money = (usd: number | null) =>
+  usd === null ? 'none' : `$${usd.toFixed(usd !== 0 && Math.abs(usd) < 0.01 ? 6 : 2)}`;
 const when = (at: Date | null) => (at ? at.toISOString().replace('T', ' ').slice(0, 16) : '-');
 
 /** A plain text table: numbers right-aligned, everything else left-aligned. */
 function table(headers: string[], rows: Array<Array<string | number>>): string {
   const cells = [headers, ...rows.map((row) => row.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)));
-  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((row) => typeof row[i] === 'number' || /^\$?[\d.,]+$/.test(String(row[i]))));
+  const numeric = headers.map(
+    (_, i) => rows.length > 0 && rows.every((row) => typeof row[i] === 'number' || /^\$?[\d.,]+$/.test(String(row[i]))),
+  );
   const line = (row: string[]) =>
     row
       .map((cell, i) => (numeric[i] ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
@@ -210,7 +213,7 @@ export function cliProgram(): Command {
   const users = program.command('users').description('list, show, disable and enable accounts');
   users
     .command('list')
-    .description("every account with its spend this period, limit, status and last activity (newest first)")
+    .description('every account with its spend this period, limit, status and last activity (newest first)')
     .option('-q, --query <text>', 'only emails or names containing this')
     .option('-n, --limit <count>', 'accounts per page', positive, 50)
     .option('--all', 'every page, not just the first')
@@ -292,10 +295,14 @@ export function cliProgram(): Command {
     .action((email: string, usd: string, period: string) =>
       withOperator(async ({ admin }) => {
         const limitUsd = usd === 'none' ? null : Number(usd);
-        if (limitUsd !== null && !Number.isFinite(limitUsd)) throw new CliError('usd: expected a number or "none"', 'INVALID_INPUT');
+        if (limitUsd !== null && !Number.isFinite(limitUsd))
+          throw new CliError('usd: expected a number or "none"', 'INVALID_INPUT');
         const input = checked(adminSetBudgetInput, { userId: await admin.userIdByEmail(email), limitUsd, period });
         const budget = await admin.setBudget(input);
-        print({ email, ...budget }, () => `${email}: ${money(budget.limitUsd)} per ${budget.period} (${money(budget.spentUsd)} spent)`);
+        print(
+          { email, ...budget },
+          () => `${email}: ${money(budget.limitUsd)} per ${budget.period} (${money(budget.spentUsd)} spent)`,
+        );
       }),
     );
 

@@ -15,9 +15,9 @@ import {
   ChatService,
   ChatStore,
   type Clock,
+  type Ledger,
   LiteLlmAdmin,
   LiteLlmLedger,
-  type Ledger,
   type LlmClient,
   MemoryRateLimiter,
   MemoryStreamSlots,
@@ -100,7 +100,13 @@ export function operatorLimitMicros(config: Config): number | null {
 /** The ledger the config names: the built-in one, with the LiteLLM proxy in front of it for BILLING=litellm. */
 export function ledgerFor(
   config: Config,
-  deps: { store: Store; clock: Clock; prices: PriceTable; soleWriter: boolean; onWriteError?: (error: unknown) => void },
+  deps: {
+    store: Store;
+    clock: Clock;
+    prices: PriceTable;
+    soleWriter: boolean;
+    onWriteError?: (error: unknown) => void;
+  },
 ): { ledger: Ledger; litellm: LiteLlmAdmin | null; litellmLedger: LiteLlmLedger | null } {
   const builtinLedger = new BuiltinLedger({
     db: deps.store.db,

@@ -6,5 +6,5 @@ export { MAX_BATCH_SIZE } from './http/batch-rules';
 export { clientAddressResolver, type ProxyTrust, parseProxyTrust } from './http/client-address';
 export type { ReadinessCheck } from './http/readiness';
 export { type AppRouter, appRouter } from './router';
-export { createCallerFactory } from './trpc';
 export { adminSetBudgetInput, adminUsageInput, adminUsersInput } from './schemas';
+export { createCallerFactory } from './trpc';

@@ -61,10 +61,7 @@ describe.each(testDatabases())('operators ($name)', ({ location }) => {
       const url = new URL(`${server.url}/trpc/${path}`);
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
       if (kind === 'query') url.searchParams.set('input', input);
-      const response = await fetch(
-        url,
-        kind === 'query' ? { headers } : { method: 'POST', headers, body: input },
-      );
+      const response = await fetch(url, kind === 'query' ? { headers } : { method: 'POST', headers, body: input });
       const body = (await response.json()) as { error?: { json: { data: { appCode: string } } } };
       expect([path, response.status, body.error?.json.data.appCode]).toEqual([path, 403, 'FORBIDDEN']);
     }
@@ -96,7 +93,10 @@ describe.each(testDatabases())('operators ($name)', ({ location }) => {
       limitUsd: 4,
       ceilingUsd: 5,
     });
-    const raised = await expectHearthError(user.user.setBudget.mutate({ limitUsd: 5.01, period: 'month' }), 'BUDGET_CEILING');
+    const raised = await expectHearthError(
+      user.user.setBudget.mutate({ limitUsd: 5.01, period: 'month' }),
+      'BUDGET_CEILING',
+    );
     expect(raised.data.fieldErrors?.limitUsd).toBeDefined();
     await expectHearthError(user.user.setBudget.mutate({ limitUsd: null, period: 'month' }), 'BUDGET_CEILING');
     await expectHearthError(user.user.setBudget.mutate({ limitUsd: 1, period: 'day' }), 'BUDGET_CEILING');
@@ -116,7 +116,10 @@ describe.each(testDatabases())('operators ($name)', ({ location }) => {
 
     // The ceiling bounds what an admin sets; an admin may change the period.
     await expectHearthError(admin.admin.setBudget.mutate({ userId, limitUsd: 101, period: 'month' }), 'BUDGET_CEILING');
-    await expectHearthError(admin.admin.setBudget.mutate({ userId, limitUsd: null, period: 'month' }), 'BUDGET_CEILING');
+    await expectHearthError(
+      admin.admin.setBudget.mutate({ userId, limitUsd: null, period: 'month' }),
+      'BUDGET_CEILING',
+    );
     expect(await admin.admin.setBudget.mutate({ userId, limitUsd: 20, period: 'day' })).toMatchObject({
       limitUsd: 20,
       period: 'day',

@@ -222,7 +222,10 @@ describe('budget API', () => {
     expect(lowered.resetsAt?.getTime()).toBeGreaterThan(lowered.periodStart.getTime());
     await expectHearthError(client.user.setBudget.mutate({ limitUsd: 5.5, period: 'month' }), 'BUDGET_CEILING');
     await expectHearthError(client.user.setBudget.mutate({ limitUsd: null, period: 'month' }), 'BUDGET_CEILING');
-    const period = await expectHearthError(client.user.setBudget.mutate({ limitUsd: 1, period: 'day' }), 'BUDGET_CEILING');
+    const period = await expectHearthError(
+      client.user.setBudget.mutate({ limitUsd: 1, period: 'day' }),
+      'BUDGET_CEILING',
+    );
     expect(period.data.fieldErrors?.period).toBeDefined();
     const bad = await expectHearthError(client.user.setBudget.mutate({ limitUsd: -1, period: 'day' }), 'INVALID_INPUT');
     expect(bad.data.fieldErrors?.limitUsd).toBeDefined();

@@ -8,7 +8,7 @@ import { type LlmTestServer, startLlmTestServer } from '@hearth/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectHearthError } from '../support/expect-error';
 import { chatTurn, collectRun } from '../support/run-events';
-import { serverDir, type Started, startProcess, stop } from '../support/server-process';
+import { type Started, serverDir, startProcess, stop } from '../support/server-process';
 import { PASSWORD, TEST_JWT_SECRET, uniqueEmail } from '../support/test-server';
 
 const PRICES_FILE = fileURLToPath(new URL('../fixtures/model-prices.json', import.meta.url));
@@ -105,7 +105,8 @@ describe.each(setups)('pnpm hearth ($name)', ({ name, store }) => {
 
   it('answers --help for every command', async () => {
     const top = await ok(hearth(env, '--help'));
-    for (const command of ['migrate', 'admin', 'users', 'budget', 'usage', 'export']) expect(top.stdout).toContain(command);
+    for (const command of ['migrate', 'admin', 'users', 'budget', 'usage', 'export'])
+      expect(top.stdout).toContain(command);
     const list = await ok(hearth(env, 'users', 'list', '--help'));
     expect(list.stdout).toMatch(/--query[\s\S]*--json/);
     const budget = await ok(hearth(env, 'budget', 'set', '--help'));
@@ -115,23 +116,30 @@ describe.each(setups)('pnpm hearth ($name)', ({ name, store }) => {
     expect(wrong.stderr).toMatch(/Allowed choices are user, model, day/);
   }, 60_000);
 
-  it.runIf(!shared)('says clearly that the running server holds the embedded database', async () => {
-    const refused = await hearth(env, 'users', 'list');
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/in use by a running Hearth server \(pid \d+\).*Stop the server/);
-    expect(refused.stderr).not.toMatch(/\n\s+at /);
-    await stopServer();
-  }, 60_000);
+  it.runIf(!shared)(
+    'says clearly that the running server holds the embedded database',
+    async () => {
+      const refused = await hearth(env, 'users', 'list');
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/in use by a running Hearth server \(pid \d+\).*Stop the server/);
+      expect(refused.stderr).not.toMatch(/\n\s+at /);
+      await stopServer();
+    },
+    60_000,
+  );
 
-  it('creates the first admin, shows every user\'s spend, sets a budget the user cannot raise', async () => {
+  it("creates the first admin, shows every user's spend, sets a budget the user cannot raise", async () => {
     const granted = await json<{ role: string }>(hearth(env, 'admin', 'grant', adminEmail.toUpperCase(), '--json'));
     expect(granted.role).toBe('admin');
     const missing = await hearth(env, 'admin', 'grant', 'nobody@example.com');
-    expect([missing.code, missing.stderr]).toEqual([1, 'hearth: no account has the email nobody@example.com; register it first\n']);
+    expect([missing.code, missing.stderr]).toEqual([
+      1,
+      'hearth: no account has the email nobody@example.com; register it first\n',
+    ]);
 
-    const listed = await json<{ items: Array<{ email: string; role: string; budget: { spentUsd: number; limitUsd: number } }> }>(
-      hearth(env, 'users', 'list', '--json', '--limit', '100'),
-    );
+    const listed = await json<{
+      items: Array<{ email: string; role: string; budget: { spentUsd: number; limitUsd: number } }>;
+    }>(hearth(env, 'users', 'list', '--json', '--limit', '100'));
     const row = listed.items.find((item) => item.email === userEmail);
     expect(row?.budget.limitUsd).toBe(5);
     expect(row?.budget.spentUsd).toBeGreaterThan(0);
@@ -167,18 +175,22 @@ describe.each(setups)('pnpm hearth ($name)', ({ name, store }) => {
     await admin.admin.setBudget.mutate({ userId: (await user.user.profile.query()).id, limitUsd: 5, period: 'month' });
   }, 180_000);
 
-  it.runIf(shared)('lowers the limit of a user who is chatting, with the server running', async () => {
-    llm.setResponder(() => ({ ...ANSWER, ttftMs: 1_500 }));
-    const sent = await user.chat.send.mutate({ text: 'a slow one' });
-    const profile = await user.user.profile.query();
-    const spent = (await user.user.budget.query()).spentUsd;
-    await ok(hearth(env, 'budget', 'set', userEmail, String(spent), 'month'));
-    await collectRun(user, sent.runId);
-    llm.setResponder(() => ANSWER);
-    const next = await collectRun(user, (await user.chat.send.mutate({ text: 'and now?' })).runId);
-    expect(next.terminal).toMatchObject({ type: 'run.failed', appCode: 'BUDGET_EXCEEDED' });
-    await admin.admin.setBudget.mutate({ userId: profile.id, limitUsd: 5, period: 'month' });
-  }, 60_000);
+  it.runIf(shared)(
+    'lowers the limit of a user who is chatting, with the server running',
+    async () => {
+      llm.setResponder(() => ({ ...ANSWER, ttftMs: 1_500 }));
+      const sent = await user.chat.send.mutate({ text: 'a slow one' });
+      const profile = await user.user.profile.query();
+      const spent = (await user.user.budget.query()).spentUsd;
+      await ok(hearth(env, 'budget', 'set', userEmail, String(spent), 'month'));
+      await collectRun(user, sent.runId);
+      llm.setResponder(() => ANSWER);
+      const next = await collectRun(user, (await user.chat.send.mutate({ text: 'and now?' })).runId);
+      expect(next.terminal).toMatchObject({ type: 'run.failed', appCode: 'BUDGET_EXCEEDED' });
+      await admin.admin.setBudget.mutate({ userId: profile.id, limitUsd: 5, period: 'month' });
+    },
+    60_000,
+  );
 
   it('disables and enables an account, and exports a user as JSON', async () => {
     if (!shared) await stopServer();
@@ -205,9 +217,16 @@ describe.each(setups)('pnpm hearth ($name)', ({ name, store }) => {
     if (!server) await startServer();
     // A new process, or 5 s for one sharing PostgreSQL (as for a logout elsewhere).
     await expect
-      .poll(() => user.user.profile.query().then(() => 'allowed', (e: { data?: { appCode?: string } }) => e.data?.appCode), {
-        timeout: 8_000,
-      })
+      .poll(
+        () =>
+          user.user.profile.query().then(
+            () => 'allowed',
+            (e: { data?: { appCode?: string } }) => e.data?.appCode,
+          ),
+        {
+          timeout: 8_000,
+        },
+      )
       .toBe('FORBIDDEN');
     await expectHearthError(
       createHearthClient({ url: server?.url ?? '' }).auth.login.mutate({ email: userEmail, password: PASSWORD }),

@@ -12,7 +12,9 @@ export const adminRouter = router({
     .input(adminUserInput)
     .mutation(({ ctx, input }) => ctx.deps.admin.disableUser(input.userId, ctx.user.id)),
 
-  enableUser: adminProcedure.input(adminUserInput).mutation(({ ctx, input }) => ctx.deps.admin.enableUser(input.userId)),
+  enableUser: adminProcedure
+    .input(adminUserInput)
+    .mutation(({ ctx, input }) => ctx.deps.admin.enableUser(input.userId)),
 
   usage: adminProcedure.input(adminUsageInput).query(({ ctx, input }) => ctx.deps.admin.usage(input)),
 

@@ -54,7 +54,10 @@ export class AccountStatus {
     const now = this.options.clock.now();
     const updated = await this.options.db
       .update(users)
-      .set({ disabledAt: disabled ? sql`coalesce(${users.disabledAt}, ${now.toISOString()}::timestamptz)` : null, updatedAt: now })
+      .set({
+        disabledAt: disabled ? sql`coalesce(${users.disabledAt}, ${now.toISOString()}::timestamptz)` : null,
+        updatedAt: now,
+      })
       .where(eq(users.id, userId))
       .returning({ id: users.id });
     if (updated.length === 0) return false;

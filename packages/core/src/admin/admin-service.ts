@@ -108,7 +108,11 @@ export class AdminService implements AdminOperations {
     return {
       ...summary,
       disabledAt: row.disabled_at === null ? null : new Date(row.disabled_at),
-      budget: { ...toBudget(budget), operatorSet: Boolean(row.operator_set), ownLimitUsd: usdOrNull(budget.ownLimitMicros) },
+      budget: {
+        ...toBudget(budget),
+        operatorSet: Boolean(row.operator_set),
+        ownLimitUsd: usdOrNull(budget.ownLimitMicros),
+      },
       counts: counts[0] ?? { conversations: 0, messages: 0, activeRuns: 0, liveSessions: 0, apiKeys: 0 },
     };
   }
@@ -231,7 +235,10 @@ export class AdminService implements AdminOperations {
   }
 
   private async mustExist(userId: string): Promise<void> {
-    const [row] = await queryRows<{ id: string }>(this.options.db, sql`select id from users where id = ${userId}::uuid`);
+    const [row] = await queryRows<{ id: string }>(
+      this.options.db,
+      sql`select id from users where id = ${userId}::uuid`,
+    );
     if (!row) throw notFound();
   }
 

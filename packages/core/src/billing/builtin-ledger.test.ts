@@ -124,8 +124,8 @@ describe.each(variants)('BuiltinLedger on $name, deciding $mode', ({ location, s
 
   it('enforces the operator ceiling on what an admin sets', async () => {
     const userId = await newUser();
-    await expect(ledger.setOperatorBudget(userId, { limitMicros: 100_000_001, period: 'day' })).rejects.toSatisfy(
-      (e) => isAppError(e, 'BUDGET_CEILING'),
+    await expect(ledger.setOperatorBudget(userId, { limitMicros: 100_000_001, period: 'day' })).rejects.toSatisfy((e) =>
+      isAppError(e, 'BUDGET_CEILING'),
     );
     await expect(ledger.setOperatorBudget(userId, { limitMicros: null, period: 'day' })).rejects.toSatisfy((e) =>
       isAppError(e, 'BUDGET_CEILING'),
