@@ -90,7 +90,6 @@ describe.each(setups)('pnpm hearth ($name)', ({ name, store }) => {
       LLM_MODEL: 'test-model',
       MODEL_PRICES_FILE: PRICES_FILE,
       DEFAULT_BUDGET_USD: '5',
-      LOG_LEVEL: 'warn',
     };
     await startServer();
     await admin.auth.register.mutate({ email: adminEmail, password: PASSWORD });
