@@ -90,6 +90,7 @@ describe.each(setups)('pnpm hearth ($name)', ({ name, store }) => {
       LLM_MODEL: 'test-model',
       MODEL_PRICES_FILE: PRICES_FILE,
       DEFAULT_BUDGET_USD: '5',
+      LOGIN_MAX_ATTEMPTS_PER_IP: '100000',
     };
     await startServer();
     await admin.auth.register.mutate({ email: adminEmail, password: PASSWORD });
@@ -235,7 +236,16 @@ describe.each(setups)('pnpm hearth ($name)', ({ name, store }) => {
     await ok(hearth(env, 'users', 'enable', userEmail));
     if (!server) await startServer();
     const back = createHearthClient({ url: server?.url ?? '' });
-    await back.auth.login.mutate({ email: userEmail, password: PASSWORD });
+    await expect
+      .poll(
+        () =>
+          back.auth.login.mutate({ email: userEmail, password: PASSWORD }).then(
+            () => 'in',
+            (e: { data?: { appCode?: string } }) => e.data?.appCode,
+          ),
+        { timeout: 8_000, interval: 1_000 },
+      )
+      .toBe('in');
     expect((await back.user.profile.query()).email).toBe(userEmail);
   }, 180_000);
 });
