@@ -15,6 +15,7 @@ import {
   ChatService,
   ChatStore,
   type Clock,
+  CompletionService,
   type Ledger,
   LiteLlmAdmin,
   LiteLlmLedger,
@@ -228,6 +229,18 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     readiness,
   });
 
+  // Straight model calls (the OpenAI endpoint's gateway) go to the configured model, metered as agent steps are.
+  const completions = new CompletionService({
+    llm,
+    ledger,
+    prices,
+    chat,
+    models: prices.get(llm.defaultModel) ? [llm.defaultModel] : [],
+    maxOutputTokens: config.LLM_MAX_OUTPUT_TOKENS,
+    outputSliceTokens: config.BUDGET_OUTPUT_SLICE_TOKENS,
+    apiKeyFor: litellmLedger ? (userId: string) => litellmLedger.keyFor(userId) : undefined,
+  });
+
   const app = createApp({
     deps: {
       // Outermost: a disabled account is refused whatever it presents (session, refresh token, API key).
@@ -238,6 +251,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
       account: new AccountService(ledger, runtime, chatStore, backend.modelInfo),
       apiKeys,
       admin,
+      completions,
     },
     logger,
     readiness,

@@ -17,6 +17,7 @@ import { clientAddressResolver, type ProxyTrust } from './http/client-address';
 import { payloadTooLarge } from './http/payload-too-large';
 import { type ReadinessCheck, readinessResponse } from './http/readiness';
 import { requestLog } from './http/request-log';
+import { CONVERSATION_HEADER, openAiRoutes, RUN_HEADER } from './openai/routes';
 import { appRouter } from './router';
 import { PATH as CHAT_EVENTS_PATH, chatEventsRoute } from './sse/chat-events-route';
 
@@ -65,8 +66,15 @@ export function createApp(options: AppOptions): Hono {
   app.use(
     cors({
       origin: options.corsOrigins.includes('*') ? '*' : options.corsOrigins,
-      allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'trpc-accept', 'x-request-id'],
-      exposeHeaders: ['Retry-After', 'X-Request-Id'],
+      allowHeaders: [
+        'Authorization',
+        'Content-Type',
+        'Last-Event-ID',
+        'trpc-accept',
+        'x-request-id',
+        CONVERSATION_HEADER,
+      ],
+      exposeHeaders: ['Retry-After', 'X-Request-Id', CONVERSATION_HEADER, RUN_HEADER],
       maxAge: 600,
     }),
   );
@@ -130,6 +138,8 @@ export function createApp(options: AppOptions): Hono {
       onError: ({ error, path }) => logInternal(error, path),
     }),
   );
+
+  app.route('/openai/v1', openAiRoutes({ deps: options.deps, logger: options.logger, maxBodyBytes }));
 
   app.notFound((c) => c.json({ error: 'Not found' }, 404));
   return app;

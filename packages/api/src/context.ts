@@ -7,6 +7,7 @@ import type {
   AuthProvider,
   ChatOperations,
   ClientInfo,
+  CompletionOperations,
   UserService,
 } from '@hearth/core';
 
@@ -29,6 +30,8 @@ export interface ApiDeps {
   account: AccountOperations;
   apiKeys: ApiKeyOperations;
   admin: AdminOperations;
+  /** The OpenAI-compatible endpoint's completions. */
+  completions: CompletionOperations;
 }
 
 // A type alias, not an interface: @hono/trpc-server wants a context assignable to Record<string, unknown>.

@@ -116,3 +116,54 @@ export const adminUsageInput = z
     groupBy: z.enum(['user', 'model', 'day']),
   })
   .refine((q) => !q.from || !q.to || q.from <= q.to, { message: '`from` must not be after `to`.', path: ['from'] });
+
+/** The model that talks to the caller's personal agent (core's AGENT_MODEL). */
+const AGENT_MODEL = 'hearth/agent';
+
+const textPart = z.object({
+  type: z.literal('text', 'Only text content parts are supported.'),
+  text: storedText(),
+});
+const chatMessage = z.object({
+  // `developer` is OpenAI's newer name for `system`. Tool messages need tools, which are not offered.
+  role: z.enum(['system', 'developer', 'user', 'assistant'], 'role must be system, developer, user or assistant.'),
+  content: z.union([storedText(), z.array(textPart).max(100)]).nullish(),
+  name: storedText().max(64).optional(),
+});
+
+/**
+ * POST /openai/v1/chat/completions, as OpenAI's clients send it. Sampling settings the model port
+ * cannot pass on (temperature, top_p, …) are accepted and ignored, as many compatible servers do.
+ */
+export const chatCompletionInput = z
+  .object({
+    model: storedText().min(1, 'Name a model.').max(200),
+    messages: z.array(chatMessage).min(1, 'Send at least one message.').max(2_000),
+    stream: z.boolean().nullish(),
+    stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
+    max_tokens: z.number().int().min(1).max(1_000_000).nullish(),
+    max_completion_tokens: z.number().int().min(1).max(1_000_000).nullish(),
+    n: z.literal(1, 'Only one choice (n: 1) is supported.').nullish(),
+    tools: z.array(z.unknown()).max(0, 'Tools are not supported here.').nullish(),
+  })
+  .superRefine((body, ctx) => {
+    if (body.model !== AGENT_MODEL) return;
+    // The agent is sent the last user message as chat.send would be: the same rule for its text.
+    const last = body.messages.findLastIndex((message) => message.role === 'user');
+    const message = body.messages[last];
+    const content =
+      typeof message?.content === 'string' ? message.content : (message?.content ?? []).map((p) => p.text).join('');
+    const checked = sendInput.shape.text.safeParse(content);
+    if (last < 0 || !checked.success) {
+      ctx.addIssue({
+        code: 'custom',
+        path: last < 0 ? ['messages'] : ['messages', last, 'content'],
+        message:
+          last < 0
+            ? 'hearth/agent answers the last user message: send one.'
+            : (checked.error?.issues[0]?.message ?? 'Not a valid message.'),
+      });
+    }
+  });
+export type ChatCompletionInput = z.infer<typeof chatCompletionInput>;
+export const conversationIdHeader = id('X-Hearth-Conversation-Id');

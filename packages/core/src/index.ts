@@ -30,6 +30,7 @@ export { costMicros, type ModelPrice, PriceTable } from './billing/prices';
 export { ChatService, type ChatServiceOptions } from './chat/chat-service';
 export { ChatStore } from './chat/chat-store';
 export { RunHub } from './chat/run-hub';
+export { CompletionService, type CompletionServiceOptions } from './completions/completion-service';
 export type {
   Conversation,
   MemoryBlock,
@@ -62,6 +63,17 @@ export type { ApiKeyInfo, ApiKeyOperations, CreatedApiKey } from './ports/api-ke
 export type { AuthProvider, LoginInput, RegisterInput } from './ports/auth-provider';
 export type { AgentOperations, AgentStatus, ChatOperations, SendInput, SendResult, StreamedEvent } from './ports/chat';
 export { type Clock, systemClock } from './ports/clock';
+export {
+  AGENT_MODEL,
+  type CompletionEvent,
+  type CompletionFinish,
+  type CompletionMessage,
+  type CompletionModel,
+  type CompletionOperations,
+  type CompletionRequest,
+  type CompletionStream,
+  type CompletionUsage,
+} from './ports/completions';
 export type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery, UsageTotals } from './ports/ledger';
 export type { LlmClient, LlmMessage, LlmRequest, LlmStreamEvent, LlmTool, LlmToolCall } from './ports/llm-client';
 export type { RateLimitDecision, RateLimiter } from './ports/rate-limiter';

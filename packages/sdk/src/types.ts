@@ -12,6 +12,10 @@ export type User = RouterOutputs['auth']['me'];
 export type Session = RouterOutputs['auth']['refresh']['session'];
 export type AuthResult = RouterOutputs['auth']['login'];
 export type UserProfile = RouterOutputs['user']['profile'];
+/** A personal API key as listed: never the key itself. */
+export type ApiKey = RouterOutputs['auth']['listApiKeys']['apiKeys'][number];
+/** What `auth.createApiKey` returns: the key's metadata and, this once, the key. */
+export type CreatedApiKey = RouterOutputs['auth']['createApiKey'];
 export type Message = RouterOutputs['chat']['send']['userMessage'];
 export type Conversation = RouterOutputs['chat']['createConversation'];
 export type MemoryBlock = RouterOutputs['agent']['updateMemory'];

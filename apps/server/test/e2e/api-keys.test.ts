@@ -1,4 +1,4 @@
-import { TestClock } from '@hearth/core/testing';
+import { TestClock, testDatabases } from '@hearth/core/testing';
 import type { HearthClient } from '@hearth/sdk';
 import { type LlmTestServer, startLlmTestServer } from '@hearth/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { signedInClient, startTestServer, type TestServer, testLlmClient } from 
 
 const ANSWER = { text: 'hello from the model', usage: { promptTokens: 120, completionTokens: 4 } };
 
-describe('personal API keys', () => {
+describe.each(testDatabases())('personal API keys ($name)', ({ location }) => {
   let llm: LlmTestServer;
   let server: TestServer;
   const clock = new TestClock(new Date('2026-06-01T12:00:00Z'));
@@ -17,7 +17,7 @@ describe('personal API keys', () => {
   beforeAll(async () => {
     llm = await startLlmTestServer({ respond: () => ANSWER });
     server = await startTestServer({
-      store: { kind: 'pglite-memory' },
+      store: location,
       llm: testLlmClient(llm),
       clock,
       captureLogs: true,
