@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createApp } from '@hearth/api';
 import {
+  AccountGate,
   AccountService,
+  AccountStatus,
+  AdminService,
   AgentService,
   ApiKeyAuthProvider,
   ApiKeyService,
@@ -13,6 +16,7 @@ import {
   ChatStore,
   type Clock,
   CompletionService,
+  type Ledger,
   LiteLlmAdmin,
   LiteLlmLedger,
   type LlmClient,
@@ -87,6 +91,48 @@ export function storeLocationFor(config: Config): StoreLocation {
     : { kind: 'pglite', dataDir: join(config.dataDir, 'pgdata') };
 }
 
+export function pricesFor(config: Config): PriceTable {
+  return new PriceTable(config.MODEL_PRICES_FILE ? PriceTable.readLiteLlmFile(config.MODEL_PRICES_FILE) : {}, [
+    OFFLINE_MODEL,
+  ]);
+}
+
+/** The operator's limit for everyone an admin has set none for: DEFAULT_BUDGET_USD, else the ceiling. */
+export function operatorLimitMicros(config: Config): number | null {
+  const usd = config.DEFAULT_BUDGET_USD ?? config.BUDGET_CEILING_USD;
+  return usd === undefined ? null : Math.round(usd * 1_000_000);
+}
+
+/** The ledger the config names: the built-in one, with the LiteLLM proxy in front of it for BILLING=litellm. */
+export function ledgerFor(
+  config: Config,
+  deps: {
+    store: Store;
+    clock: Clock;
+    prices: PriceTable;
+    soleWriter: boolean;
+    onWriteError?: (error: unknown) => void;
+  },
+): { ledger: Ledger; litellm: LiteLlmAdmin | null; litellmLedger: LiteLlmLedger | null } {
+  const builtinLedger = new BuiltinLedger({
+    db: deps.store.db,
+    clock: deps.clock,
+    prices: deps.prices,
+    defaultLimitMicros: operatorLimitMicros(config),
+    defaultPeriod: config.DEFAULT_BUDGET_PERIOD,
+    ceilingMicros: config.BUDGET_CEILING_USD === undefined ? null : Math.round(config.BUDGET_CEILING_USD * 1_000_000),
+    reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000,
+    soleWriter: deps.soleWriter,
+    ...(deps.onWriteError ? { onWriteError: deps.onWriteError } : {}),
+  });
+  const litellm =
+    config.BILLING === 'litellm' && config.LITELLM_URL && config.LITELLM_MASTER_KEY
+      ? new LiteLlmAdmin({ baseUrl: config.LITELLM_URL, masterKey: config.LITELLM_MASTER_KEY })
+      : null;
+  const litellmLedger = litellm ? new LiteLlmLedger(builtinLedger, litellm, deps.store.db, deps.clock) : null;
+  return { ledger: litellmLedger ?? builtinLedger, litellm, litellmLedger };
+}
+
 /** The composition root: the one place that picks adapters and wires them together. */
 export async function createHearth(config: Config, overrides: HearthOverrides = {}): Promise<Hearth> {
   const logger = overrides.logger ?? createLogger(config.LOG_LEVEL, undefined, logFormatFor(config));
@@ -126,9 +172,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
       : null;
   const unmeasuredLlm = overrides.llm ?? llmFor(config);
   const llm = metrics ? metrics.measureLlm(unmeasuredLlm) : unmeasuredLlm;
-  const prices = new PriceTable(config.MODEL_PRICES_FILE ? PriceTable.readLiteLlmFile(config.MODEL_PRICES_FILE) : {}, [
-    OFFLINE_MODEL,
-  ]);
+  const prices = pricesFor(config);
   const [modelSetting, model] =
     config.AGENT_BACKEND === 'letta' ? ['LETTA_MODEL', config.LETTA_MODEL] : ['LLM_MODEL', llm.defaultModel];
   const price = prices.get(model);
@@ -140,24 +184,13 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
   }
   // The embedded PGlite has one process writing it, which may then keep what it wrote in memory.
   const soleWriter = location.kind !== 'postgres';
-  const toMicros = (usd: number | undefined) => (usd === undefined ? null : Math.round(usd * 1_000_000));
-  const builtinLedger = new BuiltinLedger({
-    db: store.db,
+  const { ledger, litellm, litellmLedger } = ledgerFor(config, {
+    store,
     clock,
     prices,
-    defaultLimitMicros: toMicros(config.DEFAULT_BUDGET_USD),
-    defaultPeriod: config.DEFAULT_BUDGET_PERIOD,
-    ceilingMicros: toMicros(config.BUDGET_CEILING_USD),
-    reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000,
     soleWriter,
     onWriteError: (error) => logger.error({ err: error }, 'a reservation could not be recorded'),
   });
-  const litellm =
-    config.BILLING === 'litellm' && config.LITELLM_URL && config.LITELLM_MASTER_KEY
-      ? new LiteLlmAdmin({ baseUrl: config.LITELLM_URL, masterKey: config.LITELLM_MASTER_KEY })
-      : null;
-  const litellmLedger = litellm ? new LiteLlmLedger(builtinLedger, litellm, store.db, clock) : null;
-  const ledger = litellmLedger ?? builtinLedger;
 
   const backend = agentBackendFor({
     config,
@@ -203,6 +236,18 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
   if (auth.readiness) readiness.push(auth.readiness);
   if (litellm) readiness.push({ name: 'litellm', check: () => litellm.ping() });
 
+  const status = new AccountStatus({ db: store.db, clock, soleWriter, adminEmails: config.ADMIN_EMAILS });
+  const admin = new AdminService({
+    db: store.db,
+    clock,
+    ledger,
+    status,
+    cancelRuns: (userId) => chat.cancelUserRuns(userId),
+    defaultLimitMicros: operatorLimitMicros(config),
+    defaultPeriod: config.DEFAULT_BUDGET_PERIOD,
+    readiness,
+  });
+
   // Straight model calls (the OpenAI endpoint's gateway) go to the configured model, metered as agent steps are.
   const completions = new CompletionService({
     llm,
@@ -218,12 +263,14 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
   const cors = corsPolicy(config);
   const app = createApp({
     deps: {
-      auth: new ApiKeyAuthProvider(auth.provider, apiKeys),
+      // Outermost: a disabled account is refused whatever it presents (session, refresh token, API key).
+      auth: new AccountGate(new ApiKeyAuthProvider(auth.provider, apiKeys), status, store.db, clock),
       users: new StoreUserService(store.db, clock, runtime),
       chat,
       agent: new AgentService(runtime, chatStore, hub),
       account: new AccountService(ledger, runtime, chatStore, backend.modelInfo),
       apiKeys,
+      admin,
       completions,
     },
     logger,

@@ -180,17 +180,35 @@ export const configSchema = z
       .min(0)
       .max(1_000_000)
       .optional()
-      .describe("A new user's budget in USD. Unset: no limit."),
+      .describe(
+        "The operator's limit for every user, in USD per budget period, until an admin sets one for the user (`admin.setBudget`, `pnpm hearth budget set`). A user may only lower their own. Unset: BUDGET_CEILING_USD, or no limit.",
+      ),
     DEFAULT_BUDGET_PERIOD: z
       .enum(['day', 'week', 'month', 'none'])
       .default('month')
-      .describe("A new user's budget period, on the UTC calendar (midnight, Monday, the 1st)."),
+      .describe(
+        'The period a new budget starts with, on the UTC calendar (midnight, Monday, the 1st); `none` never resets. An admin changes it per user.',
+      ),
     BUDGET_CEILING_USD: z.coerce
       .number()
       .min(0)
       .max(1_000_000)
       .optional()
-      .describe('The highest limit a user may set for themselves. Unset: no ceiling.'),
+      .describe(
+        "The highest limit an admin may set for a user, and the operator's limit when DEFAULT_BUDGET_USD is unset. Unset: no ceiling.",
+      ),
+    ADMIN_EMAILS: z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((email) => email.trim())
+          .filter(Boolean),
+      )
+      .describe(
+        'Accounts that get the `admin` role when they register or log in, comma-separated. The other way to a first admin: `pnpm hearth admin grant <email>`.',
+      ),
     BUDGET_OUTPUT_SLICE_TOKENS: integer(16, 1_000_000)
       .default(256)
       .describe(
@@ -247,6 +265,17 @@ export const configSchema = z
         if (!config[name]) context.addIssue({ code: 'custom', path: [name], message: `required when ${when}` });
       }
     };
+    if (
+      config.DEFAULT_BUDGET_USD !== undefined &&
+      config.BUDGET_CEILING_USD !== undefined &&
+      config.DEFAULT_BUDGET_USD > config.BUDGET_CEILING_USD
+    ) {
+      context.addIssue({
+        code: 'custom',
+        path: ['DEFAULT_BUDGET_USD'],
+        message: 'must not be above BUDGET_CEILING_USD',
+      });
+    }
     if (config.AUTH_PROVIDER === 'supabase') require(['SUPABASE_URL', 'SUPABASE_ANON_KEY'], 'AUTH_PROVIDER=supabase');
     if (config.BILLING === 'litellm') require(['LITELLM_URL', 'LITELLM_MASTER_KEY'], 'BILLING=litellm');
     if (config.AGENT_BACKEND === 'letta') require(['LETTA_BASE_URL'], 'AGENT_BACKEND=letta');

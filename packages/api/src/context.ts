@@ -1,5 +1,6 @@
 import type {
   AccountOperations,
+  AdminOperations,
   AgentOperations,
   ApiKeyOperations,
   AuthenticatedUser,
@@ -28,6 +29,7 @@ export interface ApiDeps {
   agent: AgentOperations;
   account: AccountOperations;
   apiKeys: ApiKeyOperations;
+  admin: AdminOperations;
   /** The OpenAI-compatible endpoint's completions. */
   completions: CompletionOperations;
 }

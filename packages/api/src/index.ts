@@ -7,4 +7,5 @@ export { clientAddressResolver, type ProxyTrust, parseProxyTrust } from './http/
 export type { ReadinessCheck } from './http/readiness';
 export type { ApiMetrics } from './http/request-metrics';
 export { type AppRouter, appRouter, type ClientRouter } from './router';
+export { adminSetBudgetInput, adminUsageInput, adminUsersInput } from './schemas';
 export { createCallerFactory } from './trpc';

@@ -1,4 +1,5 @@
 import type { TRPCBuiltRouter, TRPCDecorateCreateRouterOptions, TRPCDefaultErrorShape } from '@trpc/server';
+import { adminProcedures } from './routers/admin';
 import { agentProcedures } from './routers/agent';
 import { authProcedures } from './routers/auth';
 import { chatProcedures } from './routers/chat';
@@ -13,6 +14,7 @@ const procedures = {
   chat: chatProcedures,
   agent: agentProcedures,
   user: userProcedures,
+  admin: adminProcedures,
 };
 
 export const appRouter = router(procedures);

@@ -102,6 +102,27 @@ export const createApiKeyInput = z.object({
 });
 export const revokeApiKeyInput = z.object({ id: id('id') });
 
+export const adminUsersInput = z
+  .object({
+    query: storedText().trim().max(200, 'A search has at most 200 characters.').optional(),
+    cursor: cursor.optional(),
+    limit: limit(50),
+  })
+  .default({ limit: 50 });
+export const adminUserInput = z.object({ userId: id('userId') });
+export const adminSetBudgetInput = z.object({
+  userId: id('userId'),
+  limitUsd: usdAmount.nullable(),
+  period: z.enum(['day', 'week', 'month', 'none']),
+});
+export const adminUsageInput = z
+  .object({
+    from: z.date().optional(),
+    to: z.date().optional(),
+    groupBy: z.enum(['user', 'model', 'day']),
+  })
+  .refine((q) => !q.from || !q.to || q.from <= q.to, { message: '`from` must not be after `to`.', path: ['from'] });
+
 /** The model that talks to the caller's personal agent (core's AGENT_MODEL). */
 const AGENT_MODEL = 'hearth/agent';
 

@@ -40,3 +40,11 @@ export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   });
   return next({ ctx: { ...ctx, accessToken, user } });
 });
+
+/** Operators only: role `admin`; everyone else is FORBIDDEN before any input is read. */
+export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
+  if (ctx.user.role !== 'admin') {
+    throw toTRPCError(new AppError('FORBIDDEN', 'This needs the admin role, which this account does not have.'));
+  }
+  return next();
+});

@@ -1,3 +1,7 @@
+export { AccountGate, accountDisabled } from './admin/account-gate';
+export { AccountStatus, grantAdmin } from './admin/account-status';
+export { AdminService, type AdminServiceOptions } from './admin/admin-service';
+export { type ExportProgress, exportUser } from './admin/user-export';
 export { AgentService } from './agent/agent-service';
 export { AgentStore } from './agent/agent-store';
 export { BuiltinAgentRuntime, type BuiltinRuntimeOptions } from './agent/builtin-agent-runtime';
@@ -45,6 +49,15 @@ export { OpenAiCompatibleClient, type OpenAiCompatibleOptions } from './llm/open
 export { countTokens } from './llm/token-count';
 export { isExpectedError, type SafeError, safeError, statementShape } from './logging/safe-error';
 export type { AccountOperations, Budget, Health, UsageTotalsUsd } from './ports/account';
+export type {
+  AdminHealth,
+  AdminOperations,
+  AdminUsage,
+  AdminUsageQuery,
+  AdminUserDetails,
+  AdminUserSummary,
+  UserStatus,
+} from './ports/admin';
 export type { AgentInfo, AgentRuntime, AgentTurn, TurnEvent } from './ports/agent-runtime';
 export type { ApiKeyInfo, ApiKeyOperations, CreatedApiKey } from './ports/api-keys';
 export type { AuthProvider, LoginInput, RegisterInput } from './ports/auth-provider';

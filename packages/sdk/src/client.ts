@@ -58,7 +58,7 @@ export interface HearthClientOptions {
   EventSource?: EventSourceConstructor;
 }
 
-type Routers = Pick<TRPCClient<AppRouter>, 'auth' | 'user' | 'chat' | 'agent'>;
+type Routers = Pick<TRPCClient<AppRouter>, 'auth' | 'user' | 'chat' | 'agent' | 'admin'>;
 
 export interface HearthClient extends Routers {
   /** The raw tRPC client, for anything the SDK does not wrap. */
@@ -176,6 +176,8 @@ export function createHearthClient(options: HearthClientOptions): HearthClient {
     user: trpc.user,
     chat: trpc.chat,
     agent: trpc.agent,
+    /** Operators only (role `admin`); FORBIDDEN for everyone else. */
+    admin: trpc.admin,
     get session() {
       return keeper.current;
     },

@@ -9,6 +9,10 @@ export { type HearthError, isHearthError } from './errors';
 export type { StreamRunOptions } from './run-stream';
 export { restoreSession, type SessionListener, type StoredSession } from './session-keeper';
 export type {
+  AdminHealth,
+  AdminUsage,
+  AdminUserDetails,
+  AdminUserSummary,
   AgentStatus,
   ApiKey,
   AppCode,

@@ -25,3 +25,8 @@ export type RunStatus = RouterOutputs['chat']['cancel']['status'];
 export type TrackedRunEvent = RouterOutputs['chat']['events'] extends AsyncIterable<infer E> ? E : never;
 export type RunEvent = TrackedRunEvent['data'];
 export type Usage = Extract<RunEvent, { type: 'run.completed' }>['usage'];
+/** One account as an operator sees it (`admin.users`). */
+export type AdminUserSummary = RouterOutputs['admin']['users']['items'][number];
+export type AdminUserDetails = RouterOutputs['admin']['user'];
+export type AdminUsage = RouterOutputs['admin']['usage'];
+export type AdminHealth = RouterOutputs['admin']['health'];

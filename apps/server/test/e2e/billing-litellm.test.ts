@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatTurn } from '../support/run-events';
 import { PASSWORD, startTestServer, type TestServer, uniqueEmail } from '../support/test-server';
 
+const ADMIN = uniqueEmail('proxy-admin');
+
 describe('BILLING=litellm', () => {
   let llm: LlmTestServer;
   let proxy: FakeLiteLlm;
@@ -19,6 +21,7 @@ describe('BILLING=litellm', () => {
         LITELLM_MASTER_KEY: 'sk-master',
         LLM_MODEL: 'test-model',
         DEFAULT_BUDGET_USD: '10',
+        ADMIN_EMAILS: ADMIN,
       },
     });
   });
@@ -56,8 +59,9 @@ describe('BILLING=litellm', () => {
   it('pushes budget changes to the proxy and maps its budget_exceeded to BUDGET_EXCEEDED', async () => {
     const client = server.client();
     const { user } = await client.auth.register.mutate({ email: uniqueEmail('proxy'), password: PASSWORD });
-    await client.user.setBudget.mutate({ limitUsd: 0.75, period: 'day' });
-    expect(proxy.users.get(user.id)).toMatchObject({ max_budget: 0.75, budget_duration: '1d' });
+    // New users start on the operator's limit (DEFAULT_BUDGET_USD), pushed when they are provisioned.
+    await client.user.setBudget.mutate({ limitUsd: 0.75, period: 'month' });
+    expect(proxy.users.get(user.id)).toMatchObject({ max_budget: 0.75, budget_duration: '1mo' });
 
     expect((await chatTurn(client, 'first')).terminal?.type).toBe('run.completed');
     expect((await chatTurn(client, 'second')).terminal?.type).toBe('run.completed'); // the proxy's spend: 1.00
@@ -67,6 +71,19 @@ describe('BILLING=litellm', () => {
     // The budget shows what the proxy counts as spent, since that is what it enforces.
     expect(await client.user.budget.query()).toMatchObject({ spentUsd: 1, remainingUsd: 0 });
     expect((await client.user.health.query()).status).toBe('blocked');
+  });
+
+  it("pushes the limit an admin sets, and the lower of it and the user's cap", async () => {
+    const admin = server.client();
+    await admin.auth.register.mutate({ email: ADMIN, password: PASSWORD });
+    const client = server.client();
+    const { user } = await client.auth.register.mutate({ email: uniqueEmail('proxy'), password: PASSWORD });
+    await admin.admin.setBudget.mutate({ userId: user.id, limitUsd: 3, period: 'week' });
+    expect(proxy.users.get(user.id)).toMatchObject({ max_budget: 3, budget_duration: '7d' });
+    await client.user.setBudget.mutate({ limitUsd: 2, period: 'week' });
+    expect(proxy.users.get(user.id)).toMatchObject({ max_budget: 2, budget_duration: '7d' });
+    await admin.admin.setBudget.mutate({ userId: user.id, limitUsd: 1, period: 'week' });
+    expect(proxy.users.get(user.id)).toMatchObject({ max_budget: 1 });
   });
 
   it("reports usage from the proxy's spend logs", async () => {

@@ -206,22 +206,27 @@ describe('budget API', () => {
   });
   afterAll(() => server?.close());
 
-  it('starts users on the default budget, lets them change it up to the ceiling, and reports health', async () => {
+  it("starts users on the operator's limit, lets them lower it only, and reports health", async () => {
     const client = server.client();
     await client.auth.register.mutate({ email: uniqueEmail('api'), password: PASSWORD });
     expect(await client.user.budget.query()).toMatchObject({
       limitUsd: 5,
-      ceilingUsd: 50,
+      ceilingUsd: 5,
       period: 'month',
       spentUsd: 0,
       reservedUsd: 0,
       remainingUsd: 5,
     });
-    const daily = await client.user.setBudget.mutate({ limitUsd: 1.25, period: 'day' });
-    expect(daily).toMatchObject({ limitUsd: 1.25, period: 'day', remainingUsd: 1.25 });
-    expect(daily.resetsAt?.getTime()).toBe(daily.periodStart.getTime() + 86_400_000);
-    await expectHearthError(client.user.setBudget.mutate({ limitUsd: 51, period: 'day' }), 'BUDGET_CEILING');
-    await expectHearthError(client.user.setBudget.mutate({ limitUsd: null, period: 'day' }), 'BUDGET_CEILING');
+    const lowered = await client.user.setBudget.mutate({ limitUsd: 1.25, period: 'month' });
+    expect(lowered).toMatchObject({ limitUsd: 1.25, ceilingUsd: 5, period: 'month', remainingUsd: 1.25 });
+    expect(lowered.resetsAt?.getTime()).toBeGreaterThan(lowered.periodStart.getTime());
+    await expectHearthError(client.user.setBudget.mutate({ limitUsd: 5.5, period: 'month' }), 'BUDGET_CEILING');
+    await expectHearthError(client.user.setBudget.mutate({ limitUsd: null, period: 'month' }), 'BUDGET_CEILING');
+    const period = await expectHearthError(
+      client.user.setBudget.mutate({ limitUsd: 1, period: 'day' }),
+      'BUDGET_CEILING',
+    );
+    expect(period.data.fieldErrors?.period).toBeDefined();
     const bad = await expectHearthError(client.user.setBudget.mutate({ limitUsd: -1, period: 'day' }), 'INVALID_INPUT');
     expect(bad.data.fieldErrors?.limitUsd).toBeDefined();
     expect((await client.user.budget.query()).limitUsd).toBe(1.25);

@@ -267,6 +267,53 @@ function arbitraries(ids: Ids): Record<string, fc.Arbitrary<unknown>> {
       fc.record({ limitUsd: fc.constantFrom(1, null), period: fc.oneof(marked(10), notString) }),
     ),
     'user.health': noInput,
+    // The fuzzing caller is an admin (ADMIN_EMAILS), so these reach their input rules and services;
+    // no id it can generate is its own, so nothing of its own changes. admin.test.ts tries them as a plain user.
+    'admin.users': fc.oneof(
+      notObject,
+      fc.record(
+        {
+          // A query travels in the URL: past the 200 characters allowed, not past what a request line holds.
+          query: fc.oneof(
+            unstorable,
+            fc.integer({ min: 201, max: 2_000 }).map((n) => `${MARKER}${'y'.repeat(n)}`),
+            notString,
+          ),
+          cursor: fc.oneof(v.forgedCursor, notString),
+          limit,
+        },
+        { requiredKeys: [] },
+      ),
+    ),
+    'admin.user': fc.oneof(notObject, fc.record({ userId: fc.oneof(v.anyUuid, notUuid) })),
+    'admin.setBudget': fc.oneof(
+      notObject,
+      fc.record({ userId: notUuid, limitUsd: fc.constantFrom(1, null), period: fc.constantFrom('day', 'month') }),
+      fc.record({
+        userId: v.anyUuid,
+        limitUsd: fc.oneof(
+          fc.double({ max: -0.000001, noNaN: true, noDefaultInfinity: true }),
+          fc.double({ min: 1_000_001, noNaN: true, noDefaultInfinity: true }),
+          marked(5),
+        ),
+        period: fc.oneof(fc.constantFrom('day', 'month'), marked(10), notString),
+      }),
+      fc.record({ userId: v.anyUuid, limitUsd: fc.constantFrom(1, null), period: fc.constantFrom('day', 'month') }),
+    ),
+    'admin.disableUser': fc.oneof(notObject, fc.record({ userId: fc.oneof(v.anyUuid, notUuid) })),
+    'admin.enableUser': fc.oneof(notObject, fc.record({ userId: fc.oneof(v.anyUuid, notUuid) })),
+    'admin.usage': fc.oneof(
+      v.queryJunk,
+      fc.record(
+        {
+          from: fc.oneof(marked(20), notString),
+          to: fc.oneof(marked(20), notString),
+          groupBy: fc.oneof(marked(10), notString, fc.constantFrom('week', 'user ')),
+        },
+        { requiredKeys: [] },
+      ),
+    ),
+    'admin.health': noInput,
   };
 }
 
@@ -337,8 +384,13 @@ describe('every procedure, fed malformed input over HTTP', () => {
   beforeAll(async () => {
     console.log(`procedures fuzz: seed ${SEED}, ${RUNS} inputs per procedure (FUZZ_SEED / FUZZ_RUNS to change)`);
     llm = await startLlmTestServer();
-    server = await startTestServer({ store: { kind: 'pglite-memory' }, llm: testLlmClient(llm), captureLogs: true });
     const ownEmail = uniqueEmail('fuzz-owner');
+    server = await startTestServer({
+      store: { kind: 'pglite-memory' },
+      llm: testLlmClient(llm),
+      captureLogs: true,
+      env: { ADMIN_EMAILS: ownEmail },
+    });
     owner = server.client();
     await owner.auth.register.mutate({ email: ownEmail, password: PASSWORD, displayName: 'Owner' });
     const conversation = await owner.chat.createConversation.mutate({ title: 'owned' });

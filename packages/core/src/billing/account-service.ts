@@ -12,7 +12,7 @@ const toMicros = (dollars: number) => Math.round(dollars * 1_000_000);
 /** Whether the LLM answered recently: probing on every health call would hammer the provider. */
 const PROBE_TTL_MS = 30_000;
 
-function toBudget(view: BudgetView): Budget {
+export function toBudget(view: BudgetView): Budget {
   return {
     limitUsd: view.limitMicros === null ? null : usd(view.limitMicros),
     ceilingUsd: view.ceilingMicros === null ? null : usd(view.ceilingMicros),

@@ -61,7 +61,7 @@ describe.each(variants)('BuiltinLedger on $name, deciding $mode', ({ location, s
 
   it('grants exactly the concurrent reservations the budget covers', async () => {
     const userId = await newUser();
-    await ledger.setBudget(userId, { limitMicros: 67_000 * 3, period: 'month' });
+    await ledger.setOperatorBudget(userId, { limitMicros: 67_000 * 3, period: 'month' });
     const results = await Promise.allSettled(Array.from({ length: 20 }, () => ledger.reserve(step(userId))));
     const granted = results.filter((r) => r.status === 'fulfilled');
     expect(granted).toHaveLength(3);
@@ -76,7 +76,7 @@ describe.each(variants)('BuiltinLedger on $name, deciding $mode', ({ location, s
 
   it('reserves several whole steps for a multi-step call, and needs at least one to fit', async () => {
     const userId = await newUser();
-    await ledger.setBudget(userId, { limitMicros: 67_000 * 2 + 50_000, period: 'none' });
+    await ledger.setOperatorBudget(userId, { limitMicros: 67_000 * 2 + 50_000, period: 'none' });
     const grant = await ledger.reserve({ ...step(userId), steps: 5 });
     expect(grant).toMatchObject({ amountMicros: 67_000 * 2 + 50_000, steps: 2 });
     await ledger.settle(grant, { promptTokens: 10, completionTokens: 5 });
@@ -88,7 +88,7 @@ describe.each(variants)('BuiltinLedger on $name, deciding $mode', ({ location, s
 
   it('caps max tokens to what the remaining budget can pay, and refuses below a minimal answer', async () => {
     const userId = await newUser();
-    await ledger.setBudget(userId, { limitMicros: 27_000 + 2_000 * 16, period: 'none' });
+    await ledger.setOperatorBudget(userId, { limitMicros: 27_000 + 2_000 * 16, period: 'none' });
     const grant = await ledger.reserve({ ...step(userId), maxOutputTokens: 500 });
     expect(grant.maxOutputTokens).toBe(16);
     await ledger.settle(grant, { promptTokens: 10, completionTokens: 16 });
@@ -99,7 +99,7 @@ describe.each(variants)('BuiltinLedger on $name, deciding $mode', ({ location, s
 
   it('rolls the period over by the UTC calendar when reserving and reading', async () => {
     const userId = await newUser();
-    await ledger.setBudget(userId, { limitMicros: 100_000, period: 'day' });
+    await ledger.setOperatorBudget(userId, { limitMicros: 100_000, period: 'day' });
     const grant = await ledger.reserve({ ...step(userId), maxOutputTokens: 50 });
     await ledger.settle(grant, { promptTokens: 50, completionTokens: 20 });
     expect((await ledger.budget(userId)).spentMicros).toBe(90_000);
@@ -113,28 +113,59 @@ describe.each(variants)('BuiltinLedger on $name, deciding $mode', ({ location, s
 
   it('counts only the new period’s usage when the period changes', async () => {
     const userId = await newUser();
-    await ledger.setBudget(userId, { limitMicros: 1_000_000, period: 'month' });
+    await ledger.setOperatorBudget(userId, { limitMicros: 1_000_000, period: 'month' });
     await ledger.settle(await ledger.reserve(step(userId)), { promptTokens: 20, completionTokens: 0 });
     clock.advance(2 * 86_400_000);
     await ledger.settle(await ledger.reserve(step(userId)), { promptTokens: 10, completionTokens: 0 });
     expect((await ledger.budget(userId)).spentMicros).toBe(30_000);
-    const daily = await ledger.setBudget(userId, { limitMicros: 1_000_000, period: 'day' });
+    const daily = await ledger.setOperatorBudget(userId, { limitMicros: 1_000_000, period: 'day' });
     expect(daily.spentMicros).toBe(10_000);
   });
 
-  it('enforces the operator ceiling', async () => {
+  it('enforces the operator ceiling on what an admin sets', async () => {
     const userId = await newUser();
-    await expect(ledger.setBudget(userId, { limitMicros: 100_000_001, period: 'day' })).rejects.toSatisfy((e) =>
+    await expect(ledger.setOperatorBudget(userId, { limitMicros: 100_000_001, period: 'day' })).rejects.toSatisfy((e) =>
       isAppError(e, 'BUDGET_CEILING'),
     );
-    await expect(ledger.setBudget(userId, { limitMicros: null, period: 'day' })).rejects.toSatisfy((e) =>
+    await expect(ledger.setOperatorBudget(userId, { limitMicros: null, period: 'day' })).rejects.toSatisfy((e) =>
       isAppError(e, 'BUDGET_CEILING'),
     );
+  });
+
+  it("lets a user lower their own cap, never past the operator's limit or out of its period", async () => {
+    const userId = await newUser();
+    await ledger.setOperatorBudget(userId, { limitMicros: 500_000, period: 'month' });
+    const lowered = await ledger.setBudget(userId, { limitMicros: 200_000, period: 'month' });
+    expect(lowered).toMatchObject({ limitMicros: 200_000, ceilingMicros: 500_000, ownLimitMicros: 200_000 });
+    for (const change of [
+      { limitMicros: 500_001, period: 'month' as const },
+      { limitMicros: null, period: 'month' as const },
+      { limitMicros: 100_000, period: 'day' as const },
+    ]) {
+      await expect(ledger.setBudget(userId, change)).rejects.toSatisfy((e) => isAppError(e, 'BUDGET_CEILING'));
+    }
+    // The operator lowering the limit below the user's cap: the lower one is in force, at once.
+    expect(await ledger.setOperatorBudget(userId, { limitMicros: 67_000, period: 'month' })).toMatchObject({
+      limitMicros: 67_000,
+      ownLimitMicros: null,
+    });
+    await ledger.settle(await ledger.reserve(step(userId)), { promptTokens: 10, completionTokens: 20 });
+    await expect(ledger.reserve(step(userId))).rejects.toSatisfy((e) => isAppError(e, 'BUDGET_EXCEEDED'));
+  });
+
+  it('leaves a user with no operator limit free to set any cap and period', async () => {
+    const userId = await newUser();
+    expect(await ledger.setBudget(userId, { limitMicros: 5_000_000_000, period: 'day' })).toMatchObject({
+      limitMicros: 5_000_000_000,
+      ceilingMicros: null,
+      period: 'day',
+    });
+    expect((await ledger.setBudget(userId, { limitMicros: null, period: 'none' })).limitMicros).toBeNull();
   });
 
   it('bills a step orphaned by a crash for its prompt and the tokens it had reported, once', async () => {
     const userId = await newUser();
-    await ledger.setBudget(userId, { limitMicros: 1_000_000, period: 'month' });
+    await ledger.setOperatorBudget(userId, { limitMicros: 1_000_000, period: 'month' });
     const live = await ledger.reserve(step(userId));
     const orphan = await ledger.reserve(step(userId));
     await ledger.progress(orphan, 7);
@@ -154,7 +185,7 @@ describe.each(variants)('BuiltinLedger on $name, deciding $mode', ({ location, s
 
   it('adds usage buckets up to the totals', async () => {
     const userId = await newUser();
-    await ledger.setBudget(userId, { limitMicros: null, period: 'none' }).catch(() => {});
+    await ledger.setOperatorBudget(userId, { limitMicros: null, period: 'none' }).catch(() => {});
     for (const promptTokens of [5, 7, 11]) {
       await ledger.settle(await ledger.reserve(step(userId)), { promptTokens, completionTokens: 3 });
       clock.advance(86_400_000);
@@ -170,10 +201,10 @@ describe.each(variants)('BuiltinLedger on $name, deciding $mode', ({ location, s
 
   it('never grants past the limit while reservations, settlements and budget changes interleave', async () => {
     const userId = await newUser();
-    await ledger.setBudget(userId, { limitMicros: 67_000 * 10, period: 'month' });
+    await ledger.setOperatorBudget(userId, { limitMicros: 67_000 * 10, period: 'month' });
     const outcomes = await Promise.allSettled(
       Array.from({ length: 60 }, async (_, i) => {
-        if (i === 20) await ledger.setBudget(userId, { limitMicros: 67_000 * 4, period: 'month' });
+        if (i === 20) await ledger.setOperatorBudget(userId, { limitMicros: 67_000 * 4, period: 'month' });
         const grant = await ledger.reserve(step(userId));
         if (i % 3 === 0) await ledger.settle(grant, { promptTokens: 10, completionTokens: 0 });
         return grant;
@@ -197,7 +228,7 @@ describe.each(variants)('BuiltinLedger on $name, deciding $mode', ({ location, s
 
   it('never bills a step past its grant, whatever usage is reported for it', async () => {
     const userId = await newUser();
-    await ledger.setBudget(userId, { limitMicros: 1_000_000, period: 'month' });
+    await ledger.setOperatorBudget(userId, { limitMicros: 1_000_000, period: 'month' });
     const grant = await ledger.reserve(step(userId));
     // A provider that ignored max_tokens says it wrote 1,000 tokens: 2,010,000 µ$ at these prices.
     expect(await ledger.settle(grant, { promptTokens: 10, completionTokens: 1_000 })).toEqual({ costMicros: 67_000 });
@@ -207,7 +238,7 @@ describe.each(variants)('BuiltinLedger on $name, deciding $mode', ({ location, s
 
   it('reserves a first slice of output, extends it while the budget lasts, then grants no more', async () => {
     const userId = await newUser();
-    await ledger.setBudget(userId, { limitMicros: 27_000 + 2_000 * 50, period: 'month' });
+    await ledger.setOperatorBudget(userId, { limitMicros: 27_000 + 2_000 * 50, period: 'month' });
     const first = await ledger.reserve({ ...step(userId), maxOutputTokens: 100, firstSliceTokens: 20 });
     // The step may ask for at most what the whole budget could pay: 50 output tokens.
     expect(first).toMatchObject({ amountMicros: 67_000, maxOutputTokens: 20, outputCeiling: 50 });
@@ -230,7 +261,7 @@ describe.each(variants)('BuiltinLedger on $name, deciding $mode', ({ location, s
 
   it('extends nothing once the crash sweep has settled the reservation', async () => {
     const userId = await newUser();
-    await ledger.setBudget(userId, { limitMicros: 1_000_000, period: 'month' });
+    await ledger.setOperatorBudget(userId, { limitMicros: 1_000_000, period: 'month' });
     const grant = await ledger.reserve({ ...step(userId), maxOutputTokens: 100, firstSliceTokens: 20 });
     await ledger.progress(grant, 4);
     clock.advance(70_000);
@@ -251,7 +282,7 @@ describe.each(variants)('BuiltinLedger on $name, deciding $mode', ({ location, s
     for (let trial = 0; trial < 3; trial += 1) {
       const userId = await newUser();
       const limitMicros = 100_000 + random(900_000);
-      await ledger.setBudget(userId, { limitMicros, period: 'month' });
+      await ledger.setOperatorBudget(userId, { limitMicros, period: 'month' });
       const peaks: number[] = [];
       const outcomes = await Promise.allSettled(
         Array.from({ length: 25 }, async () => {
@@ -285,7 +316,7 @@ describe.each(variants)('BuiltinLedger on $name, deciding $mode', ({ location, s
 
   it.runIf(soleWriter)('reads the budget back from the store when a reservation could not be recorded', async () => {
     const userId = await newUser();
-    await ledger.setBudget(userId, { limitMicros: 67_000 * 2, period: 'month' });
+    await ledger.setOperatorBudget(userId, { limitMicros: 67_000 * 2, period: 'month' });
     // A fractional token count is refused by the integer column: the write behind the decision fails.
     await ledger.reserve({ ...step(userId), promptTokens: 10.5 });
     expect(await ledger.budget(userId)).toMatchObject({ reservedMicros: 0 });

@@ -13,8 +13,11 @@ export interface LedgerOptions {
   db: Database;
   clock: Clock;
   prices: PriceTable;
+  /** The operator's limit for every user an admin has set none for (DEFAULT_BUDGET_USD); null: none. */
   defaultLimitMicros: number | null;
+  /** The period a new budget starts with (DEFAULT_BUDGET_PERIOD). */
   defaultPeriod: BudgetPeriod;
+  /** The highest limit an admin may set for a user (BUDGET_CEILING_USD); null: no ceiling. */
   ceilingMicros: number | null;
   /** After this long an unsettled reservation is taken for orphaned (its process died) and released. */
   reservationTtlMs: number;
@@ -38,8 +41,15 @@ const currentStart = (now: string) =>
   sql`case when b.period = 'none' then b.period_start
            else date_trunc(b.period, ${now}::timestamptz at time zone 'UTC') at time zone 'UTC' end`;
 
+/** Lower of two limits, null meaning none. */
+const lowest = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
+
+const usdText = (micros: number) => `$${(micros / 1_000_000).toFixed(2)}`;
+
 interface BudgetRow {
   limit_micros: number | null;
+  own_limit: number | null;
+  operator_limit: number | null;
   period: BudgetPeriod;
   period_start: Date | string;
   spent: number;
@@ -64,7 +74,8 @@ export class BuiltinLedger implements Ledger {
     const read = () =>
       queryRows<BudgetRow>(
         this.options.db,
-        sql`select b.limit_micros::float8 as limit_micros, b.period, ${currentStart(now)} as period_start,
+        sql`select ${this.limitInForce()}::float8 as limit_micros, b.limit_micros::float8 as own_limit,
+                   ${this.operatorLimit()}::float8 as operator_limit, b.period, ${currentStart(now)} as period_start,
                    (case when ${currentStart(now)} > b.period_start then 0 else b.spent_micros end)::float8 as spent,
                    b.reserved_micros::float8 as reserved
             from budgets b where b.user_id = ${userId}::uuid`,
@@ -74,44 +85,108 @@ export class BuiltinLedger implements Ledger {
     return this.view(row);
   }
 
+  /**
+   * The user's own cap: at or below the operator's limit for them, in the operator's period. With no
+   * operator limit the user may set any cap and period, or none.
+   */
   async setBudget(userId: string, change: { limitMicros: number | null; period: BudgetPeriod }): Promise<BudgetView> {
+    return this.writeBudget(userId, change.period, (current) => {
+      const operator = current.operatorSet ? current.operatorLimitMicros : this.options.defaultLimitMicros;
+      if (operator !== null) {
+        const per = current.period === 'none' ? 'in all' : `per ${current.period}`;
+        if (change.limitMicros === null || change.limitMicros > operator) {
+          throw new AppError(
+            'BUDGET_CEILING',
+            `Your limit here is set by the operator at ${usdText(operator)} ${per}; you may only lower it.`,
+            { fieldErrors: { limitUsd: [`At most ${operator / 1_000_000}.`] } },
+          );
+        }
+        if (change.period !== current.period) {
+          throw new AppError(
+            'BUDGET_CEILING',
+            `Your limit here is set by the operator ${per}; a limit of your own keeps that period.`,
+            { fieldErrors: { period: [`Must be ${current.period}.`] } },
+          );
+        }
+      }
+      return { limitMicros: change.limitMicros };
+    });
+  }
+
+  /**
+   * The operator's limit and period for one user (an admin's decision, up to BUDGET_CEILING_USD). The
+   * user's own cap is cleared: what the operator decides is what is in force, until the user lowers it again.
+   */
+  async setOperatorBudget(
+    userId: string,
+    change: { limitMicros: number | null; period: BudgetPeriod },
+  ): Promise<BudgetView> {
     const { ceilingMicros } = this.options;
     if (ceilingMicros !== null && (change.limitMicros === null || change.limitMicros > ceilingMicros)) {
       throw new AppError(
         'BUDGET_CEILING',
-        `Budgets here are capped at $${(ceilingMicros / 1_000_000).toFixed(2)}; choose a limit at or below it.`,
+        `Budgets here are capped at ${usdText(ceilingMicros)} (BUDGET_CEILING_USD); choose a limit at or below it.`,
         { fieldErrors: { limitUsd: [`At most ${ceilingMicros / 1_000_000}.`] } },
       );
     }
+    return this.writeBudget(userId, change.period, () => ({
+      limitMicros: null,
+      operatorLimitMicros: change.limitMicros,
+      operatorSet: true,
+    }));
+  }
+
+  /** Changes a budget row under its lock; `decide` may refuse the change. A new period recounts its spend. */
+  private async writeBudget(
+    userId: string,
+    period: BudgetPeriod,
+    decide: (
+      current: typeof budgets.$inferSelect,
+    ) => Partial<Pick<typeof budgets.$inferInsert, 'limitMicros' | 'operatorLimitMicros' | 'operatorSet'>>,
+  ): Promise<BudgetView> {
     await this.ensureBudget(userId);
     const now = this.options.clock.now();
-    const start = periodStart(change.period, now, now);
+    const start = periodStart(period, now, now);
     const { db } = this.options;
     // Before and after: a reservation decided in between waits for this change to be read back.
     this.mirror?.forget(userId);
-    await db.transaction(async (tx) => {
-      const [current] = await tx.select().from(budgets).where(eq(budgets.userId, userId)).for('update');
-      if (!current) throw new Error('budget row missing after ensureBudget');
-      const samePeriod = current.period === change.period;
-      // A new period counts only what was spent inside it, so old spend never blocks the new one.
-      const [spent] = samePeriod
-        ? [{ total: current.spentMicros }]
-        : await tx
-            .select({ total: sql<number>`coalesce(sum(${usageRecords.costMicros}), 0)::float8` })
-            .from(usageRecords)
-            .where(and(eq(usageRecords.userId, userId), gte(usageRecords.createdAt, start)));
-      await tx
-        .update(budgets)
-        .set({
-          limitMicros: change.limitMicros,
-          period: change.period,
-          ...(samePeriod ? {} : { periodStart: start, spentMicros: Number(spent?.total ?? 0) }),
-          updatedAt: now,
-        })
-        .where(eq(budgets.userId, userId));
-    });
-    this.mirror?.forget(userId);
+    try {
+      await db.transaction(async (tx) => {
+        const [current] = await tx.select().from(budgets).where(eq(budgets.userId, userId)).for('update');
+        if (!current) throw new Error('budget row missing after ensureBudget');
+        const patch = decide(current);
+        const samePeriod = current.period === period;
+        // A new period counts only what was spent inside it, so old spend never blocks the new one.
+        const [spent] = samePeriod
+          ? [{ total: current.spentMicros }]
+          : await tx
+              .select({ total: sql<number>`coalesce(sum(${usageRecords.costMicros}), 0)::float8` })
+              .from(usageRecords)
+              .where(and(eq(usageRecords.userId, userId), gte(usageRecords.createdAt, start)));
+        await tx
+          .update(budgets)
+          .set({
+            ...patch,
+            period,
+            ...(samePeriod ? {} : { periodStart: start, spentMicros: Number(spent?.total ?? 0) }),
+            updatedAt: now,
+          })
+          .where(eq(budgets.userId, userId));
+      });
+    } finally {
+      this.mirror?.forget(userId);
+    }
     return this.budget(userId);
+  }
+
+  /** SQL: the operator's limit for the budget row `b`. */
+  private operatorLimit(): SQL {
+    return sql`(case when b.operator_set then b.operator_limit_micros else ${this.options.defaultLimitMicros}::bigint end)`;
+  }
+
+  /** SQL: the limit in force for the budget row `b` (least() skips a null: no limit of that kind). */
+  private limitInForce(): SQL {
+    return sql`least(b.limit_micros, ${this.operatorLimit()})`;
   }
 
   async reserve(request: ReserveRequest): Promise<Grant> {
@@ -237,7 +312,7 @@ export class BuiltinLedger implements Ledger {
       sql`with held as (
             select user_id from reservations where id = ${grant.id}::uuid for update
           ), cur as (
-            select b.user_id, b.limit_micros, b.reserved_micros, b.period_start, b.spent_micros,
+            select b.user_id, ${this.limitInForce()} as limit_micros, b.reserved_micros, b.period_start, b.spent_micros,
                    ${currentStart(at)} as current_start
             from budgets b where b.user_id = (select user_id from held) for update
           ), g as (
@@ -321,7 +396,7 @@ export class BuiltinLedger implements Ledger {
     const [row] = await queryRows<{ granted: number | null; remaining: number | null }>(
       this.options.db,
       sql`with cur as (
-            select b.user_id, b.limit_micros, b.reserved_micros, b.period_start, b.spent_micros,
+            select b.user_id, ${this.limitInForce()} as limit_micros, b.reserved_micros, b.period_start, b.spent_micros,
                    ${currentStart(at)} as current_start
             from budgets b where b.user_id = ${request.userId}::uuid for update
           ), g as (
@@ -501,7 +576,7 @@ export class BuiltinLedger implements Ledger {
     const [row] = await this.options.db.select().from(budgets).where(eq(budgets.userId, userId));
     if (!row) throw new Error('budget row missing after ensureBudget');
     return {
-      limitMicros: row.limitMicros,
+      limitMicros: lowest(row.limitMicros, row.operatorSet ? row.operatorLimitMicros : this.options.defaultLimitMicros),
       period: row.period,
       periodStart: row.periodStart,
       spentMicros: row.spentMicros,
@@ -512,12 +587,13 @@ export class BuiltinLedger implements Ledger {
   private async ensureBudget(userId: string): Promise<void> {
     if (this.knownBudgets.has(userId)) return;
     const now = this.options.clock.now();
-    const { defaultPeriod, defaultLimitMicros } = this.options;
+    const { defaultPeriod } = this.options;
+    // No cap of the user's own: the operator's limit (DEFAULT_BUDGET_USD) is what bounds a new budget.
     await this.options.db
       .insert(budgets)
       .values({
         userId,
-        limitMicros: defaultLimitMicros,
+        limitMicros: null,
         period: defaultPeriod,
         periodStart: periodStart(defaultPeriod, now, now),
         updatedAt: now,
@@ -532,7 +608,8 @@ export class BuiltinLedger implements Ledger {
     const reserved = Number(row.reserved);
     return {
       limitMicros: limit,
-      ceilingMicros: this.options.ceilingMicros,
+      ceilingMicros: row.operator_limit === null ? null : Number(row.operator_limit),
+      ownLimitMicros: row.own_limit === null ? null : Number(row.own_limit),
       period: row.period,
       spentMicros: spent,
       reservedMicros: reserved,

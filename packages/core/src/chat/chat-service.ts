@@ -157,6 +157,14 @@ export class ChatService implements ChatOperations {
     return { runId, status: run.status };
   }
 
+  /** Ends every queued or running run of the user (an operator disabled the account), here or where it runs. */
+  async cancelUserRuns(userId: string): Promise<number> {
+    const { store, hub, signals } = this.options;
+    const runIds = await store.activeRunIds(userId);
+    await Promise.all(runIds.map((runId) => (hub.has(runId) ? hub.cancel(runId) : signals.requestCancel(runId))));
+    return runIds.length;
+  }
+
   async history(
     caller: AuthenticatedUser,
     input: { conversationId?: string | undefined; cursor?: string | undefined; limit: number },

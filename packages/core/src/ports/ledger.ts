@@ -1,8 +1,12 @@
 import type { BudgetPeriod } from '../billing/periods';
 
 export interface BudgetView {
+  /** The limit in force: the lower of the user's own cap and the operator's limit; null when neither is set. */
   limitMicros: number | null;
+  /** The operator's limit for this user, the most the user may set for themselves; null: none. */
   ceilingMicros: number | null;
+  /** The user's own cap (user.setBudget); null: none. */
+  ownLimitMicros: number | null;
   period: BudgetPeriod;
   spentMicros: number;
   reservedMicros: number;
@@ -71,7 +75,10 @@ export interface UsageQuery {
  */
 export interface Ledger {
   budget(userId: string): Promise<BudgetView>;
+  /** The user's own cap: BUDGET_CEILING above the operator's limit, or in another period than the operator's. */
   setBudget(userId: string, change: { limitMicros: number | null; period: BudgetPeriod }): Promise<BudgetView>;
+  /** The operator's limit and period for the user (an admin's decision); BUDGET_CEILING past BUDGET_CEILING_USD. */
+  setOperatorBudget(userId: string, change: { limitMicros: number | null; period: BudgetPeriod }): Promise<BudgetView>;
   reserve(request: ReserveRequest): Promise<Grant>;
   /**
    * Sets up to `outputTokens` more output tokens aside for a running step, in one atomic update, as

@@ -31,6 +31,8 @@ export const users = pgTable(
       .default('user'),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Set by an operator: every session, refresh token and API key of the user is refused meanwhile. */
+    disabledAt: timestamp('disabled_at', { withTimezone: true }),
   },
   (t) => [check('users_role_check', sql`${t.role} in ('user', 'admin')`)],
 );
@@ -218,12 +220,19 @@ export const conversationSummaries = pgTable('conversation_summaries', {
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
-/** A user's budget for the current period. Money is integer micro-dollars. */
+/**
+ * A user's budget for the current period. Money is integer micro-dollars. The limit in force is the
+ * lower of the user's own cap (`limit_micros`) and the operator's limit: `operator_limit_micros`
+ * once an admin has set one (`operator_set`), else DEFAULT_BUDGET_USD; null is no limit.
+ */
 export const budgets = pgTable('budgets', {
   userId: uuid('user_id')
     .primaryKey()
     .references(() => users.id, { onDelete: 'cascade' }),
+  /** The user's own cap (user.setBudget), null for none. */
   limitMicros: bigint('limit_micros', { mode: 'number' }),
+  operatorLimitMicros: bigint('operator_limit_micros', { mode: 'number' }),
+  operatorSet: boolean('operator_set').notNull().default(false),
   period: text('period', { enum: BUDGET_PERIODS }).notNull(),
   periodStart: timestamp('period_start', { withTimezone: true }).notNull(),
   spentMicros: bigint('spent_micros', { mode: 'number' }).notNull().default(0),

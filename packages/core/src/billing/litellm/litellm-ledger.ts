@@ -61,9 +61,20 @@ export class LiteLlmLedger implements Ledger {
   }
 
   async setBudget(userId: string, change: { limitMicros: number | null; period: BudgetPeriod }): Promise<BudgetView> {
-    const view = await this.inner.setBudget(userId, change);
+    return this.push(userId, await this.inner.setBudget(userId, change));
+  }
+
+  async setOperatorBudget(
+    userId: string,
+    change: { limitMicros: number | null; period: BudgetPeriod },
+  ): Promise<BudgetView> {
+    return this.push(userId, await this.inner.setOperatorBudget(userId, change));
+  }
+
+  /** The proxy enforces the limit in force (the lower of the user's cap and the operator's limit). */
+  private async push(userId: string, view: BudgetView): Promise<BudgetView> {
     await this.keyFor(userId);
-    await this.admin.updateBudget(userId, usd(change.limitMicros), change.period);
+    await this.admin.updateBudget(userId, usd(view.limitMicros), view.period);
     return view;
   }
 
