@@ -196,3 +196,11 @@ export const usageQuery = z
 
 /** REST's body for auth.createApiKey: JSON has no dates, so `expiresAt` comes as ISO-8601 text. */
 export const createApiKeyBody = createApiKeyInput.extend({ expiresAt: queryDate().optional() });
+
+/** REST's query forms of the admin inputs: numbers and dates arrive as text. */
+const adminUsersFields = adminUsersInput.unwrap();
+export const adminUsersQuery = adminUsersFields.extend({ limit: fromText(adminUsersFields.shape.limit, readNumber) });
+export const adminUsageQuery = z
+  .object({ from: queryDate().optional(), to: queryDate().optional(), groupBy: z.enum(['user', 'model', 'day']) })
+  .refine(...fromNotAfterTo);
+export const adminBudgetBody = adminSetBudgetInput.omit({ userId: true });

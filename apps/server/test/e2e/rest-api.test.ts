@@ -23,6 +23,7 @@ interface Conversation {
   title: string | null;
 }
 
+const ADMIN_EMAIL = `rest-admin-${process.pid}-${Date.now().toString(36)}@example.com`;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
 describe.each(testDatabases())('REST API on $name', ({ location }) => {
@@ -33,7 +34,7 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
     server = await startTestServer({
       store: location,
       captureLogs: true,
-      env: { LOGIN_MAX_FAILURES_PER_EMAIL: '3' },
+      env: { LOGIN_MAX_FAILURES_PER_EMAIL: '3', ADMIN_EMAILS: ADMIN_EMAIL },
     });
     api = await RestContract.load(server.url);
   });
@@ -93,6 +94,13 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
           'GET /api/v1/agent/memory',
           'POST /api/v1/agent/memory',
           'POST /api/v1/agent/reset',
+          'GET /api/v1/admin/users',
+          'GET /api/v1/admin/users/{userId}',
+          'POST /api/v1/admin/users/{userId}/budget',
+          'POST /api/v1/admin/users/{userId}/disable',
+          'POST /api/v1/admin/users/{userId}/enable',
+          'GET /api/v1/admin/usage',
+          'GET /api/v1/admin/health',
         ].sort(),
       );
       const publicRoutes = ['POST /api/v1/auth/register', 'POST /api/v1/auth/login', 'POST /api/v1/auth/refresh'];
@@ -317,7 +325,7 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
           .filter(([, operation]) => operation.security)
           .map(([method]) => ({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, randomUUID()) })),
       );
-      expect(secured.length).toBe(23);
+      expect(secured.length).toBe(30);
       for (const { method, path } of secured) {
         const body = method === 'GET' || method === 'DELETE' ? {} : { body: {} };
         for (const bad of [null, 'garbage', expired, forged]) {
@@ -592,6 +600,99 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
       expect(await response.json()).toEqual({
         error: { code: 'NOT_FOUND', message: 'There is no such route in the REST API.' },
       });
+    });
+  });
+
+  describe('admin', () => {
+    const adminRoutes = () =>
+      Object.entries(api.document.paths)
+        .filter(([path]) => path.startsWith('/api/v1/admin/'))
+        .flatMap(([path, methods]) =>
+          Object.keys(methods).map((method) => ({
+            method: method.toUpperCase(),
+            path: path.replace(/\{[^}]+\}/g, randomUUID()),
+          })),
+        );
+
+    it('refuses every admin route to a plain user with 403 FORBIDDEN, before reading the input', async () => {
+      const { token } = await register('rest-not-admin');
+      const routes = adminRoutes();
+      expect(routes).toHaveLength(7);
+      for (const { method, path } of routes) {
+        const body = method === 'GET' ? {} : { body: {} };
+        expectError(await api.call(method, path, { token, ...body }), 403, 'FORBIDDEN');
+      }
+    });
+
+    it('lets an admin list and find users, set a limit the user cannot raise, disable and enable, read usage and health', async () => {
+      const admin = await api.call<AuthBody>('POST', '/api/v1/auth/register', {
+        body: { email: ADMIN_EMAIL, password: PASSWORD },
+      });
+      expect(admin.status).toBe(201);
+      const adminToken = admin.body.session.accessToken;
+      const user = await register('rest-managed');
+
+      const found = await api.call<{ items: { id: string; email: string; status: string }[] }>(
+        'GET',
+        '/api/v1/admin/users',
+        { token: adminToken, query: { query: user.email, limit: '5' } },
+      );
+      expect(found.status).toBe(200);
+      expect(found.body.items).toEqual([expect.objectContaining({ id: user.auth.user.id, status: 'active' })]);
+      expectError(
+        await api.call('GET', '/api/v1/admin/users', { token: adminToken, query: { limit: '0' } }),
+        400,
+        'INVALID_INPUT',
+      );
+
+      const details = await api.call<{ id: string; counts: { apiKeys: number } }>(
+        'GET',
+        `/api/v1/admin/users/${user.auth.user.id}`,
+        { token: adminToken },
+      );
+      expect(details).toMatchObject({ status: 200, body: { id: user.auth.user.id } });
+      expectError(
+        await api.call('GET', `/api/v1/admin/users/${randomUUID()}`, { token: adminToken }),
+        404,
+        'NOT_FOUND',
+      );
+
+      const budget = await api.call<{ limitUsd: number; period: string }>(
+        'POST',
+        `/api/v1/admin/users/${user.auth.user.id}/budget`,
+        { token: adminToken, body: { limitUsd: 2, period: 'month' } },
+      );
+      expect(budget).toMatchObject({ status: 200, body: { limitUsd: 2, period: 'month' } });
+      expectError(
+        await api.call('POST', '/api/v1/user/budget', { token: user.token, body: { limitUsd: 3, period: 'month' } }),
+        403,
+        'BUDGET_CEILING',
+      );
+
+      expect(
+        await api.call('POST', `/api/v1/admin/users/${user.auth.user.id}/disable`, { token: adminToken }),
+      ).toMatchObject({ status: 200, body: { status: 'disabled' } });
+      expectError(await api.call('GET', '/api/v1/auth/me', { token: user.token }), 403, 'FORBIDDEN');
+      expect(
+        await api.call('POST', `/api/v1/admin/users/${user.auth.user.id}/enable`, { token: adminToken }),
+      ).toMatchObject({ status: 200, body: { status: 'active' } });
+      expect((await api.call('GET', '/api/v1/auth/me', { token: user.token })).status).toBe(200);
+
+      const usage = await api.call('GET', '/api/v1/admin/usage', {
+        token: adminToken,
+        query: { groupBy: 'user', from: '2020-01-01T00:00:00Z' },
+      });
+      expect(usage.status).toBe(200);
+      expectError(
+        await api.call('GET', '/api/v1/admin/usage', { token: adminToken, query: { groupBy: 'week' } }),
+        400,
+        'INVALID_INPUT',
+      );
+      const health = await api.call<{ users: { admins: number } }>('GET', '/api/v1/admin/health', {
+        token: adminToken,
+      });
+      expect(health.status).toBe(200);
+      expect(health.body.users.admins).toBeGreaterThanOrEqual(1);
     });
   });
 });

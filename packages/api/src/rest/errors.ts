@@ -77,9 +77,15 @@ interface ErrorResponse {
  * The error responses of a route for the OpenAPI document: one per status, naming the appCodes it
  * carries. INTERNAL is on every route; `body` adds the 413 of the body limit.
  */
+const AUTHENTICATION_CODES = new Set<AppCode>(['UNAUTHENTICATED', 'INVALID_CREDENTIALS', 'SESSION_REVOKED']);
+
 export function errorResponses(codes: AppCode[], options: { body?: boolean } = {}): Record<number, ErrorResponse> {
   const byStatus = new Map<number, string[]>();
-  for (const code of [...new Set<AppCode>([...codes, 'INTERNAL'])]) {
+  // Wherever a caller proves who they are, an account the operator disabled answers FORBIDDEN.
+  const authenticates = codes.some((code) => AUTHENTICATION_CODES.has(code));
+  for (const code of [
+    ...new Set<AppCode>([...codes, ...(authenticates ? (['FORBIDDEN'] as const) : []), 'INTERNAL']),
+  ]) {
     const status = httpStatusOf(code);
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }

@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { payloadTooLargeMessage } from '../http/payload-too-large';
+import { adminRoutes } from './admin';
 import { agentRoutes } from './agent';
 import { authRoutes } from './auth';
 import { chatRoutes } from './chat';
@@ -51,6 +52,7 @@ export function createRestApi(options: RestOptions): OpenAPIHono<RestEnv> {
   rest.route('/chat', chatRoutes(options));
   rest.route('/user', userRoutes(options));
   rest.route('/agent', agentRoutes(options));
+  rest.route('/admin', adminRoutes(options));
 
   rest.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -67,7 +69,7 @@ export function createRestApi(options: RestOptions): OpenAPIHono<RestEnv> {
         'Plain JSON over HTTP, dates as ISO-8601 strings. The same accounts, rules and errors as the tRPC API at /trpc. ' +
         'Errors answer `{ "error": { "code": <appCode>, "message", "fieldErrors"?, "retryAfterSeconds"?, "remainingUsd"? } }`.',
     },
-    tags: [{ name: 'auth' }, { name: 'chat' }, { name: 'user' }, { name: 'agent' }],
+    tags: [{ name: 'auth' }, { name: 'chat' }, { name: 'user' }, { name: 'agent' }, { name: 'admin' }],
   });
 
   rest.all('*', (c) => respond(c, new AppError('NOT_FOUND', 'There is no such route in the REST API.')));

@@ -170,3 +170,63 @@ export const agentStatusSchema = z.object({
   activeRunIds: z.array(z.string()),
 });
 export const memorySchema = z.object({ blocks: z.array(memoryBlock) });
+
+const period = z.enum(['day', 'week', 'month', 'none']);
+const adminUserFields = {
+  id: z.string(),
+  email: z.string(),
+  displayName: z.string().nullable(),
+  role: z.enum(['user', 'admin']),
+  status: z.enum(['active', 'disabled']),
+  createdAt: isoDate,
+  lastActiveAt: isoDate.nullable(),
+};
+export const adminUserListSchema = z.object({
+  items: z.array(
+    z
+      .object({
+        ...adminUserFields,
+        budget: z.object({
+          limitUsd: z.number().nullable(),
+          operatorLimitUsd: z.number().nullable(),
+          operatorSet: z.boolean(),
+          ownLimitUsd: z.number().nullable(),
+          period,
+          spentUsd: z.number(),
+        }),
+      })
+      .openapi('AdminUserSummary'),
+  ),
+  nextCursor: z.string().nullable(),
+});
+export const adminUserDetailsSchema = z
+  .object({
+    ...adminUserFields,
+    disabledAt: isoDate.nullable(),
+    budget: budget.extend({ operatorSet: z.boolean(), ownLimitUsd: z.number().nullable() }),
+    counts: z.object({
+      conversations: z.number(),
+      messages: z.number(),
+      activeRuns: z.number(),
+      liveSessions: z.number(),
+      apiKeys: z.number(),
+    }),
+  })
+  .openapi('AdminUserDetails');
+export const adminStatusChangeSchema = z.object({
+  userId: z.string(),
+  status: z.enum(['active', 'disabled']),
+  cancelledRuns: z.number().optional(),
+});
+export const adminUsageSchema = z.object({
+  totals,
+  buckets: z.array(totals.extend({ key: z.string(), email: z.string().optional() })),
+});
+export const adminHealthSchema = z.object({
+  status: z.enum(['ok', 'degraded']),
+  checks: z.array(z.object({ name: z.string(), ok: z.boolean(), latencyMs: z.number() })),
+  users: z.object({ total: z.number(), admins: z.number(), disabled: z.number() }),
+  activeRuns: z.number(),
+  reservations: z.object({ count: z.number(), amountUsd: z.number() }),
+  uptimeSeconds: z.number(),
+});
