@@ -63,5 +63,5 @@ describe('PgliteThread', () => {
     } finally {
       rmSync(parent, { recursive: true, force: true });
     }
-  });
+  }, 90_000); // initdb in WebAssembly: seconds on an idle machine, far more on a loaded one
 });
