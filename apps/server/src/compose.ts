@@ -34,6 +34,7 @@ import { authFor } from './auth-provider';
 import { type Config, ConfigError } from './config';
 import { createLogger, type Logger } from './logger';
 import { startMaintenance } from './maintenance';
+import { DEFAULT_WEB_APP_DIR, serveWebApp } from './web-app';
 
 /** What a test (or another deployment) may put in place of the defaults. */
 export interface HearthOverrides {
@@ -42,6 +43,8 @@ export interface HearthOverrides {
   logger?: Logger;
   storeLocation?: StoreLocation;
   llm?: LlmClient;
+  /** The built web app to serve at `/`; null serves none. Default: apps/web/dist, when it was built. */
+  webAppDir?: string | null;
 }
 
 export function llmFor(config: Config): LlmClient {
@@ -194,6 +197,8 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     remoteAddress: (c) => getConnInfo(c).remote.address ?? 'unknown',
     exposeErrorDetails: config.NODE_ENV === 'development',
   });
+  const webAppDir = overrides.webAppDir === undefined ? DEFAULT_WEB_APP_DIR : overrides.webAppDir;
+  const servesWebApp = webAppDir !== null && serveWebApp(app, webAppDir);
 
   return {
     app,
@@ -207,7 +212,8 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
           : location.kind === 'pglite'
             ? `PGlite at ${location.dataDir}`
             : 'PGlite in memory';
-      return `store: ${where}; ${auth.description}; ${backend.description}`;
+      const web = servesWebApp ? '; web app at /' : '';
+      return `store: ${where}; ${auth.description}; ${backend.description}${web}`;
     },
     close: async () => {
       stopMaintenance();
