@@ -1,7 +1,18 @@
+import { HearthProvider, useAuth } from '@hearth/react';
+import { AuthForm } from './AuthForm';
+import { Workspace } from './Workspace';
+
+function Root() {
+  const auth = useAuth();
+  if (auth.status === 'loading') return <p className="muted auth">Loading…</p>;
+  return auth.user ? <Workspace /> : <AuthForm />;
+}
+
+/** The API is this page's own origin: the server serves the app, and `pnpm dev` proxies to it. */
 export function App() {
   return (
-    <main>
-      <h1>Hearth</h1>
-    </main>
+    <HearthProvider url={window.location.origin}>
+      <Root />
+    </HearthProvider>
   );
 }
