@@ -54,7 +54,11 @@ export function Chat({ conversationId }: { conversationId: string | undefined })
             data-status={message.status}
             aria-label={message.role === 'user' ? 'You' : 'Hearth'}
           >
-            {message.role === 'user' ? <div className="body">{message.content}</div> : <Markdown text={message.content} />}
+            {message.role === 'user' ? (
+              <div className="body">{message.content}</div>
+            ) : (
+              <Markdown text={message.content} />
+            )}
             {message.role === 'assistant' && message.status === 'incomplete' ? (
               <div className="meta">Stopped.</div>
             ) : null}

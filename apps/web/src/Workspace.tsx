@@ -50,11 +50,7 @@ export function Workspace() {
             navigate('chat');
           }}
         />
-        {route === 'usage' ? (
-          <UsagePage />
-        ) : (
-          <Chat key={conversationId ?? 'default'} conversationId={conversationId} />
-        )}
+        {route === 'usage' ? <UsagePage /> : <Chat key={conversationId ?? 'default'} conversationId={conversationId} />}
         <MemoryPanel />
       </div>
     </div>

@@ -1,0 +1,35 @@
+import type { LlmClient, LlmRequest, LlmStreamEvent } from '@hearth/core';
+
+/** Epoch milliseconds with sub-millisecond precision, comparable with the page's `performance.timeOrigin + now()`. */
+export const epochNow = () => performance.timeOrigin + performance.now();
+
+/**
+ * The real model client with a stopwatch: it notes when the server received each step's first
+ * text delta, so a test can tell how long that delta took to reach the screen.
+ */
+export class TimedModel implements LlmClient {
+  readonly firstDeltas: { at: number; text: string }[] = [];
+
+  constructor(private readonly inner: LlmClient) {}
+
+  get defaultModel() {
+    return this.inner.defaultModel;
+  }
+  get isOffline() {
+    return this.inner.isOffline;
+  }
+  probe() {
+    return this.inner.probe();
+  }
+
+  async *stream(request: LlmRequest): AsyncIterable<LlmStreamEvent> {
+    let first = true;
+    for await (const event of this.inner.stream(request)) {
+      if (first && event.type === 'text') {
+        first = false;
+        this.firstDeltas.push({ at: epochNow(), text: event.text });
+      }
+      yield event;
+    }
+  }
+}
