@@ -76,12 +76,12 @@ function Block({ block, save }: { block: MemoryBlock; save(value: string): Promi
 export function MemoryPanel() {
   const memory = useMemory();
   return (
-    <aside className="memory" role="region" aria-label="Memory">
+    <section className="memory" aria-label="Memory">
       <h2>Memory</h2>
       <p className="muted">What the agent keeps about itself and you, across conversations.</p>
       {memory.blocks.map((block) => (
         <Block key={block.label} block={block} save={(value) => memory.update({ label: block.label, value })} />
       ))}
-    </aside>
+    </section>
   );
 }
