@@ -44,7 +44,7 @@ export function Chat({ conversationId }: { conversationId: string | undefined })
   const error = sendError ?? chat.error;
   return (
     <section className="chat" aria-label="Chat">
-      <div className="messages" ref={list} role="log" aria-label="Messages" aria-live="polite">
+      <div className="messages" ref={list} role="log" aria-label="Chat history" aria-live="polite">
         {chat.messages.length === 0 ? <p className="muted message">Say hello. Try “my name is Ada”.</p> : null}
         {chat.messages.map((message) => (
           <article
@@ -78,7 +78,6 @@ export function Chat({ conversationId }: { conversationId: string | undefined })
           <label>
             <span className="sr-only">Message</span>
             <textarea
-              aria-label="Message"
               rows={2}
               placeholder="Write a message…"
               value={text}

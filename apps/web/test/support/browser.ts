@@ -44,6 +44,11 @@ export async function launchBrowser(): Promise<Browser> {
 export async function desktopPage(browser: Browser, baseURL: string): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ baseURL, viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
+  // The page's own errors, in the test's output: the first thing to read when a step times out.
+  page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') console.error(`[page console] ${message.text()}`);
+  });
   return { context, page };
 }
 
