@@ -11,7 +11,9 @@ export default defineConfig({
   // Workspace packages are bundled from source, as the tests and typecheck see them.
   resolve: {
     conditions: ['@hearth/source', ...defaultClientConditions],
-    ...(process.env.HEARTH_REACT_SHIM ? { alias: { '@hearth/react': new URL('./dev-shim/hearth-react.tsx', import.meta.url).pathname } } : {}),
+    ...(process.env.HEARTH_REACT_SHIM
+      ? { alias: { '@hearth/react': new URL('./dev-shim/hearth-react.tsx', import.meta.url).pathname } }
+      : {}),
   },
   build: { modulePreload: { polyfill: false }, sourcemap: false },
   server: {

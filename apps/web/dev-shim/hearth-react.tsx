@@ -1,5 +1,12 @@
 // TEMPORARY stand-in for @hearth/react while that package is being written; removed once it lands.
-import { createHearthClient, type HearthClient, type MemoryBlock, type Message, type Session, type User } from '@hearth/sdk';
+import {
+  createHearthClient,
+  type HearthClient,
+  type MemoryBlock,
+  type Message,
+  type Session,
+  type User,
+} from '@hearth/sdk';
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
 
 export type { MemoryBlock };
@@ -119,9 +126,18 @@ export function useChat({ conversationId }: { conversationId?: string }) {
       const liveId = `live-${runId}`;
       setMessages((m) => [
         ...m.filter((x) => x.id !== liveId),
-        { id: liveId, conversationId: convId, role: 'assistant', content: '', status: 'streaming', createdAt: new Date(), usage: null },
+        {
+          id: liveId,
+          conversationId: convId,
+          role: 'assistant',
+          content: '',
+          status: 'streaming',
+          createdAt: new Date(),
+          usage: null,
+        },
       ]);
-      const patch = (f: (x: ChatMessage) => ChatMessage) => setMessages((m) => m.map((x) => (x.id === liveId ? f(x) : x)));
+      const patch = (f: (x: ChatMessage) => ChatMessage) =>
+        setMessages((m) => m.map((x) => (x.id === liveId ? f(x) : x)));
       try {
         for await (const { data } of client.streamRun(runId)) {
           if (data.type === 'text.delta') patch((x) => ({ ...x, content: x.content + data.text }));
@@ -168,10 +184,22 @@ export function useChat({ conversationId }: { conversationId?: string }) {
     send: async (text: string) => {
       setError(null);
       setStatus('sending');
-      const temp: ChatMessage = { id: `temp-${Date.now()}`, conversationId: conversationId ?? '', role: 'user', content: text, status: 'complete', createdAt: new Date(), usage: null };
+      const temp: ChatMessage = {
+        id: `temp-${Date.now()}`,
+        conversationId: conversationId ?? '',
+        role: 'user',
+        content: text,
+        status: 'complete',
+        createdAt: new Date(),
+        usage: null,
+      };
       setMessages((m) => [...m, temp]);
       try {
-        const r = await client.chat.send.mutate({ text, ...(conversationId ? { conversationId } : {}), clientMessageId: crypto.randomUUID() });
+        const r = await client.chat.send.mutate({
+          text,
+          ...(conversationId ? { conversationId } : {}),
+          clientMessageId: crypto.randomUUID(),
+        });
         setMessages((m) => m.map((x) => (x.id === temp.id ? r.userMessage : x)));
         void follow(r.runId, r.conversationId);
       } catch (e) {

@@ -44,3 +44,55 @@ export async function stopPaintSampler(page: Page): Promise<PaintSample[]> {
     return w.__paints;
   });
 }
+
+/**
+ * How far the page's clock is ahead of this process's (ms), from the round trip with the smallest
+ * delay; both read the machine's clock, but each rounds its own time origin.
+ */
+export async function pageClockOffset(page: Page, now: () => number): Promise<number> {
+  let best = { rtt: Number.POSITIVE_INFINITY, offset: 0 };
+  for (let i = 0; i < 7; i += 1) {
+    const sent = now();
+    const pageTime = await page.evaluate(() => performance.timeOrigin + performance.now());
+    const received = now();
+    if (received - sent < best.rtt) best = { rtt: received - sent, offset: pageTime - (sent + received) / 2 };
+  }
+  return best.offset;
+}
+
+/**
+ * Notes when the first `text.delta` of the next run's event stream reaches the page (the SDK reads
+ * the stream through fetch), so the delta-to-paint figure can be split into network and rendering.
+ */
+export async function recordFirstDeltaArrival(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __firstDeltaAt: number | null; __fetch?: typeof fetch };
+    w.__firstDeltaAt = null;
+    const original = w.__fetch ?? window.fetch;
+    w.__fetch = original;
+    window.fetch = async (...args) => {
+      const response = await original(...args);
+      if (!String(args[0] instanceof Request ? args[0].url : args[0]).includes('chat.events') || !response.body) {
+        return response;
+      }
+      const [forPage, forUs] = response.body.tee();
+      void (async () => {
+        const reader = forUs.getReader();
+        const decoder = new TextDecoder();
+        while (w.__firstDeltaAt === null) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          if (decoder.decode(value, { stream: true }).includes('"text.delta"')) {
+            w.__firstDeltaAt = performance.timeOrigin + performance.now();
+          }
+        }
+        await reader.cancel();
+      })();
+      return new Response(forPage, { headers: response.headers, status: response.status });
+    };
+  });
+}
+
+export async function firstDeltaArrival(page: Page): Promise<number | null> {
+  return page.evaluate(() => (window as unknown as { __firstDeltaAt: number | null }).__firstDeltaAt);
+}

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { LlmClient, LlmRequest, LlmStreamEvent } from '@hearth/core';
 
 /** Epoch milliseconds with sub-millisecond precision, comparable with the page's `performance.timeOrigin + now()`. */
@@ -5,12 +6,18 @@ export const epochNow = () => performance.timeOrigin + performance.now();
 
 /**
  * The real model client with a stopwatch: it notes when the server received each step's first
- * text delta, so a test can tell how long that delta took to reach the screen.
+ * text delta, so a test can tell how long that delta took to reach the screen. It waits
+ * `firstTokenMs` before the step, as a real model does before its first token: the offline model
+ * answers within milliseconds, before the page has even opened the run's event stream, and the
+ * figure would then time the stream's opening instead of the delta's way to the screen.
  */
 export class TimedModel implements LlmClient {
   readonly firstDeltas: { at: number; text: string }[] = [];
 
-  constructor(private readonly inner: LlmClient) {}
+  constructor(
+    private readonly inner: LlmClient,
+    private readonly firstTokenMs = 0,
+  ) {}
 
   get defaultModel() {
     return this.inner.defaultModel;
@@ -24,6 +31,7 @@ export class TimedModel implements LlmClient {
 
   async *stream(request: LlmRequest): AsyncIterable<LlmStreamEvent> {
     let first = true;
+    if (this.firstTokenMs > 0) await sleep(this.firstTokenMs, undefined, { signal: request.signal });
     for await (const event of this.inner.stream(request)) {
       if (first && event.type === 'text') {
         first = false;
