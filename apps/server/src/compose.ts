@@ -31,7 +31,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Hono } from 'hono';
 import { agentBackendFor } from './agent-backend';
 import { authFor } from './auth-provider';
-import { type Config, ConfigError } from './config';
+import { type Config, ConfigError, corsPolicy } from './config';
 import { createLogger, type Logger } from './logger';
 import { startMaintenance } from './maintenance';
 import { DEFAULT_WEB_APP_DIR, serveWebApp } from './web-app';
@@ -182,6 +182,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
   if (auth.readiness) readiness.push(auth.readiness);
   if (litellm) readiness.push({ name: 'litellm', check: () => litellm.ping() });
 
+  const cors = corsPolicy(config);
   const app = createApp({
     deps: {
       auth: auth.provider,
@@ -192,7 +193,8 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     },
     logger,
     readiness,
-    corsOrigins: config.CORS_ORIGINS,
+    corsOrigins: cors.origins,
+    allowLoopbackOrigins: cors.allowLoopback,
     trustProxy: config.TRUST_PROXY,
     remoteAddress: (c) => getConnInfo(c).remote.address ?? 'unknown',
     exposeErrorDetails: config.NODE_ENV === 'development',

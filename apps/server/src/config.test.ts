@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configSchema, loadConfig, redactUrls } from './config';
+import { ConfigError, configSchema, corsPolicy, loadConfig, redactUrls } from './config';
 
 describe('loadConfig', () => {
   it('has a working default for every setting', () => {
@@ -7,7 +7,28 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ PORT: 8787, NODE_ENV: 'production', ACCESS_TOKEN_TTL_SECONDS: 900 });
     expect(config.dataDir).toBe('/srv/hearth/.hearth');
     expect(config.DATABASE_URL).toBeUndefined();
-    expect(config.CORS_ORIGINS).toEqual(['http://localhost:3000', 'http://localhost:5173']);
+    expect(config.CORS_ORIGINS).toBeUndefined();
+    expect(corsPolicy(config)).toEqual({
+      origins: ['http://localhost:3000', 'http://localhost:5173'],
+      allowLoopback: false,
+    });
+  });
+
+  it('allows loopback origins in development, and outside production when CORS_ORIGINS is unset', () => {
+    const list = 'https://app.example.com';
+    expect(corsPolicy(loadConfig({ NODE_ENV: 'development', CORS_ORIGINS: list }))).toEqual({
+      origins: [list],
+      allowLoopback: true,
+    });
+    expect(corsPolicy(loadConfig({ NODE_ENV: 'test' }))).toEqual({ origins: [], allowLoopback: true });
+    expect(corsPolicy(loadConfig({ NODE_ENV: 'test', CORS_ORIGINS: list }))).toEqual({
+      origins: [list],
+      allowLoopback: false,
+    });
+    expect(corsPolicy(loadConfig({ NODE_ENV: 'production', CORS_ORIGINS: list }))).toEqual({
+      origins: [list],
+      allowLoopback: false,
+    });
   });
 
   it('reads values and treats empty ones as unset', () => {

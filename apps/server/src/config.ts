@@ -84,14 +84,16 @@ export const configSchema = z
     REGISTER_WINDOW_SECONDS: integer(1, 86_400).default(3_600).describe('The sign-up throttling window.'),
     CORS_ORIGINS: z
       .string()
-      .default('http://localhost:3000,http://localhost:5173')
+      .optional()
       .transform((value) =>
         value
-          .split(',')
+          ?.split(',')
           .map((origin) => origin.trim())
           .filter(Boolean),
       )
-      .describe('Browser origins allowed by CORS, comma-separated; `*` allows any.'),
+      .describe(
+        'Browser origins allowed by CORS, comma-separated; `*` allows any. With `NODE_ENV=development`, and when unset outside production, any http(s) origin on `localhost`, `127.0.0.1` or `[::1]` (any port) is allowed too. Unset in production: `http://localhost:3000,http://localhost:5173`.',
+      ),
     TRUST_PROXY: z
       .string()
       .transform((value, context) => {
@@ -268,6 +270,24 @@ function isSecretSetting(name: string): boolean {
  * where credentials and signed tokens travel (`ftp://user:hunter2@host/?token=…`). Text-based, so
  * a URL too broken to parse loses them too.
  */
+/** Where the default CORS list applies: a production server with CORS_ORIGINS unset. */
+const PRODUCTION_DEFAULT_CORS_ORIGINS = ['http://localhost:3000', 'http://localhost:5173'];
+
+/**
+ * Which browser origins may call: CORS_ORIGINS; in development (or CORS_ORIGINS unset outside
+ * production) also any loopback origin, since dev servers and previews pick their own ports.
+ */
+export function corsPolicy(config: Pick<Config, 'NODE_ENV' | 'CORS_ORIGINS'>): {
+  origins: string[];
+  allowLoopback: boolean;
+} {
+  const unset = config.CORS_ORIGINS === undefined;
+  return {
+    origins: config.CORS_ORIGINS ?? (config.NODE_ENV === 'production' ? PRODUCTION_DEFAULT_CORS_ORIGINS : []),
+    allowLoopback: config.NODE_ENV === 'development' || (unset && config.NODE_ENV !== 'production'),
+  };
+}
+
 export function redactUrls(value: string): string {
   return value
     .replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s]*@/gi, '$1[redacted]@')

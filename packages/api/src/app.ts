@@ -14,6 +14,7 @@ import type { ApiContext, ApiDeps, ApiLogger } from './context';
 import { formatError } from './errors';
 import { labelRefusedBatchesAsJson, MAX_BATCH_SIZE, refuseUnbatchableCalls } from './http/batch-rules';
 import { clientAddressResolver, type ProxyTrust } from './http/client-address';
+import { corsOrigin } from './http/cors-origins';
 import { payloadTooLarge } from './http/payload-too-large';
 import { type ReadinessCheck, readinessResponse } from './http/readiness';
 import { requestLog } from './http/request-log';
@@ -26,6 +27,8 @@ export interface AppOptions {
   readiness: ReadinessCheck[];
   /** Browser origins allowed to call the API; `*` allows any. */
   corsOrigins: string[];
+  /** Also allow any http(s) origin on localhost, 127.0.0.1 or [::1], whatever its port. */
+  allowLoopbackOrigins?: boolean;
   maxBodyBytes?: number;
   /** The peer address of a request as the HTTP server saw it. */
   remoteAddress: (c: Context) => string;
@@ -64,7 +67,7 @@ export function createApp(options: AppOptions): Hono {
   app.use(secureHeaders());
   app.use(
     cors({
-      origin: options.corsOrigins.includes('*') ? '*' : options.corsOrigins,
+      origin: corsOrigin({ origins: options.corsOrigins, allowLoopback: options.allowLoopbackOrigins ?? false }),
       allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'trpc-accept', 'x-request-id'],
       exposeHeaders: ['Retry-After', 'X-Request-Id'],
       maxAge: 600,

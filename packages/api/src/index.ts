@@ -5,5 +5,5 @@ export type { HearthErrorData } from './errors';
 export { MAX_BATCH_SIZE } from './http/batch-rules';
 export { clientAddressResolver, type ProxyTrust, parseProxyTrust } from './http/client-address';
 export type { ReadinessCheck } from './http/readiness';
-export { type AppRouter, appRouter } from './router';
+export { type AppRouter, appRouter, type ClientRouter } from './router';
 export { createCallerFactory } from './trpc';

@@ -11,7 +11,7 @@ import superjson from 'superjson';
 import { isHearthError } from './errors';
 import { sessionLink } from './links/session-link';
 import { type StreamRunOptions, streamRun } from './run-stream';
-import { SessionKeeper, type SessionListener } from './session-keeper';
+import { SessionKeeper, type SessionListener, type StoredSession } from './session-keeper';
 import type { AppRouter, Session, TrackedRunEvent } from './types';
 
 type FetchFn = typeof globalThis.fetch;
@@ -33,8 +33,11 @@ export type EventSourceConstructor = new (url: string, init?: { withCredentials?
 export interface HearthClientOptions {
   /** Where the server is, e.g. `http://localhost:8787`. */
   url: string;
-  /** A session saved earlier (see `onSessionChange`), to start signed in. */
-  session?: Session | null;
+  /**
+   * A session saved earlier (see `onSessionChange`), to start signed in. Straight from
+   * `JSON.parse` is fine: `expiresAt` may be an ISO string.
+   */
+  session?: StoredSession | null;
   /** Called whenever the session is issued, renewed or ended: persist it here if you like. */
   onSessionChange?: SessionListener;
   /** Renew the access token when it has less than this left. Default 60 seconds. */
@@ -57,8 +60,8 @@ export interface HearthClient extends Routers {
   readonly trpc: TRPCClient<AppRouter>;
   /** The current session, or null when signed out. */
   readonly session: Session | null;
-  /** Signs in with a saved session, or signs out locally with null. */
-  setSession(session: Session | null): void;
+  /** Signs in with a saved session (`expiresAt` a Date or an ISO string), or signs out locally with null. */
+  setSession(session: StoredSession | null): void;
   /** Subscribes to session changes; returns the unsubscribe function. */
   onSessionChange(listener: SessionListener): () => void;
   /** A run's events (`chat.events`) as an async iterable that ends after the terminal event. */

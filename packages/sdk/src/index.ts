@@ -7,7 +7,7 @@ export {
 } from './client';
 export { type HearthError, isHearthError } from './errors';
 export type { StreamRunOptions } from './run-stream';
-export type { SessionListener } from './session-keeper';
+export { restoreSession, type SessionListener, type StoredSession } from './session-keeper';
 export type {
   AgentStatus,
   AppCode,

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { SessionKeeper } from './session-keeper';
+import { restoreSession, SessionKeeper, type StoredSession } from './session-keeper';
 import type { Session } from './types';
 
 const session = (name: string, expiresInMs: number): Session => ({
@@ -65,5 +65,23 @@ describe('SessionKeeper', () => {
     finish(session('b', 600_000));
     expect(await pending).toBeNull();
     expect(keeper.current).toBeNull();
+  });
+
+  it('takes a session restored from JSON, expiresAt an ISO string', async () => {
+    const fromJson = (s: Session): StoredSession => JSON.parse(JSON.stringify(s));
+    const refresher = vi.fn(async () => session('b', 600_000));
+    const fresh = new SessionKeeper(fromJson(session('a', 600_000)), refresher, 60_000, permanent);
+    expect(await fresh.accessToken()).toBe('access-a');
+    expect(fresh.current?.expiresAt).toBeInstanceOf(Date);
+
+    const stale = new SessionKeeper(null, refresher, 60_000, permanent);
+    stale.set(fromJson(session('a', 10_000)));
+    expect(await stale.accessToken()).toBe('access-b');
+    expect(refresher).toHaveBeenCalledTimes(1);
+  });
+
+  it('treats an unreadable expiry as expired, so the next call refreshes', () => {
+    const restored = restoreSession({ ...session('a', 600_000), expiresAt: 'not a date' });
+    expect(restored?.expiresAt.getTime()).toBe(0);
   });
 });

@@ -2,6 +2,19 @@ import type { Session } from './types';
 
 export type SessionListener = (session: Session | null) => void;
 
+/**
+ * A session as it may come back from storage: `JSON.parse(JSON.stringify(session))` turns
+ * `expiresAt` into an ISO string. The SDK takes either wherever it takes a saved session.
+ */
+export type StoredSession = Omit<Session, 'expiresAt'> & { expiresAt: Date | string };
+
+/** A stored session with `expiresAt` as a Date again; one that cannot be read counts as expired. */
+export function restoreSession(stored: StoredSession | null | undefined): Session | null {
+  if (!stored) return null;
+  const expiresAt = stored.expiresAt instanceof Date ? stored.expiresAt : new Date(stored.expiresAt);
+  return { ...stored, expiresAt: Number.isNaN(expiresAt.getTime()) ? new Date(0) : expiresAt };
+}
+
 type Refresher = (refreshToken: string) => Promise<Session>;
 
 /**
@@ -15,19 +28,20 @@ export class SessionKeeper {
   private readonly listeners = new Set<SessionListener>();
 
   constructor(
-    initial: Session | null,
+    initial: StoredSession | null,
     private readonly refresher: Refresher,
     private readonly refreshMarginMs: number,
     private readonly isPermanentFailure: (error: unknown) => boolean,
   ) {
-    this.session = initial;
+    this.session = restoreSession(initial);
   }
 
   get current(): Session | null {
     return this.session;
   }
 
-  set(session: Session | null): void {
+  set(stored: StoredSession | null): void {
+    const session = restoreSession(stored);
     this.session = session;
     for (const listener of this.listeners) listener(session);
   }

@@ -1,4 +1,4 @@
-import type { AppCode, AppRouter, HearthErrorData } from '@hearth/api';
+import type { AppCode, ClientRouter as AppRouter, HearthErrorData } from '@hearth/api';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 
 export type { AppCode, AppRouter, HearthErrorData };

@@ -51,12 +51,68 @@ const { runId } = await hearth.chat.send.mutate({ text: 'My name is Ada' });
 let answer = '';
 for await (const { data } of hearth.streamRun(runId)) if (data.type === 'text.delta') answer += data.text;
 
-console.log(JSON.stringify({ same: registered.user.id === me.id, hasSession: session !== null, duplicate, answer }));
+// A session saved as JSON comes back with expiresAt as a string, and still signs the client in.
+const restored = createHearthClient({ url, session: JSON.parse(JSON.stringify(session)) });
+const restoredMe: User = await restored.auth.me.query();
+
+console.log(
+  JSON.stringify({
+    same: registered.user.id === me.id,
+    hasSession: session !== null,
+    duplicate,
+    answer,
+    restored: restoredMe.id === me.id,
+  }),
+);
 `;
+
+// What an app beside @trpc/tanstack-react-query writes: the SDK's tRPC client handed to TRPCProvider.
+// With two copies of @trpc/client installed, `trpcClient={hearth.trpc}` fails to type-check (TS2322).
+const REACT_CONSUMER = `
+import { type AppRouter, createHearthClient } from '@hearth/sdk';
+import { QueryClient, QueryClientProvider, useQuery } from '@tanstack/react-query';
+import { createTRPCContext } from '@trpc/tanstack-react-query';
+import type { ReactNode } from 'react';
+
+const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();
+const hearth = createHearthClient({ url: 'http://localhost:8787' });
+const queryClient = new QueryClient();
+
+export function Providers({ children }: { children: ReactNode }) {
+  return (
+    <QueryClientProvider client={queryClient}>
+      <TRPCProvider trpcClient={hearth.trpc} queryClient={queryClient}>
+        {children}
+      </TRPCProvider>
+    </QueryClientProvider>
+  );
+}
+
+export function Me() {
+  const trpc = useTRPC();
+  const me = useQuery(trpc.auth.me.queryOptions());
+  const email: string | undefined = me.data?.email;
+  // @ts-expect-error the procedure's input is typed
+  void trpc.chat.history.queryOptions({ limit: 'ten' });
+  return <p>{email}</p>;
+}
+`;
+
+/** Names of the server's own types: none may reach the SDK's published declarations. */
+const SERVER_TYPES =
+  /\b(ApiDeps|ApiContext|AuthedContext|ApiLogger|AuthProvider|UserService|ChatOperations|AgentOperations|AccountOperations|AgentRuntime|LlmClient|Ledger|RateLimiter|StreamSlots|ClientInfo)\b/;
+
+function packSdk(into: string): string {
+  pnpm(['pack', '--pack-destination', into], sdkDir);
+  const tarball = readdirSync(into).find((name) => name.endsWith('.tgz'));
+  if (!tarball) throw new Error('pnpm pack wrote no tarball');
+  return tarball;
+}
 
 describe('the packed SDK, installed outside the workspace', () => {
   let server: TestServer;
   let consumer: string;
+  let tarball: string;
 
   beforeAll(async () => {
     if (!existsSync(join(sdkDir, 'dist/index.d.ts'))) {
@@ -64,8 +120,7 @@ describe('the packed SDK, installed outside the workspace', () => {
     }
     server = await startTestServer({ store: { kind: 'pglite-memory' } });
     consumer = mkdtempSync(join(tmpdir(), 'hearth-sdk-consumer-'));
-    pnpm(['pack', '--pack-destination', consumer], sdkDir);
-    const tarball = readdirSync(consumer).find((name) => name.endsWith('.tgz'));
+    tarball = packSdk(consumer);
     writeFileSync(
       join(consumer, 'package.json'),
       JSON.stringify({
@@ -108,6 +163,39 @@ describe('the packed SDK, installed outside the workspace', () => {
     expect(JSON.stringify(manifest.dependencies)).not.toMatch(/workspace:|catalog:/);
   });
 
+  it('packs its build, README and LICENSE, and a manifest that points only at them', () => {
+    const files = execFileSync('tar', ['-tzf', join(consumer, tarball)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .sort();
+    expect(files).toEqual(
+      [
+        'LICENSE',
+        'README.md',
+        'dist/index.cjs',
+        'dist/index.cjs.map',
+        'dist/index.d.cts',
+        'dist/index.d.ts',
+        'dist/index.js',
+        'dist/index.js.map',
+        'package.json',
+      ].map((file) => `package/${file}`),
+    );
+    const manifest = JSON.parse(readFileSync(join(consumer, 'node_modules/@hearth/sdk/package.json'), 'utf8'));
+    // The workspace's source condition names ./src, which is not in the tarball.
+    expect(JSON.stringify(manifest.exports)).not.toMatch(/@hearth\/source|\.\/src/);
+    // Private workspace packages (@hearth/api) are in no registry.
+    expect(manifest.devDependencies).toBeUndefined();
+    expect(manifest.license).toBe('MIT');
+    expect(readFileSync(join(consumer, 'node_modules/@hearth/sdk/LICENSE'), 'utf8')).toMatch(/^MIT License/);
+  });
+
+  it('declares tRPC as a range, so it can share one copy with other tRPC packages', () => {
+    const manifest = JSON.parse(readFileSync(join(consumer, 'node_modules/@hearth/sdk/package.json'), 'utf8'));
+    expect(manifest.dependencies['@trpc/client']).toMatch(/^\^11\./);
+    expect(manifest.dependencies['@trpc/server']).toMatch(/^\^11\./);
+  });
+
   it('ships no server code in its JavaScript', () => {
     for (const file of ['dist/index.js', 'dist/index.cjs']) {
       const code = readFileSync(join(consumer, 'node_modules/@hearth/sdk', file), 'utf8');
@@ -127,6 +215,13 @@ describe('the packed SDK, installed outside the workspace', () => {
     }
   });
 
+  it("names none of the server's own types in its declarations", () => {
+    for (const file of ['dist/index.d.ts', 'dist/index.d.cts']) {
+      const types = readFileSync(join(consumer, 'node_modules/@hearth/sdk', file), 'utf8');
+      expect(types.match(SERVER_TYPES)?.[0] ?? null, file).toBeNull();
+    }
+  });
+
   it('type-checks strictly in a consumer (skipLibCheck off) and runs against the server', async () => {
     execFileSync(process.execPath, [tsc, '-p', consumer], { cwd: consumer, encoding: 'utf8' });
     // Asynchronously: the server under test shares this process's event loop.
@@ -136,8 +231,9 @@ describe('the packed SDK, installed outside the workspace', () => {
       hasSession: true,
       duplicate: 'EMAIL_TAKEN',
       answer: "Nice to meet you, Ada! I'll remember your name.",
+      restored: true,
     });
-  });
+  }, 120_000);
 
   it('loads through require() as well', () => {
     const output = execFileSync(
@@ -151,3 +247,80 @@ describe('the packed SDK, installed outside the workspace', () => {
     expect(output.trim()).toBe('function function');
   });
 });
+
+describe('the packed SDK beside @trpc/tanstack-react-query (current release)', () => {
+  let consumer: string;
+
+  beforeAll(() => {
+    if (!existsSync(join(sdkDir, 'dist/index.d.ts'))) {
+      throw new Error('packages/sdk is not built: run `pnpm test` (which builds it) or `pnpm build` first');
+    }
+    consumer = mkdtempSync(join(tmpdir(), 'hearth-sdk-react-consumer-'));
+    const tarball = packSdk(consumer);
+    writeFileSync(
+      join(consumer, 'package.json'),
+      JSON.stringify({
+        name: 'react-consumer',
+        private: true,
+        type: 'module',
+        dependencies: {
+          '@hearth/sdk': `file:./${tarball}`,
+          '@trpc/tanstack-react-query': 'latest',
+          '@tanstack/react-query': '^5',
+          react: '^19',
+          '@types/react': '^19',
+        },
+      }),
+    );
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: consumer });
+    writeFileSync(join(consumer, 'app.tsx'), REACT_CONSUMER);
+    writeFileSync(
+      join(consumer, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          lib: ['ES2022', 'DOM'],
+          jsx: 'react-jsx',
+          types: [],
+          // Some tRPC releases' own declarations import node's `http` and `ws`: not this test's subject.
+          skipLibCheck: true,
+          noEmit: true,
+        },
+        files: ['app.tsx'],
+      }),
+    );
+  }, 240_000);
+
+  afterAll(() => {
+    if (consumer) rmSync(consumer, { recursive: true, force: true });
+  });
+
+  it('installs one copy of @trpc/client and of @trpc/server', () => {
+    for (const name of ['@trpc/client', '@trpc/server']) {
+      const tree = JSON.parse(
+        execFileSync('npm', ['ls', name, '--all', '--json'], { cwd: consumer, encoding: 'utf8' }),
+      ) as NpmTree;
+      expect(new Set(versionsOf(name, tree)).size, name).toBe(1);
+    }
+  });
+
+  it('type-checks hearth.trpc as the trpcClient of TRPCProvider', () => {
+    execFileSync(process.execPath, [tsc, '-p', consumer], { cwd: consumer, encoding: 'utf8' });
+  }, 120_000);
+});
+
+interface NpmTree {
+  version?: string;
+  dependencies?: Record<string, NpmTree>;
+}
+
+/** Every version of `name` in an `npm ls --json` tree (a deduped entry repeats its version). */
+function versionsOf(name: string, tree: NpmTree): string[] {
+  return Object.entries(tree.dependencies ?? {}).flatMap(([dep, node]) => [
+    ...(dep === name && node.version ? [node.version] : []),
+    ...versionsOf(name, node),
+  ]);
+}

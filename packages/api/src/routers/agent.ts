@@ -1,7 +1,8 @@
+import type { TRPCRouterRecord } from '@trpc/server';
 import { resetInput, updateMemoryInput } from '../schemas';
-import { authedProcedure, router } from '../trpc';
+import { authedProcedure } from '../trpc';
 
-export const agentRouter = router({
+export const agentProcedures = {
   status: authedProcedure.query(({ ctx }) => ctx.deps.agent.status(ctx.user)),
 
   memory: authedProcedure.query(({ ctx }) => ctx.deps.agent.memory(ctx.user)),
@@ -14,4 +15,4 @@ export const agentRouter = router({
     await ctx.deps.agent.reset(ctx.user, input.scope);
     return { ok: true as const };
   }),
-});
+} satisfies TRPCRouterRecord;

@@ -1,7 +1,8 @@
+import type { TRPCRouterRecord } from '@trpc/server';
 import { emptyInput, loginInput, refreshInput, registerInput } from '../schemas';
-import { authedProcedure, publicProcedure, router } from '../trpc';
+import { authedProcedure, publicProcedure } from '../trpc';
 
-export const authRouter = router({
+export const authProcedures = {
   register: publicProcedure
     .input(registerInput)
     .mutation(({ ctx, input }) => ctx.deps.auth.register(input, ctx.client)),
@@ -18,4 +19,4 @@ export const authRouter = router({
   }),
 
   me: authedProcedure.query(({ ctx }) => ctx.deps.users.me(ctx.user)),
-});
+} satisfies TRPCRouterRecord;

@@ -1,4 +1,5 @@
 import type { StreamedEvent } from '@hearth/core';
+import type { TRPCRouterRecord } from '@trpc/server';
 import { tracked } from '@trpc/server';
 import {
   conversationInput,
@@ -10,7 +11,7 @@ import {
   runInput,
   sendInput,
 } from '../schemas';
-import { authedProcedure, router } from '../trpc';
+import { authedProcedure } from '../trpc';
 import { sharedWireForm } from '../wire-form';
 
 // The hub hands every subscriber the same event object: its wire form is computed once for all.
@@ -18,7 +19,7 @@ async function* asTracked(events: AsyncIterable<StreamedEvent>) {
   for await (const { id, event } of events) yield tracked(id, sharedWireForm(event));
 }
 
-export const chatRouter = router({
+export const chatProcedures = {
   send: authedProcedure.input(sendInput).mutation(({ ctx, input }) => ctx.deps.chat.send(ctx.user, input)),
 
   // Not a generator: ownership, lastEventId and the open-stream caps are checked before the stream
@@ -54,4 +55,4 @@ export const chatRouter = router({
     await ctx.deps.chat.deleteConversation(ctx.user, input.conversationId);
     return { ok: true as const };
   }),
-});
+} satisfies TRPCRouterRecord;

@@ -1,7 +1,8 @@
+import type { TRPCRouterRecord } from '@trpc/server';
 import { setBudgetInput, updateProfileInput, usageInput } from '../schemas';
-import { authedProcedure, router } from '../trpc';
+import { authedProcedure } from '../trpc';
 
-export const userRouter = router({
+export const userProcedures = {
   profile: authedProcedure.query(({ ctx }) => ctx.deps.users.profile(ctx.user)),
 
   updateProfile: authedProcedure
@@ -17,4 +18,4 @@ export const userRouter = router({
     .mutation(({ ctx, input }) => ctx.deps.account.setBudget(ctx.user, input)),
 
   health: authedProcedure.query(({ ctx }) => ctx.deps.account.health(ctx.user)),
-});
+} satisfies TRPCRouterRecord;

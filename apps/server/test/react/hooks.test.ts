@@ -1,0 +1,264 @@
+import {
+  HearthProvider,
+  type HearthStorage,
+  memoryStorage,
+  useAuth,
+  useBudget,
+  useChat,
+  useConversations,
+  useHealth,
+  useMemory,
+  useUsage,
+} from '@hearth/react';
+import { createHearthClient, isHearthError } from '@hearth/sdk';
+import { act, cleanup, renderHook, waitFor } from '@testing-library/react';
+import { createElement, type ReactNode } from 'react';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+
+// The server runs in global-setup.ts; this file, in happy-dom, imports nothing of the server's.
+const url = inject('hearthUrl');
+const PASSWORD = 'a sturdy passphrase 42';
+const uniqueEmail = (tag: string) => `${tag}-${Date.now().toString(36)}-${crypto.randomUUID()}@example.com`;
+const ANSWER = "Nice to meet you, Ada! I'll remember your name.";
+
+function providerFor(storage: HearthStorage) {
+  return ({ children }: { children?: ReactNode }) => createElement(HearthProvider, { url, storage }, children);
+}
+
+/** Storage holding the session of a fresh user, as a page that signed up earlier leaves it. */
+async function signedInStorage(): Promise<HearthStorage> {
+  const storage = memoryStorage();
+  const client = createHearthClient({ url });
+  const { session } = await client.auth.register.mutate({ email: uniqueEmail('react'), password: PASSWORD });
+  storage.setItem('hearth.session', JSON.stringify(session));
+  return storage;
+}
+
+afterEach(() => cleanup());
+
+describe('useAuth', () => {
+  it('registers, persists the session as JSON, restores it on a new page, and logs out', async () => {
+    const storage = memoryStorage();
+    const email = uniqueEmail('react-auth');
+    const first = renderHook(() => useAuth(), { wrapper: providerFor(storage) });
+    expect(first.result.current.status).toBe('signedOut');
+
+    await act(() => first.result.current.register({ email, password: PASSWORD }));
+    await waitFor(() => expect(first.result.current.status).toBe('signedIn'));
+    expect(first.result.current.user?.email).toBe(email);
+    const saved = JSON.parse(storage.getItem('hearth.session') ?? 'null');
+    expect(typeof saved.expiresAt).toBe('string');
+    first.unmount();
+
+    // A reload: a new client, the session read back from storage (expiresAt a string).
+    const second = renderHook(() => useAuth(), { wrapper: providerFor(storage) });
+    expect(second.result.current.status).toBe('loading');
+    await waitFor(() => expect(second.result.current.status).toBe('signedIn'));
+    expect(second.result.current.user?.email).toBe(email);
+
+    await act(() => second.result.current.logout());
+    expect(second.result.current.status).toBe('signedOut');
+    expect(second.result.current.user).toBeNull();
+    expect(storage.getItem('hearth.session')).toBeNull();
+  });
+
+  it('reports a wrong password with its appCode', async () => {
+    const storage = memoryStorage();
+    const { result } = renderHook(() => useAuth(), { wrapper: providerFor(storage) });
+    await act(() => result.current.login({ email: uniqueEmail('nobody'), password: PASSWORD }).catch(() => {}));
+    await waitFor(() => expect(isHearthError(result.current.error, 'INVALID_CREDENTIALS')).toBe(true));
+    expect(result.current.status).toBe('signedOut');
+  });
+});
+
+describe('useChat', () => {
+  it('shows the user message at once and the answer in several renders as deltas arrive', async () => {
+    const storage = await signedInStorage();
+    const seen: string[] = [];
+    const { result } = renderHook(
+      () => {
+        const chat = useChat();
+        const last = chat.messages.at(-1);
+        if (last?.role === 'assistant' && last.pending) seen.push(last.content);
+        return chat;
+      },
+      { wrapper: providerFor(storage) },
+    );
+    await waitFor(() => expect(result.current.isLoadingHistory).toBe(false));
+
+    let sent: Promise<void> = Promise.resolve();
+    act(() => {
+      sent = result.current.send('My name is Ada');
+    });
+    // Before the server has answered: the message is on screen, marked pending.
+    expect(result.current.messages.at(-1)).toMatchObject({ role: 'user', content: 'My name is Ada', pending: true });
+    expect(result.current.status).toBe('sending');
+    await act(() => sent);
+
+    await waitFor(() => expect(result.current.status).toBe('idle'), { timeout: 10_000 });
+    const [user, answer] = result.current.messages;
+    expect(user).toMatchObject({ role: 'user', content: 'My name is Ada', pending: false });
+    expect(answer).toMatchObject({ role: 'assistant', content: ANSWER, status: 'complete', pending: false });
+    expect(result.current.messages).toHaveLength(2);
+    expect(result.current.usage?.completionTokens).toBeGreaterThan(0);
+    // Several partial renders, each a prefix of the next: appended, never rewritten.
+    const partials = [...new Set(seen)].filter(Boolean);
+    expect(partials.length).toBeGreaterThanOrEqual(3);
+    for (const [i, text] of partials.entries()) {
+      expect(ANSWER.startsWith(text)).toBe(true);
+      if (i > 0) expect(text.length).toBeGreaterThan(partials[i - 1]?.length ?? 0);
+    }
+    expect(result.current.conversationId).toEqual(expect.any(String));
+  });
+
+  it('sends once on a double click', async () => {
+    const storage = await signedInStorage();
+    const { result } = renderHook(() => useChat(), { wrapper: providerFor(storage) });
+    await waitFor(() => expect(result.current.isLoadingHistory).toBe(false));
+    await act(async () => {
+      const send = result.current.send;
+      await Promise.all([send('My name is Ada'), send('My name is Ada')]);
+    });
+    await waitFor(() => expect(result.current.status).toBe('idle'), { timeout: 10_000 });
+    await waitFor(() => expect(result.current.messages.every((m) => !m.pending)).toBe(true));
+    expect(result.current.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
+
+    const client = createHearthClient({ url, session: JSON.parse(storage.getItem('hearth.session') ?? 'null') });
+    const history = await client.chat.history.query({});
+    expect(history.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
+  });
+
+  it('picks a running answer up again after a remount, from the last event: no gap, no repeat', async () => {
+    const storage = await signedInStorage();
+    const first = renderHook(() => useChat(), { wrapper: providerFor(storage) });
+    await waitFor(() => expect(first.result.current.isLoadingHistory).toBe(false));
+    await act(() => first.result.current.send('My name is Ada'));
+    await waitFor(
+      () => {
+        const last = first.result.current.messages.at(-1);
+        expect(last?.role === 'assistant' && last.pending && last.content.length > 0).toBe(true);
+      },
+      { interval: 2 },
+    );
+    const cut = first.result.current.messages.at(-1)?.content ?? '';
+    first.unmount();
+    const stored = JSON.parse(storage.getItem('hearth.run.default') ?? 'null');
+    expect(stored).toMatchObject({ runId: expect.any(String), lastEventId: expect.any(String) });
+    expect(ANSWER.startsWith(stored.text)).toBe(true);
+    expect(stored.text.length).toBeGreaterThanOrEqual(cut.length);
+
+    // The page again: a new client and QueryClient, only the storage kept.
+    const seen: string[] = [];
+    const second = renderHook(
+      () => {
+        const chat = useChat();
+        const last = chat.messages.at(-1);
+        if (last?.role === 'assistant') seen.push(last.content);
+        return chat;
+      },
+      { wrapper: providerFor(storage) },
+    );
+    await waitFor(() => expect(second.result.current.status).toBe('idle'), { timeout: 10_000 });
+    await waitFor(() => expect(second.result.current.messages.every((m) => !m.pending)).toBe(true));
+    expect(second.result.current.messages.map((m) => [m.role, m.content])).toEqual([
+      ['user', 'My name is Ada'],
+      ['assistant', ANSWER],
+    ]);
+    // Every render showed a prefix of the answer: nothing skipped, nothing twice.
+    for (const text of seen) expect(ANSWER.startsWith(text), text).toBe(true);
+    expect(storage.getItem('hearth.run.default')).toBeNull();
+  });
+
+  it('refreshes the memory when the agent updates it, and edits and resets blocks', async () => {
+    const storage = await signedInStorage();
+    const { result } = renderHook(() => ({ chat: useChat(), memory: useMemory() }), {
+      wrapper: providerFor(storage),
+    });
+    await waitFor(() => expect(result.current.memory.blocks.length).toBeGreaterThan(0));
+    expect(result.current.memory.blocks.find((b) => b.label === 'human')?.value).not.toMatch(/Ada/);
+
+    await act(() => result.current.chat.send('My name is Ada'));
+    await waitFor(() => expect(result.current.memory.blocks.find((b) => b.label === 'human')?.value).toMatch(/Ada/), {
+      timeout: 10_000,
+    });
+    expect(result.current.memory.blocks.find((b) => b.label === 'human')?.updatedBy).toBe('agent');
+    await waitFor(() => expect(result.current.chat.status).toBe('idle'), { timeout: 10_000 });
+
+    await act(async () => {
+      await result.current.memory.update('human', 'Prefers tea.');
+    });
+    // Query results reach React on the QueryClient's next tick, hence waitFor.
+    await waitFor(() =>
+      expect(result.current.memory.blocks.find((b) => b.label === 'human')).toMatchObject({
+        value: 'Prefers tea.',
+        updatedBy: 'user',
+      }),
+    );
+    await act(() => result.current.memory.reset());
+    await waitFor(() =>
+      expect(result.current.memory.blocks.find((b) => b.label === 'human')?.value).not.toMatch(/tea/),
+    );
+  });
+});
+
+describe('useConversations', () => {
+  it('lists, creates, renames and deletes, page by page', async () => {
+    const storage = await signedInStorage();
+    const { result } = renderHook(() => useConversations({ pageSize: 2 }), { wrapper: providerFor(storage) });
+    await waitFor(() => expect(result.current.isLoading).toBe(false));
+    const made = [];
+    for (const title of ['one', 'two', 'three']) {
+      made.push(await act(() => result.current.create(title)));
+    }
+    await waitFor(() => expect(result.current.conversations.map((c) => c.title)).toEqual(['three', 'two']));
+    expect(result.current.hasMore).toBe(true);
+    await act(() => result.current.loadMore());
+    await waitFor(() => expect(result.current.conversations.map((c) => c.title)).toEqual(['three', 'two', 'one']));
+
+    await act(() => result.current.rename(made[0]?.id ?? '', 'first'));
+    await waitFor(() => expect(result.current.conversations.map((c) => c.title)).toContain('first'));
+    await act(() => result.current.remove(made[1]?.id ?? ''));
+    await waitFor(() => expect(result.current.conversations.map((c) => c.title)).not.toContain('two'));
+  });
+});
+
+describe('useUsage, useBudget, useHealth', () => {
+  it('count an answer, and set a budget that health then reports', async () => {
+    const storage = await signedInStorage();
+    const { result } = renderHook(
+      () => ({ chat: useChat(), usage: useUsage(), budget: useBudget(), health: useHealth() }),
+      { wrapper: providerFor(storage) },
+    );
+    await waitFor(() => expect(result.current.usage.usage?.totals.requests).toBe(0));
+    await waitFor(() => expect(result.current.health.health?.status).toBe('ok'));
+
+    await act(() => result.current.chat.send('My name is Ada'));
+    await waitFor(() => expect(result.current.chat.status).toBe('idle'), { timeout: 10_000 });
+    // Refreshed after the answer, with no refetch of our own.
+    await waitFor(() => expect(result.current.usage.usage?.totals.requests).toBeGreaterThan(0));
+    expect(result.current.usage.usage?.buckets).toEqual(expect.any(Array));
+    await waitFor(() => expect(result.current.budget.budget).toMatchObject({ limitUsd: null }));
+
+    await act(async () => {
+      await result.current.budget.setBudget({ limitUsd: 0, period: 'month' });
+    });
+    await waitFor(() => expect(result.current.budget.budget).toMatchObject({ limitUsd: 0, remainingUsd: 0 }));
+    // The offline model is free, so a zero limit blocks nothing; health shows the limit reached.
+    await waitFor(() => expect(result.current.health.health?.budget).toMatchObject({ limitUsd: 0, remainingUsd: 0 }));
+  });
+});
+
+describe('useChat errors', () => {
+  it('reports a refused send with its appCode and takes the pending message back', async () => {
+    const storage = await signedInStorage();
+    const missing = crypto.randomUUID();
+    const { result } = renderHook(() => useChat({ conversationId: missing }), {
+      wrapper: providerFor(storage),
+    });
+    await waitFor(() => expect(result.current.isLoadingHistory).toBe(false));
+    await act(() => result.current.send('Anyone there?'));
+    await waitFor(() => expect(result.current.status).toBe('error'));
+    expect(isHearthError(result.current.error, 'NOT_FOUND')).toBe(true);
+    expect(result.current.messages).toEqual([]);
+  });
+});

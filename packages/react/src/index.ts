@@ -1,0 +1,15 @@
+export { type Budget, type Health, type UsageReport, useBudget, useHealth, useUsage } from './account';
+export { type AuthStatus, type UseAuthResult, useAuth, useSession } from './auth';
+export {
+  type ChatMessage,
+  type ChatStatus,
+  RunFailedError,
+  type UseChatOptions,
+  type UseChatResult,
+  useChat,
+} from './chat';
+export { type HearthContextValue, useHearth, useTRPC } from './context';
+export { type UseConversationsResult, useConversations } from './conversations';
+export { type UseMemoryResult, useMemory } from './memory';
+export { HearthProvider, type HearthProviderProps } from './provider';
+export { defaultStorage, type HearthStorage, memoryStorage } from './storage';
