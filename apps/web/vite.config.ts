@@ -9,12 +9,7 @@ const apiPaths = ['/trpc', '/api', '/openai', '/healthz', '/readyz', '/docs'];
 export default defineConfig({
   plugins: [react(), sizeBudget(150)],
   // Workspace packages are bundled from source, as the tests and typecheck see them.
-  resolve: {
-    conditions: ['@hearth/source', ...defaultClientConditions],
-    ...(process.env.HEARTH_REACT_SHIM
-      ? { alias: { '@hearth/react': new URL('./dev-shim/hearth-react.tsx', import.meta.url).pathname } }
-      : {}),
-  },
+  resolve: { conditions: ['@hearth/source', ...defaultClientConditions] },
   build: { modulePreload: { polyfill: false }, sourcemap: false },
   server: {
     proxy: Object.fromEntries(apiPaths.map((path) => [path, { target: api, changeOrigin: false, ws: true }])),

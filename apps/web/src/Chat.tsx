@@ -1,4 +1,4 @@
-import { useChat } from '@hearth/react';
+import { useBudget, useChat } from '@hearth/react';
 import { type FormEvent, type KeyboardEvent, useEffect, useRef, useState } from 'react';
 import { describeError } from './errors';
 import { formatUsd } from './format';
@@ -7,7 +7,8 @@ import { Markdown } from './Markdown';
 export function Chat({ conversationId }: { conversationId: string | undefined }) {
   const chat = useChat(conversationId ? { conversationId } : {});
   const [text, setText] = useState('');
-  const [sendError, setSendError] = useState<unknown>(null);
+  const { budget } = useBudget();
+  const lastSent = useRef('');
   const list = useRef<HTMLDivElement>(null);
   const running = chat.status === 'sending' || chat.status === 'streaming';
   const last = chat.messages.at(-1);
@@ -24,14 +25,9 @@ export function Chat({ conversationId }: { conversationId: string | undefined })
     event?.preventDefault();
     const message = text.trim();
     if (!message || running) return;
-    setSendError(null);
+    lastSent.current = message;
     setText('');
-    try {
-      await chat.send(message);
-    } catch (error) {
-      setSendError(error);
-      setText(message);
-    }
+    await chat.send(message);
   }
 
   function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
@@ -41,7 +37,14 @@ export function Chat({ conversationId }: { conversationId: string | undefined })
     }
   }
 
-  const error = sendError ?? chat.error;
+  const error = chat.error;
+  // A refused send (budget, rate limit) gives its text back for another try.
+  useEffect(() => {
+    if (error && lastSent.current) {
+      setText((current) => current || lastSent.current);
+      lastSent.current = '';
+    }
+  }, [error]);
   return (
     <section className="chat" aria-label="Chat">
       <div className="messages" ref={list} role="log" aria-label="Chat history" aria-live="polite">
@@ -51,7 +54,7 @@ export function Chat({ conversationId }: { conversationId: string | undefined })
             key={message.id}
             className={`message ${message.role}`}
             data-role={message.role}
-            data-status={message.status}
+            data-status={message.pending ? (message.role === 'user' ? 'sending' : 'streaming') : message.status}
             aria-label={message.role === 'user' ? 'You' : 'Hearth'}
           >
             {message.role === 'user' ? (
@@ -59,7 +62,7 @@ export function Chat({ conversationId }: { conversationId: string | undefined })
             ) : (
               <Markdown text={message.content} />
             )}
-            {message.role === 'assistant' && message.status === 'incomplete' ? (
+            {message.role === 'assistant' && !message.pending && message.status === 'incomplete' ? (
               <div className="meta">Stopped.</div>
             ) : null}
             {message.role === 'assistant' && message.status === 'failed' ? (
@@ -69,7 +72,7 @@ export function Chat({ conversationId }: { conversationId: string | undefined })
         ))}
         {error ? (
           <p role="alert" className="alert message">
-            {describeError(error)}
+            {describeError(error, { remainingUsd: budget?.remainingUsd })}
           </p>
         ) : null}
       </div>

@@ -16,7 +16,7 @@ export function Conversations({ selected, onSelect }: Props) {
   }, [selected, list, onSelect]);
 
   async function create() {
-    const conversation = await conversations.create({});
+    const conversation = await conversations.create();
     onSelect(conversation.id);
   }
 
@@ -39,8 +39,8 @@ export function Conversations({ selected, onSelect }: Props) {
           </li>
         ))}
       </ul>
-      {conversations.hasNextPage ? (
-        <button type="button" onClick={() => void conversations.fetchNextPage()}>
+      {conversations.hasMore ? (
+        <button type="button" onClick={() => void conversations.loadMore()}>
           Older
         </button>
       ) : null}

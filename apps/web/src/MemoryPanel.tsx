@@ -1,7 +1,9 @@
-import { type MemoryBlock, useMemory } from '@hearth/react';
+import { type UseMemoryResult, useMemory } from '@hearth/react';
 import { useState } from 'react';
 import { describeError } from './errors';
 import { formatAgo, formatDateTime } from './format';
+
+type MemoryBlock = UseMemoryResult['blocks'][number];
 
 const WHO: Record<MemoryBlock['updatedBy'], string> = { agent: 'the agent', user: 'you', system: 'default' };
 
@@ -80,7 +82,7 @@ export function MemoryPanel() {
       <h2>Memory</h2>
       <p className="muted">What the agent keeps about itself and you, across conversations.</p>
       {memory.blocks.map((block) => (
-        <Block key={block.label} block={block} save={(value) => memory.update({ label: block.label, value })} />
+        <Block key={block.label} block={block} save={(value) => memory.update(block.label, value)} />
       ))}
     </section>
   );

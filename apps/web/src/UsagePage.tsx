@@ -23,7 +23,7 @@ const toBars = (buckets: Bucket[] | undefined): Bar[] =>
 
 function BudgetSettings() {
   const budget = useBudget();
-  const current = budget.data;
+  const current = budget.budget;
   const [limit, setLimit] = useState('');
   const [period, setPeriod] = useState<Period>('month');
   const [error, setError] = useState<unknown>(null);
@@ -90,7 +90,7 @@ function BudgetSettings() {
 export function UsagePage() {
   const byDay = useUsage({ groupBy: 'day' });
   const byModel = useUsage({ groupBy: 'model' });
-  const totals = byDay.data?.totals;
+  const totals = byDay.usage?.totals;
   return (
     <main className="usage">
       <h1>Usage</h1>
@@ -108,8 +108,8 @@ export function UsagePage() {
         </div>
       ) : null}
       <div className="charts">
-        <BarChart title="Requests per day" bars={toBars(byDay.data?.buckets)} />
-        <BarChart title="Requests per model" bars={toBars(byModel.data?.buckets)} />
+        <BarChart title="Requests per day" bars={toBars(byDay.usage?.buckets)} />
+        <BarChart title="Requests per model" bars={toBars(byModel.usage?.buckets)} />
       </div>
       <BudgetSettings />
     </main>

@@ -22,12 +22,14 @@ function numberIn(error: unknown, key: 'remainingUsd' | 'retryAfterSeconds'): nu
 }
 
 /** What a person should read for an error from the API: the cause in plain words and what to do. */
-export function describeError(error: unknown): string {
+export function describeError(error: unknown, known: { remainingUsd?: number | null | undefined } = {}): string {
   const code = appCodeOf(error);
   switch (code) {
     case 'BUDGET_EXCEEDED': {
-      const left = numberIn(error, 'remainingUsd');
-      return `Budget exceeded: ${formatUsd(left ?? 0)} left. Raise the limit under Usage, or wait for the next period.`;
+      // A run stopped mid-answer tells only its appCode: what is left comes from the budget then.
+      const left = numberIn(error, 'remainingUsd') ?? known.remainingUsd ?? undefined;
+      const remaining = left === undefined ? '' : ` ${formatUsd(left)} left.`;
+      return `Budget exceeded:${remaining} Raise the limit under Usage, or wait for the next period.`;
     }
     case 'BUDGET_CEILING':
       return 'That limit is above the ceiling the operator set.';
