@@ -1,9 +1,8 @@
-import { useAuth } from '@hearth/react';
+import type { UseAuthResult } from '@hearth/react';
 import { type FormEvent, useState } from 'react';
 import { describeError } from './errors';
 
-export function AuthForm() {
-  const auth = useAuth();
+export function AuthForm({ auth }: { auth: UseAuthResult }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<unknown>(null);

@@ -4,8 +4,15 @@ import { describeError } from './errors';
 import { formatUsd } from './format';
 import { Markdown } from './Markdown';
 
-export function Chat({ conversationId }: { conversationId: string | undefined }) {
+interface Props {
+  conversationId: string | undefined;
+  /** Told which conversation this is once known (the default one has no id until the server says). */
+  onConversation(conversationId: string | null): void;
+}
+
+export function Chat({ conversationId, onConversation }: Props) {
   const chat = useChat(conversationId ? { conversationId } : {});
+  useEffect(() => onConversation(chat.conversationId), [chat.conversationId, onConversation]);
   const [text, setText] = useState('');
   const { budget } = useBudget();
   const lastSent = useRef('');

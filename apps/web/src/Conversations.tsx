@@ -1,19 +1,27 @@
 import { useConversations } from '@hearth/react';
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 
 interface Props {
+  /** The conversation on screen, for the highlight. */
+  current: string | null;
   selected: string | undefined;
-  onSelect(conversationId: string | undefined): void;
+  onSelect(conversationId: string): void;
+  /** The latest conversation, opened on arrival (without leaving the page one is on). */
+  onOpen(conversationId: string): void;
 }
 
-export function Conversations({ selected, onSelect }: Props) {
+export function Conversations({ current, selected, onSelect, onOpen }: Props) {
   const conversations = useConversations();
   const list = conversations.conversations;
+  const opened = useRef(false);
 
-  // After sign-in the latest conversation opens (the list is most recently active first).
+  // After sign-in the latest conversation opens (the list is most recently active first). Only
+  // once: a first message in the default conversation must not move the chat under the answer.
   useEffect(() => {
-    if (selected === undefined && list.length > 0) onSelect(list[0]?.id);
-  }, [selected, list, onSelect]);
+    if (opened.current || conversations.isLoading) return;
+    opened.current = true;
+    if (selected === undefined && list[0]) onOpen(list[0].id);
+  }, [conversations.isLoading, selected, list, onOpen]);
 
   async function create() {
     const conversation = await conversations.create();
@@ -30,7 +38,7 @@ export function Conversations({ selected, onSelect }: Props) {
           <li key={conversation.id}>
             <button
               type="button"
-              aria-current={conversation.id === selected}
+              aria-current={conversation.id === current}
               onClick={() => onSelect(conversation.id)}
               title={conversation.title ?? 'Untitled'}
             >

@@ -5,7 +5,7 @@ import { formatAgo, formatDateTime } from './format';
 
 type MemoryBlock = UseMemoryResult['blocks'][number];
 
-const WHO: Record<MemoryBlock['updatedBy'], string> = { agent: 'the agent', user: 'you', system: 'default' };
+const WHO: Record<MemoryBlock['updatedBy'], string> = { agent: 'the agent', user: 'you', system: 'Hearth (default)' };
 
 function Block({ block, save }: { block: MemoryBlock; save(value: string): Promise<unknown> }) {
   const [draft, setDraft] = useState<string | null>(null);

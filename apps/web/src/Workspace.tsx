@@ -11,6 +11,7 @@ export function Workspace() {
   const auth = useAuth();
   const [route, navigate] = useRoute();
   const [conversationId, setConversationId] = useState<string | undefined>(undefined);
+  const [shown, setShown] = useState<string | null>(null);
 
   return (
     <div className="shell">
@@ -44,13 +45,19 @@ export function Workspace() {
       </header>
       <div className="workspace">
         <Conversations
+          current={conversationId ?? shown}
           selected={conversationId}
+          onOpen={setConversationId}
           onSelect={(id) => {
             setConversationId(id);
             navigate('chat');
           }}
         />
-        {route === 'usage' ? <UsagePage /> : <Chat key={conversationId ?? 'default'} conversationId={conversationId} />}
+        {route === 'usage' ? (
+          <UsagePage />
+        ) : (
+          <Chat key={conversationId ?? 'default'} conversationId={conversationId} onConversation={setShown} />
+        )}
         <MemoryPanel />
       </div>
     </div>
