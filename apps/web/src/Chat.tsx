@@ -4,15 +4,8 @@ import { describeError } from './errors';
 import { formatUsd } from './format';
 import { Markdown } from './Markdown';
 
-interface Props {
-  conversationId: string | undefined;
-  /** Told which conversation this is once known (the default one has no id until the server says). */
-  onConversation(conversationId: string | null): void;
-}
-
-export function Chat({ conversationId, onConversation }: Props) {
-  const chat = useChat(conversationId ? { conversationId } : {});
-  useEffect(() => onConversation(chat.conversationId), [chat.conversationId, onConversation]);
+export function Chat({ conversationId }: { conversationId: string }) {
+  const chat = useChat({ conversationId });
   const [text, setText] = useState('');
   const { budget } = useBudget();
   const lastSent = useRef('');

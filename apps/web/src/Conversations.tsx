@@ -2,26 +2,27 @@ import { useConversations } from '@hearth/react';
 import { useEffect, useRef } from 'react';
 
 interface Props {
-  /** The conversation on screen, for the highlight. */
-  current: string | null;
   selected: string | undefined;
   onSelect(conversationId: string): void;
   /** The latest conversation, opened on arrival (without leaving the page one is on). */
   onOpen(conversationId: string): void;
 }
 
-export function Conversations({ current, selected, onSelect, onOpen }: Props) {
+export function Conversations({ selected, onSelect, onOpen }: Props) {
   const conversations = useConversations();
   const list = conversations.conversations;
   const opened = useRef(false);
 
-  // After sign-in the latest conversation opens (the list is most recently active first). Only
-  // once: a first message in the default conversation must not move the chat under the answer.
+  // After sign-in the latest conversation opens (the list is most recently active first), or a new
+  // one. The chat always names its conversation: an answer still running is kept per conversation,
+  // and after a reload it is this same one that opens and picks the answer up.
+  const { create: createConversation } = conversations;
   useEffect(() => {
-    if (opened.current || conversations.isLoading) return;
+    if (opened.current || conversations.isLoading || selected !== undefined) return;
     opened.current = true;
-    if (selected === undefined && list[0]) onOpen(list[0].id);
-  }, [conversations.isLoading, selected, list, onOpen]);
+    if (list[0]) onOpen(list[0].id);
+    else void createConversation().then((conversation) => onOpen(conversation.id));
+  }, [conversations.isLoading, selected, list, onOpen, createConversation]);
 
   async function create() {
     const conversation = await conversations.create();
@@ -38,7 +39,7 @@ export function Conversations({ current, selected, onSelect, onOpen }: Props) {
           <li key={conversation.id}>
             <button
               type="button"
-              aria-current={conversation.id === current}
+              aria-current={conversation.id === selected}
               onClick={() => onSelect(conversation.id)}
               title={conversation.title ?? 'Untitled'}
             >

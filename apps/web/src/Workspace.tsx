@@ -11,7 +11,6 @@ export function Workspace() {
   const auth = useAuth();
   const [route, navigate] = useRoute();
   const [conversationId, setConversationId] = useState<string | undefined>(undefined);
-  const [shown, setShown] = useState<string | null>(null);
 
   return (
     <div className="shell">
@@ -45,7 +44,6 @@ export function Workspace() {
       </header>
       <div className="workspace">
         <Conversations
-          current={conversationId ?? shown}
           selected={conversationId}
           onOpen={setConversationId}
           onSelect={(id) => {
@@ -55,8 +53,10 @@ export function Workspace() {
         />
         {route === 'usage' ? (
           <UsagePage />
+        ) : conversationId ? (
+          <Chat key={conversationId} conversationId={conversationId} />
         ) : (
-          <Chat key={conversationId ?? 'default'} conversationId={conversationId} onConversation={setShown} />
+          <section className="chat" aria-label="Chat" aria-busy="true" />
         )}
         <MemoryPanel />
       </div>

@@ -40,6 +40,7 @@ describe('a send over the budget', () => {
     await page.getByLabel('Email').fill(uniqueEmail('budget'));
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.getByLabel('Message').waitFor();
     await page.getByLabel('Message').fill('how are you?');
     await page.getByRole('button', { name: 'Send' }).click();
     const alert = page.getByRole('alert');

@@ -29,6 +29,7 @@ describe('an answer still running when the page reloads', () => {
     await page.getByLabel('Email').fill(uniqueEmail('reload'));
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.getByLabel('Message').waitFor();
     const text = 'Please answer at some length, so that this answer is still arriving when the page reloads.';
     await page.getByLabel('Message').fill(text);
     await page.getByRole('button', { name: 'Send' }).click();
@@ -57,7 +58,7 @@ describe('an answer still running when the page reloads', () => {
       ),
     );
     expect(await answers(page).count()).toBe(1);
-    expect(await page.getByRole('log').getByText(text).count()).toBe(1);
+    expect(await page.getByRole('log').getByText(text, { exact: true }).count()).toBe(1);
     await context.close();
   });
 });

@@ -23,6 +23,7 @@ async function signUp(page: Page, email: string): Promise<void> {
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign up' }).click();
   await page.getByRole('button', { name: 'Log out' }).waitFor();
+  await page.getByLabel('Message').waitFor();
 }
 
 const answers = (page: Page) => page.locator('article[data-role="assistant"]');
@@ -82,7 +83,7 @@ describe('the web app in Chromium', () => {
     await page.getByLabel('Message').fill(text);
     await page.getByRole('button', { name: 'Send' }).click();
     // The user's message is on screen at once, before any answer.
-    await page.getByRole('log').getByText(text).waitFor({ timeout: 2_000 });
+    await page.getByRole('log').getByText(text, { exact: true }).waitFor({ timeout: 2_000 });
     await answers(page).nth(before).and(page.locator('[data-status="complete"]')).waitFor();
     const paints = await stopPaintSampler(page);
     const arrived = await firstDeltaArrival(page);
@@ -161,7 +162,7 @@ describe('the web app in Chromium', () => {
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('button', { name: 'Log out' }).waitFor();
     await page.getByRole('link', { name: 'Hearth' }).click();
-    await page.getByRole('log').getByText('my name is Ada').waitFor();
+    await page.getByRole('log').getByText('my name is Ada', { exact: true }).waitFor();
     expect(await answers(page).count()).toBeGreaterThanOrEqual(2);
     await context.close();
   });
