@@ -10,7 +10,7 @@ import {
   useMemory,
   useUsage,
 } from '@hearth/react';
-import { createHearthClient, isHearthError } from '@hearth/sdk';
+import { type Conversation, createHearthClient, isHearthError } from '@hearth/sdk';
 import { act, cleanup, renderHook, waitFor } from '@testing-library/react';
 import { createElement, type ReactNode } from 'react';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -169,6 +169,58 @@ describe('useChat', () => {
     expect(storage.getItem('hearth.run.default')).toBeNull();
   });
 
+  it('finishes an answer whose stream the network dropped mid-way, with no gap or repeat', async () => {
+    const storage = await signedInStorage();
+    let drops = 0;
+    // The first event stream is cut after a few chunks, as a flaky network would.
+    const flaky: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (drops > 0 || !String(input).includes('chat.events') || !response.body) return response;
+      drops += 1;
+      const reader = response.body.getReader();
+      let chunks = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { done, value } = await reader.read();
+          if (done) return controller.close();
+          controller.enqueue(value);
+          chunks += 1;
+          // The rest of the original stream is left unread (happy-dom's fetch throws on a cancel).
+          if (chunks === 3) controller.error(new TypeError('network dropped'));
+        },
+      });
+      return new Response(body, { status: response.status, headers: response.headers });
+    };
+    const client = createHearthClient({
+      url,
+      fetch: flaky,
+      session: JSON.parse(storage.getItem('hearth.session') ?? 'null'),
+    });
+    const seen: string[] = [];
+    const { result } = renderHook(
+      () => {
+        const chat = useChat();
+        const last = chat.messages.at(-1);
+        if (last?.role === 'assistant') seen.push(last.content);
+        return chat;
+      },
+      {
+        wrapper: ({ children }: { children?: ReactNode }) =>
+          createElement(HearthProvider, { client, storage }, children),
+      },
+    );
+    await waitFor(() => expect(result.current.isLoadingHistory).toBe(false));
+    await act(() => result.current.send('My name is Ada'));
+    await waitFor(() => expect(result.current.status).toBe('idle'), { timeout: 15_000 });
+    expect(drops).toBe(1);
+    await waitFor(() => expect(result.current.messages.every((m) => !m.pending)).toBe(true));
+    expect(result.current.messages.map((m) => [m.role, m.content])).toEqual([
+      ['user', 'My name is Ada'],
+      ['assistant', ANSWER],
+    ]);
+    for (const text of seen) expect(ANSWER.startsWith(text), text).toBe(true);
+  });
+
   it('refreshes the memory when the agent updates it, and edits and resets blocks', async () => {
     const storage = await signedInStorage();
     const { result } = renderHook(() => ({ chat: useChat(), memory: useMemory() }), {
@@ -206,7 +258,7 @@ describe('useConversations', () => {
     const storage = await signedInStorage();
     const { result } = renderHook(() => useConversations({ pageSize: 2 }), { wrapper: providerFor(storage) });
     await waitFor(() => expect(result.current.isLoading).toBe(false));
-    const made = [];
+    const made: Conversation[] = [];
     for (const title of ['one', 'two', 'three']) {
       made.push(await act(() => result.current.create(title)));
     }
