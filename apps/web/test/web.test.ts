@@ -132,6 +132,23 @@ describe('the web app in Chromium', () => {
     await memory.locator('article[data-label="human"]').getByText('Likes: short answers').waitFor();
   });
 
+  it('renders Markdown in answers, and raw HTML only as text', async () => {
+    // The offline model quotes the message back, so the answer carries this Markdown and HTML.
+    const before = await answers(page).count();
+    await chat(
+      page,
+      'Some **bold** and `code`, <img src=x onerror="window.__xss=1"> [a link](javascript:window.__xss=2)',
+    );
+    const answer = answers(page).nth(before);
+    expect(await answer.locator('strong').textContent()).toBe('bold');
+    expect(await answer.locator('code').textContent()).toBe('code');
+    expect(await answer.locator('img').count()).toBe(0);
+    expect(await answer.textContent()).toContain('<img src=x onerror=');
+    const hrefs = await answer.locator('a').evaluateAll((links) => links.map((link) => link.getAttribute('href')));
+    expect(hrefs.filter((href) => href?.trim().toLowerCase().startsWith('javascript:'))).toEqual([]);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+  });
+
   it('charts the requests per day and per model', async () => {
     await page.getByRole('link', { name: 'Usage' }).click();
     await page.getByRole('heading', { name: 'Usage' }).waitFor();
@@ -141,7 +158,7 @@ describe('the web app in Chromium', () => {
     await perModel.locator('[data-bar="hearth/offline"]').waitFor();
     const requests = Number(await page.getByTestId('total-requests').textContent());
     // Three sends; remembering a name is two model steps.
-    expect(requests).toBeGreaterThanOrEqual(3);
+    expect(requests).toBeGreaterThanOrEqual(4);
     const dayValues = await perDay
       .locator('[data-bar]')
       .evaluateAll((bars) => bars.map((bar) => bar.getAttribute('data-value')));
