@@ -7,13 +7,13 @@ export interface Bar {
 
 const WIDTH = 480;
 const HEIGHT = 160;
-const AXIS = 20;
+const AXIS = 24;
 
 /** A small SVG bar chart: a few dozen bars at most, so no charting library is worth its weight. */
 export function BarChart({ title, bars }: { title: string; bars: Bar[] }) {
   const max = Math.max(0, ...bars.map((bar) => bar.value));
   const slot = bars.length > 0 ? WIDTH / bars.length : WIDTH;
-  const barWidth = Math.max(2, Math.min(48, slot * 0.7));
+  const barWidth = Math.max(2, Math.min(64, slot * 0.7));
   return (
     <figure className="chart">
       <figcaption>{title}</figcaption>
@@ -31,7 +31,7 @@ export function BarChart({ title, bars }: { title: string; bars: Bar[] }) {
                 <text x={x + barWidth / 2} y={HEIGHT - height - 4} textAnchor="middle" className="value">
                   {bar.value}
                 </text>
-                <text x={x + barWidth / 2} y={HEIGHT + 14} textAnchor="middle" className="axis">
+                <text x={x + barWidth / 2} y={HEIGHT + 18} textAnchor="middle" className="axis">
                   {bar.key.length > 12 ? `${bar.key.slice(0, 11)}…` : bar.key}
                 </text>
               </g>

@@ -47,7 +47,14 @@ export function Chat({ conversationId }: { conversationId: string }) {
   }, [error]);
   return (
     <section className="chat" aria-label="Chat">
-      <div className="messages" ref={list} role="log" aria-label="Chat history" aria-live="polite">
+      <div
+        className="messages"
+        ref={list}
+        role="log"
+        aria-label="Chat history"
+        aria-live="polite"
+        aria-busy={chat.isLoadingHistory}
+      >
         {chat.messages.length === 0 ? <p className="muted message">Say hello. Try “my name is Ada”.</p> : null}
         {chat.messages.map((message) => (
           <article

@@ -41,6 +41,7 @@ describe('an answer still running when the page reloads', () => {
     });
     const seen = (await answers(page).first().locator('.body').textContent()) ?? '';
     await page.reload();
+    await page.locator('[role="log"][aria-busy="false"]').waitFor();
 
     const answer = answers(page).first();
     await answer.waitFor();
@@ -59,6 +60,29 @@ describe('an answer still running when the page reloads', () => {
     );
     expect(await answers(page).count()).toBe(1);
     expect(await page.getByRole('log').getByText(text, { exact: true }).count()).toBe(1);
+    await context.close();
+  });
+
+  it('stops an answer with Stop, keeping its text so far', async () => {
+    const { context, page } = await desktopPage(browser, server.url);
+    await page.goto('/');
+    await page.getByLabel('Email').fill(uniqueEmail('stop'));
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.getByLabel('Message').fill('Please answer at some length, so that there is time to stop this answer.');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.waitForFunction(() => {
+      const body = document.querySelector('article[data-role="assistant"] .body');
+      return (body?.textContent ?? '').split(/\s+/).length >= 3;
+    });
+    await page.getByRole('button', { name: 'Stop' }).click();
+    const answer = answers(page).first();
+    await answer.getByText('Stopped.').waitFor();
+    expect(await answer.getAttribute('data-status')).toBe('incomplete');
+    expect(await page.getByRole('button', { name: 'Stop' }).count()).toBe(0);
+    const kept = (await answer.locator('.body').textContent()) ?? '';
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept).not.toContain('Tell me your name');
     await context.close();
   });
 });

@@ -26,10 +26,14 @@ async function signUp(page: Page, email: string): Promise<void> {
   await page.getByLabel('Message').waitFor();
 }
 
+/** The chat's history is on screen (after a sign-in or a reload). */
+const historyLoaded = (page: Page) => page.locator('[role="log"][aria-busy="false"]').waitFor();
+
 const answers = (page: Page) => page.locator('article[data-role="assistant"]');
 
 /** Sends `text` and waits for its answer to be complete on screen; returns the answer's text. */
 async function chat(page: Page, text: string): Promise<string> {
+  await historyLoaded(page);
   const before = await answers(page).count();
   await page.getByLabel('Message').fill(text);
   await page.getByRole('button', { name: 'Send' }).click();
@@ -74,6 +78,7 @@ describe('the web app in Chromium', () => {
   });
 
   it('streams an answer: it grows over several paints before it completes', async () => {
+    await historyLoaded(page);
     const before = await answers(page).count();
     const firstDeltas = model.firstDeltas.length;
     await recordFirstDeltaArrival(page);
@@ -127,7 +132,7 @@ describe('the web app in Chromium', () => {
     await memory.getByRole('button', { name: 'Save' }).click();
     const human = memory.locator('article[data-label="human"]');
     await human.getByText('Likes: short answers').waitFor();
-    expect(await human.getAttribute('data-updated-by')).toBe('user');
+    await memory.locator('article[data-label="human"][data-updated-by="user"]').getByText('by you').waitFor();
     await page.reload();
     await memory.locator('article[data-label="human"]').getByText('Likes: short answers').waitFor();
   });
@@ -165,6 +170,13 @@ describe('the web app in Chromium', () => {
     expect(dayValues.map(Number).reduce((sum, value) => sum + value, 0)).toBe(requests);
     expect(await perModel.locator('[data-bar="hearth/offline"]').getAttribute('data-value')).toBe(String(requests));
     await screenshot(page, 'usage');
+
+    const budget = page.getByRole('region', { name: 'Budget' });
+    await budget.getByLabel('Limit (USD, empty for none)').fill('5');
+    await budget.getByLabel('Period').selectOption('day');
+    await budget.getByRole('button', { name: 'Save budget' }).click();
+    await budget.getByText('Saved.').waitFor();
+    await budget.getByText(/of \$5\.00, \$5\.00 left/).waitFor();
     expect(page.url()).toMatch(/\/usage$/);
     await page.reload();
     await page.getByRole('img', { name: 'Requests per day' }).waitFor();
