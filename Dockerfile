@@ -7,8 +7,8 @@ WORKDIR /src
 COPY . .
 RUN npx --yes pnpm@10.34.8 install --frozen-lockfile \
  && npx --yes pnpm@10.34.8 build \
- && npx --yes pnpm@10.34.8 --filter @hearth/server deploy --prod --legacy /out \
- && if [ -d apps/web/dist ]; then cp -r apps/web/dist /out/web; fi
+ && npx --yes pnpm@10.34.8 --filter @hearth/web build \
+ && npx --yes pnpm@10.34.8 --filter @hearth/server deploy --prod --legacy /out
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
@@ -18,6 +18,8 @@ ENV NODE_ENV=production \
     HEARTH_DATA_DIR=/data
 WORKDIR /app
 COPY --from=build --chown=node:node /out ./
+# Where the server looks for the built app: apps/web/dist beside apps/server, so /web/dist here.
+COPY --from=build --chown=node:node /src/apps/web/dist /web/dist
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME /data

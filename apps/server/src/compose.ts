@@ -45,6 +45,7 @@ import { createLogger, type Logger, logFormatFor } from './logger';
 import { startMaintenance } from './maintenance';
 import { HearthMetrics } from './observability/metrics';
 import { metricsEndpoint } from './observability/metrics-endpoint';
+import { DEFAULT_WEB_APP_DIR, serveWebApp } from './web-app';
 
 /** What a test (or another deployment) may put in place of the defaults. */
 export interface HearthOverrides {
@@ -53,6 +54,8 @@ export interface HearthOverrides {
   logger?: Logger;
   storeLocation?: StoreLocation;
   llm?: LlmClient;
+  /** The built web app to serve at `/`; null serves none. Default: apps/web/dist, when it was built. */
+  webAppDir?: string | null;
 }
 
 export function llmFor(config: Config): LlmClient {
@@ -288,6 +291,8 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     if (config.METRICS_PORT === undefined) app.get('/metrics', endpoint);
     else metricsApp = new Hono().get('/metrics', endpoint);
   }
+  const webAppDir = overrides.webAppDir === undefined ? DEFAULT_WEB_APP_DIR : overrides.webAppDir;
+  const servesWebApp = webAppDir !== null && serveWebApp(app, webAppDir);
 
   return {
     app,
@@ -302,7 +307,8 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
           : location.kind === 'pglite'
             ? `PGlite at ${location.dataDir}`
             : 'PGlite in memory';
-      return `store: ${where}; ${auth.description}; ${backend.description}`;
+      const web = servesWebApp ? '; web app at /' : '';
+      return `store: ${where}; ${auth.description}; ${backend.description}${web}`;
     },
     close: async () => {
       stopMaintenance();

@@ -30,6 +30,8 @@ export interface TestServerOptions {
   /** Log at debug level into memory instead of discarding. */
   captureLogs?: boolean;
   llm?: LlmClient;
+  /** The built web app to serve at `/`; default none (the browser tests pass apps/web/dist). */
+  webAppDir?: string | null;
 }
 
 /** The real server, built by the composition root and listening on a free port. */
@@ -59,6 +61,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     ...(logger ? { logger } : {}),
     ...(options.llm ? { llm: options.llm } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
+    webAppDir: options.webAppDir ?? null,
   });
   const server = await listen(hearth, 0, '127.0.0.1');
   return {
