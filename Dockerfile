@@ -7,7 +7,6 @@ WORKDIR /src
 COPY . .
 RUN npx --yes pnpm@10.34.8 install --frozen-lockfile \
  && npx --yes pnpm@10.34.8 build \
- && npx --yes pnpm@10.34.8 --filter @hearth/web build \
  && npx --yes pnpm@10.34.8 --filter @hearth/server deploy --prod --legacy /out
 
 FROM node:20-bookworm-slim
