@@ -1,5 +1,5 @@
 import type { AuthResult, RouterInputs, Session, User } from '@hearth/sdk';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { partialMatchKey, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useCallback, useSyncExternalStore } from 'react';
 import { useHearth, useTRPC } from './context';
 
@@ -40,9 +40,11 @@ export function useAuth(): UseAuthResult {
 
   const signedIn = useCallback(
     (result: AuthResult) => {
-      // Whatever was cached belonged to whoever was signed in before.
-      queryClient.removeQueries();
-      queryClient.setQueryData(trpc.auth.me.queryOptions().queryKey, result.user);
+      // Whatever was cached belonged to whoever was signed in before. Reset, not removed: a hook
+      // still showing a removed query would wait on it forever; a reset one refetches as the new user.
+      const meKey = trpc.auth.me.queryOptions().queryKey;
+      queryClient.setQueryData(meKey, result.user);
+      void queryClient.resetQueries({ predicate: (query) => !partialMatchKey(query.queryKey, meKey) });
       return result;
     },
     [queryClient, trpc],

@@ -11,7 +11,7 @@ import {
   useUsage,
 } from '@hearth/react';
 import { type Conversation, createHearthClient, isHearthError } from '@hearth/sdk';
-import { act, cleanup, renderHook, waitFor } from '@testing-library/react';
+import { act, cleanup, render, renderHook, waitFor } from '@testing-library/react';
 import { createElement, type ReactNode } from 'react';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 
@@ -60,6 +60,30 @@ describe('useAuth', () => {
     expect(second.result.current.status).toBe('signedOut');
     expect(second.result.current.user).toBeNull();
     expect(storage.getItem('hearth.session')).toBeNull();
+  });
+
+  it('signs in every component using it, not only the one that logged in', async () => {
+    const storage = memoryStorage();
+    const email = uniqueEmail('react-auth-two');
+    let register: ReturnType<typeof useAuth>['register'] | undefined;
+    let header = '';
+    // Two components of one page, each with its own useAuth: the header re-renders only when its
+    // own state changes, not the form's.
+    function Header() {
+      const auth = useAuth();
+      header = `${auth.status} ${auth.user?.email ?? ''}`;
+      return null;
+    }
+    function Form() {
+      register = useAuth().register;
+      return null;
+    }
+    const Wrapper = providerFor(storage);
+    render(createElement(Wrapper, null, createElement(Header), createElement(Form)));
+    await act(async () => {
+      await register?.({ email, password: PASSWORD });
+    });
+    await waitFor(() => expect(header).toBe(`signedIn ${email}`));
   });
 
   it('reports a wrong password with its appCode', async () => {
