@@ -141,6 +141,8 @@ async function main(): Promise<void> {
     JWT_SECRET: 'bench-secret-that-is-long-enough-0123456789',
     LOGIN_MAX_ATTEMPTS_PER_IP: '100000',
     REGISTER_MAX_PER_IP: '100000',
+    // The throughput phase sends back to back, far past a person's pace.
+    SENDS_PER_MINUTE_MAX: '100000',
     // BENCH_DATABASE_URL measures the production store (PostgreSQL) instead of the embedded PGlite.
     ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
     // BENCH_STREAM_BATCH_MS measures another delta batching window than the server's default.

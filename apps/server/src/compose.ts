@@ -16,6 +16,7 @@ import {
   ChatStore,
   type Clock,
   CompletionService,
+  connectRedis,
   type Ledger,
   LiteLlmAdmin,
   LiteLlmLedger,
@@ -29,10 +30,14 @@ import {
   openStore,
   PriceTable,
   type RateLimiter,
+  RedisRateLimiter,
+  RedisRunEvents,
   RunHub,
+  type SharedRunEvents,
   type Store,
   type StoreLocation,
   StoreUserService,
+  safeError,
   schema,
   systemClock,
 } from '@hearth/core';
@@ -40,6 +45,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { agentBackendFor } from './agent-backend';
 import { authFor } from './auth-provider';
+import { CleanupStack } from './cleanup-stack';
 import { type Config, ConfigError, corsPolicy } from './config';
 import { createLogger, type Logger, logFormatFor } from './logger';
 import { startMaintenance } from './maintenance';
@@ -136,20 +142,66 @@ export function ledgerFor(
   return { ledger: litellmLedger ?? builtinLedger, litellm, litellmLedger };
 }
 
+/** What several instances share through Redis (REDIS_URL); without it, each process keeps its own. */
+interface SharedState {
+  runEvents: SharedRunEvents | null;
+  rateLimiter: RateLimiter | null;
+}
+
+async function sharedStateFor(config: Config, logger: Logger, cleanup: CleanupStack): Promise<SharedState> {
+  if (!config.REDIS_URL) {
+    if (config.DATABASE_URL) {
+      logger.warn(
+        'DATABASE_URL without REDIS_URL: if more than one instance runs, a subscriber on an instance that is not running the run gets only its end, not its text as it streams, and login throttles and rate limits count per instance; set REDIS_URL (docs/deploy.md)',
+      );
+    }
+    return { runEvents: null, rateLimiter: null };
+  }
+  const redis = await connectRedis(config.REDIS_URL).catch((error: unknown) => {
+    throw new ConfigError(`Invalid setting REDIS_URL: Redis did not answer (${safeError(error).message})`);
+  });
+  cleanup.defer(() => redis.close());
+  let reachable = true;
+  redis.commands.on('close', () => {
+    if (reachable) logger.warn('lost the connection to Redis; reconnecting (live events of other instances pause)');
+    reachable = false;
+  });
+  redis.commands.on('ready', () => {
+    if (!reachable) logger.info('Redis is reachable again');
+    reachable = true;
+  });
+  const runEvents = new RedisRunEvents({
+    commands: redis.commands,
+    subscriber: redis.subscriber,
+    retentionMs: config.RUN_EVENT_RETENTION_SECONDS * 1000,
+  });
+  cleanup.defer(() => runEvents.close());
+  return { runEvents, rateLimiter: new RedisRateLimiter(redis.limits) };
+}
+
 /** The composition root: the one place that picks adapters and wires them together. */
 export async function createHearth(config: Config, overrides: HearthOverrides = {}): Promise<Hearth> {
+  // Everything opened is closed by close(), or at once if a later step of start-up fails.
+  const cleanup = new CleanupStack();
+  try {
+    return await assemble(config, overrides, cleanup);
+  } catch (error) {
+    await cleanup.run().catch(() => {});
+    throw error;
+  }
+}
+
+async function assemble(config: Config, overrides: HearthOverrides, cleanup: CleanupStack): Promise<Hearth> {
   const logger = overrides.logger ?? createLogger(config.LOG_LEVEL, undefined, logFormatFor(config));
   const clock = overrides.clock ?? systemClock;
   const location = overrides.storeLocation ?? storeLocationFor(config);
   const store = await openStore(location);
-  try {
-    await migrateStore(store, location);
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
+  cleanup.defer(() => store.close());
+  await migrateStore(store, location);
+  const shared = await sharedStateFor(config, logger, cleanup);
+  const rateLimiter = overrides.rateLimiter ?? shared.rateLimiter ?? new MemoryRateLimiter(clock);
 
-  const throttle = new AuthThrottle(overrides.rateLimiter ?? new MemoryRateLimiter(clock), {
+  const throttle = new AuthThrottle(rateLimiter, {
     login: {
       perEmail: config.LOGIN_MAX_FAILURES_PER_EMAIL,
       perIp: config.LOGIN_MAX_ATTEMPTS_PER_IP,
@@ -180,7 +232,6 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     config.AGENT_BACKEND === 'letta' ? ['LETTA_MODEL', config.LETTA_MODEL] : ['LLM_MODEL', llm.defaultModel];
   const price = prices.get(model);
   if (!price) {
-    await store.close();
     throw new ConfigError(
       `Invalid setting ${modelSetting}: "${model}" has no price; add it to a MODEL_PRICES_FILE (LiteLLM's price-map format)`,
     );
@@ -207,7 +258,10 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
   });
   const { runtime } = backend;
   const chatStore = new ChatStore(store.db, clock, soleWriter, config.INSTANCE_ID ?? randomUUID());
-  const hub = new RunHub(config.RUN_EVENT_RETENTION_SECONDS * 1000, metrics?.runEventObserved);
+  const hub = new RunHub(config.RUN_EVENT_RETENTION_SECONDS * 1000, {
+    observe: metrics?.runEventObserved,
+    shared: shared.runEvents,
+  });
   const stopMaintenance = await startMaintenance({
     chatStore,
     hub,
@@ -217,6 +271,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     stableInstanceId: config.INSTANCE_ID,
     store,
   });
+  cleanup.defer(stopMaintenance);
   const chat = new ChatService({
     store: chatStore,
     hub,
@@ -228,9 +283,16 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     deltaBatchMs: config.STREAM_BATCH_MS,
     signals: store.runSignals,
     streamSlots,
+    sharedEvents: shared.runEvents,
+    limits: {
+      rateLimiter,
+      sendsPerMinute: config.SENDS_PER_MINUTE_MAX,
+      runsPerUser: config.RUNS_PER_USER_MAX,
+      sharedStore: location.kind === 'postgres',
+    },
   });
   // A cancel that reached another process sharing the store, for a run that lives here.
-  const stopListening = await store.runSignals.listen((runId) => void hub.cancel(runId));
+  cleanup.defer(await store.runSignals.listen((runId) => void hub.cancel(runId)));
   if (config.AGENT_BACKEND === 'builtin' && llm.isOffline) {
     logger.warn('no LLM_BASE_URL: answering with the built-in offline demo model (hearth/offline), not a real LLM');
   }
@@ -307,13 +369,10 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
           : location.kind === 'pglite'
             ? `PGlite at ${location.dataDir}`
             : 'PGlite in memory';
+      const redis = shared.runEvents ? ' + Redis (REDIS_URL)' : '';
       const web = servesWebApp ? '; web app at /' : '';
-      return `store: ${where}; ${auth.description}; ${backend.description}${web}`;
+      return `store: ${where}${redis}; ${auth.description}; ${backend.description}${web}`;
     },
-    close: async () => {
-      stopMaintenance();
-      await stopListening();
-      await store.close();
-    },
+    close: () => cleanup.run(),
   };
 }

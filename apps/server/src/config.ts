@@ -54,7 +54,13 @@ export const configSchema = z
       .max(200)
       .optional()
       .describe(
-        "This server's name among those sharing one PostgreSQL, stable across its restarts and unique among live ones (e.g. the pod name): a restart then ends the runs it left at once. Unset: a new id per start, and a dead process's runs are ended once they miss their heartbeats (~20 s).",
+        "This server's name among those sharing one PostgreSQL, stable across its restarts and unique among live ones (e.g. the pod name): a restart then ends the runs it left at once. Unset: a new id per start, and a dead process's runs are ended once they miss their heartbeats (within 15 s).",
+      ),
+    REDIS_URL: z
+      .url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' })
+      .optional()
+      .describe(
+        'A `redis://` URL, for several instances on one PostgreSQL: every instance then streams every run live, and login throttles and rate limits count for all instances together (see docs/deploy.md).',
       ),
     DATABASE_CONNECT_TIMEOUT_SECONDS: integer(1, 600)
       .default(30)
@@ -170,6 +176,16 @@ export const configSchema = z
     STREAMS_PER_RUN_MAX: integer(1, 100_000)
       .default(10)
       .describe('Event streams that may follow one run at once (tabs showing the same conversation).'),
+    RUNS_PER_USER_MAX: integer(1, 10_000)
+      .default(3)
+      .describe(
+        'Runs (answers being written) one user may have at once, over all conversations and instances; one more is `RATE_LIMITED`.',
+      ),
+    SENDS_PER_MINUTE_MAX: integer(1, 100_000)
+      .default(30)
+      .describe(
+        'Messages one user may send per minute, over all instances (shared through REDIS_URL); past it `RATE_LIMITED` with `retryAfterSeconds`.',
+      ),
     MODEL_PRICES_FILE: z
       .string()
       .min(1)

@@ -86,10 +86,14 @@ export type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery, UsageTotals
 export type { LlmClient, LlmMessage, LlmRequest, LlmStreamEvent, LlmTool, LlmToolCall } from './ports/llm-client';
 export type { RateLimitDecision, RateLimiter } from './ports/rate-limiter';
 export type { RunSignals } from './ports/run-signals';
+export type { SharedRunEvents } from './ports/shared-run-events';
 export type { StreamCap, StreamSlot, StreamSlots } from './ports/stream-slots';
 export type { UserService } from './ports/user-service';
 export { MemoryRateLimiter } from './rate-limit/memory-rate-limiter';
 export { MemoryStreamSlots, type StreamCaps } from './rate-limit/memory-stream-slots';
+export { connectRedis, type RedisConnections } from './redis/redis-connections';
+export { RedisRateLimiter } from './redis/redis-rate-limiter';
+export { RedisRunEvents, type RedisRunEventsOptions } from './redis/redis-run-events';
 export { createDataDir, DataDirError } from './store/data-dir';
 export { DataDirInUseError } from './store/data-dir-lock';
 export { type Database, openStore, type Store, type StoreLocation } from './store/database';

@@ -5,4 +5,13 @@ export { type ServerProcess as Started, serverDir, stopServerProcess as stop };
 /** The real server in its own process, its whole output kept for assertions. */
 export const startProcess = (env: Record<string, string>): Promise<ServerProcess> =>
   // Every test signs up from 127.0.0.1, and some follow a hundred runs of one user at once.
-  startServerProcess({ REGISTER_MAX_PER_IP: '1000000', STREAMS_PER_USER_MAX: '1000', ...env }, { keepOutput: true });
+  startServerProcess(
+    {
+      REGISTER_MAX_PER_IP: '1000000',
+      STREAMS_PER_USER_MAX: '1000',
+      SENDS_PER_MINUTE_MAX: '100000',
+      RUNS_PER_USER_MAX: '10000',
+      ...env,
+    },
+    { keepOutput: true },
+  );

@@ -50,6 +50,9 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     REGISTER_MAX_PER_IP: '1000000',
     // Suites race a hundred sends of one user at once, each followed; chat-streams.test.ts tests the caps.
     STREAMS_PER_USER_MAX: '1000',
+    // And send back to back; chat-limits.test.ts tests the per-user limits.
+    SENDS_PER_MINUTE_MAX: '100000',
+    RUNS_PER_USER_MAX: '10000',
     ...options.env,
   });
   const captured: string[] = [];

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Conversation, Message, RunEvent, RunStatus, Usage } from '../domain/chat';
+import { type Conversation, isTerminal, type Message, type RunEvent, type RunStatus, type Usage } from '../domain/chat';
 import { AppError, isAppError } from '../domain/errors';
 import type { AuthenticatedUser } from '../domain/user';
 import type { AgentRuntime, TurnEvent } from '../ports/agent-runtime';
 import type { ChatOperations, SendInput, SendOrigin, StreamedEvent } from '../ports/chat';
 import type { Clock } from '../ports/clock';
+import type { RateLimiter } from '../ports/rate-limiter';
 import type { RunSignals } from '../ports/run-signals';
+import type { SharedRunEvents } from '../ports/shared-run-events';
 import type { StreamCap, StreamSlots } from '../ports/stream-slots';
 import { type ChatStore, type RunRecord, runActiveError, type StartedRun } from './chat-store';
 import { DeltaCoalescer } from './delta-coalescer';
@@ -34,6 +36,24 @@ export interface ChatServiceOptions {
   signals: RunSignals;
   /** Caps the event streams open at once per user and per run. */
   streamSlots: StreamSlots;
+  /**
+   * The events of runs live in other processes (REDIS_URL). Without it a subscriber on a process
+   * that is not running the run gets only its end, read from the store.
+   */
+  sharedEvents?: SharedRunEvents | null | undefined;
+  /** Per-user limits; counted through `rateLimiter` (shared by all instances when it is Redis). */
+  limits?: ChatLimits | undefined;
+}
+
+export interface ChatLimits {
+  rateLimiter: RateLimiter;
+  sendsPerMinute: number;
+  runsPerUser: number;
+  /**
+   * Other processes may be running this user's runs (a shared PostgreSQL): count the store's
+   * active runs too, not only this process's.
+   */
+  sharedStore: boolean;
 }
 
 /** How long a cancel waits for a run in another process to stop before answering with its status. */
@@ -58,15 +78,72 @@ const STREAM_RETRY_AFTER_SECONDS = 5;
 
 /** Chat runs: accept a message, run the agent in the background, stream and persist what it says. */
 export class ChatService implements ChatOperations {
+  /** Sends of each user admitted in this process and not yet in the hub (or failed). */
+  private readonly starting = new Map<string, number>();
+
   constructor(private readonly options: ChatServiceOptions) {}
 
   /** `origin.requestId` goes on the run's log lines, so an operator can follow a request into its run. */
   async send(caller: AuthenticatedUser, input: SendInput, origin: SendOrigin = {}): Promise<StartedRun> {
-    const { store, runtime, models } = this.options;
+    const { store } = this.options;
+    // A send repeated with its clientMessageId is answered with the first run, and counts once.
     if (input.clientMessageId) {
       const earlier = await store.runByClientMessageId(caller.id, input.clientMessageId);
       if (earlier) return sameSend(earlier, input);
     }
+    const releaseStart = await this.admitSend(caller.id);
+    try {
+      return await this.start(caller, input, origin);
+    } finally {
+      releaseStart();
+    }
+  }
+
+  /**
+   * The user's limits, checked before anything is written: sends per minute, and runs at once
+   * (those live here, those starting here right now, and, on a shared store, those elsewhere).
+   * Resolves to what gives the starting slot back once the run is in the hub or the send failed.
+   */
+  private async admitSend(userId: string): Promise<() => void> {
+    const { limits, hub } = this.options;
+    if (!limits) return () => {};
+    const startingHere = this.starting.get(userId) ?? 0;
+    // Counted before the awaits below, so sends racing in this process see each other.
+    this.starting.set(userId, startingHere + 1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      const left = (this.starting.get(userId) ?? 1) - 1;
+      if (left > 0) this.starting.set(userId, left);
+      else this.starting.delete(userId);
+    };
+    try {
+      const rate = await limits.rateLimiter.hit(`send:${userId}`, limits.sendsPerMinute, 60_000);
+      if (!rate.allowed) {
+        throw new AppError('RATE_LIMITED', 'Too many messages in the last minute: wait a moment and send again.', {
+          retryAfterSeconds: Math.max(1, Math.ceil(rate.retryAfterMs / 1000)),
+        });
+      }
+      const active = new Set(hub.liveRunIdsOf(userId));
+      if (limits.sharedStore) for (const runId of await this.options.store.activeRunIds(userId)) active.add(runId);
+      if (active.size + startingHere >= limits.runsPerUser) {
+        await limits.rateLimiter.refund(`send:${userId}`);
+        throw new AppError(
+          'RATE_LIMITED',
+          `Up to ${limits.runsPerUser} answers can be written for you at once: wait for one to finish or cancel it.`,
+          { retryAfterSeconds: STREAM_RETRY_AFTER_SECONDS },
+        );
+      }
+    } catch (error) {
+      release();
+      throw error;
+    }
+    return release;
+  }
+
+  private async start(caller: AuthenticatedUser, input: SendInput, origin: SendOrigin): Promise<StartedRun> {
+    const { store, runtime, models } = this.options;
     const model = input.model ?? models[0] ?? '';
     if (!models.includes(model)) {
       throw new AppError('INVALID_INPUT', `The model "${model}" is not available here.`, {
@@ -131,7 +208,7 @@ export class ChatService implements ChatOperations {
       events = seen === 'all' ? noEvents() : hub.follow(runId, seen, signal);
     } else {
       if (!run) throw new AppError('NOT_FOUND', 'That run does not exist.');
-      events = seen === 'all' ? noEvents() : this.storedOutcome(run, signal);
+      events = seen === 'all' ? noEvents() : this.followElsewhere(run, seen, signal);
     }
     const slot = await streamSlots.acquire(caller.id, runId);
     if (!slot.granted) throw streamCapError(slot.cap);
@@ -143,11 +220,11 @@ export class ChatService implements ChatOperations {
     let run = await store.run(caller.id, runId);
     if (hub.has(runId)) {
       await hub.cancel(runId);
-    } else if (run.status === 'queued' || run.status === 'running') {
+    } else if (isActive(run.status)) {
       // Live in another process: ask it, then wait a little for the run to end there.
       await signals.requestCancel(runId);
       const deadline = performance.now() + REMOTE_CANCEL_WAIT_MS;
-      while ((run.status === 'queued' || run.status === 'running') && performance.now() < deadline) {
+      while (isActive(run.status) && performance.now() < deadline) {
         await sleep(REMOTE_RUN_POLL_MS / 5);
         run = await store.run(caller.id, runId);
       }
@@ -351,12 +428,30 @@ export class ChatService implements ChatOperations {
   }
 
   /**
+   * A run this process is not running: live from the shared events where there are some, and
+   * its end from the store when they stop short of it (its process died, or it ended long ago).
+   */
+  private async *followElsewhere(run: RunRecord, seen: number, signal: AbortSignal): AsyncGenerator<StreamedEvent> {
+    const { sharedEvents, store } = this.options;
+    if (sharedEvents) {
+      const hasEnded = async () => !isActive((await store.run(run.userId, run.id)).status);
+      for await (const item of sharedEvents.follow(run.id, seen, signal, hasEnded)) {
+        yield item;
+        if (isTerminal(item.event)) return;
+      }
+      if (signal.aborted) return;
+      run = await store.run(run.userId, run.id);
+    }
+    yield* this.storedOutcome(run, signal);
+  }
+
+  /**
    * The end of a run this process is not running: one that ended here long ago, or one live in
    * another process sharing the database, whose end is awaited by polling the store.
    */
   private async *storedOutcome(initial: RunRecord, signal: AbortSignal): AsyncGenerator<StreamedEvent> {
     let run = initial;
-    while (run.status === 'queued' || run.status === 'running') {
+    while (isActive(run.status)) {
       await sleep(REMOTE_RUN_POLL_MS, undefined, { signal }).catch(() => {});
       if (signal.aborted) return;
       run = await this.options.store.run(run.userId, run.id);
@@ -424,6 +519,8 @@ function sameSend(earlier: StartedRun, input: SendInput): StartedRun {
   }
   return earlier;
 }
+
+const isActive = (status: RunStatus) => status === 'queued' || status === 'running';
 
 async function* noEvents(): AsyncGenerator<StreamedEvent> {}
 

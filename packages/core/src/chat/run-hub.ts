@@ -1,5 +1,6 @@
 import { isTerminal, type RunEvent } from '../domain/chat';
 import type { StreamedEvent } from '../ports/chat';
+import type { SharedRunEvents } from '../ports/shared-run-events';
 
 interface LiveRun {
   userId: string;
@@ -33,12 +34,27 @@ function wakeInSlices(waiting: (() => void)[], from: number): void {
  */
 export class RunHub {
   private readonly runs = new Map<string, LiveRun>();
+  /** The runs not yet ended, by user: what the per-user limit and the heartbeat look at. */
+  private readonly liveByUser = new Map<string, Set<string>>();
 
-  /** `observe` sees every event published here, as it is published (metrics). */
+  private readonly observe: ((runId: string, event: RunEvent) => void) | undefined;
+  private readonly shared: SharedRunEvents | undefined;
+
+  /**
+   * `observe` sees every event published here, as it is published (metrics); `shared` gets every
+   * one too, for the subscribers of other processes (REDIS_URL).
+   */
   constructor(
     private readonly retentionMs: number,
-    private readonly observe?: (runId: string, event: RunEvent) => void,
-  ) {}
+    options: {
+      observe?: ((runId: string, event: RunEvent) => void) | undefined;
+      shared?: SharedRunEvents | null | undefined;
+    } = {},
+  ) {
+    this.observe = options.observe;
+    this.shared = options.shared ?? undefined;
+    this.shared?.republish(() => this.logs());
+  }
 
   open(runId: string, userId: string): AbortSignal {
     let settle = () => {};
@@ -55,6 +71,9 @@ export class RunHub {
       settle,
     };
     this.runs.set(runId, run);
+    const live = this.liveByUser.get(userId);
+    if (live) live.add(runId);
+    else this.liveByUser.set(userId, new Set([runId]));
     return run.controller.signal;
   }
 
@@ -71,17 +90,35 @@ export class RunHub {
     return this.runs.get(runId)?.events.length ?? 0;
   }
 
+  /** Every run's log this process holds, finished ones in their retention window included. */
+  *logs(): Iterable<{ runId: string; events: readonly StreamedEvent[] }> {
+    for (const [runId, run] of this.runs) yield { runId, events: run.events };
+  }
+
+  liveRunIdsOf(userId: string): string[] {
+    return [...(this.liveByUser.get(userId) ?? [])];
+  }
+
   liveRunIds(): string[] {
-    return [...this.runs].filter(([, run]) => !run.ended).map(([runId]) => runId);
+    return [...this.liveByUser.values()].flatMap((runIds) => [...runIds]);
+  }
+
+  private markEnded(runId: string, run: LiveRun): void {
+    run.ended = true;
+    const live = this.liveByUser.get(run.userId);
+    live?.delete(runId);
+    if (live?.size === 0) this.liveByUser.delete(run.userId);
   }
 
   publish(runId: string, event: RunEvent): void {
     const run = this.runs.get(runId);
     if (!run || run.ended) return;
-    run.events.push({ id: String(run.events.length + 1), event });
+    const id = run.events.length + 1;
+    run.events.push({ id: String(id), event });
     this.observe?.(runId, event);
+    this.shared?.append(runId, id, event);
     if (isTerminal(event)) {
-      run.ended = true;
+      this.markEnded(runId, run);
       run.settle();
       setTimeout(() => this.runs.delete(runId), this.retentionMs).unref();
     }
@@ -104,7 +141,7 @@ export class RunHub {
     const run = this.runs.get(runId);
     if (!run) return;
     this.runs.delete(runId);
-    run.ended = true;
+    this.markEnded(runId, run);
     run.controller.abort();
     run.settle();
   }
