@@ -31,7 +31,9 @@ import {
   PriceTable,
   type RateLimiter,
   RedisRateLimiter,
+  RedisRevocations,
   RedisRunEvents,
+  type Revocations,
   RunHub,
   type SharedRunEvents,
   type Store,
@@ -146,6 +148,7 @@ export function ledgerFor(
 interface SharedState {
   runEvents: SharedRunEvents | null;
   rateLimiter: RateLimiter | null;
+  revocations: Revocations | null;
 }
 
 async function sharedStateFor(config: Config, logger: Logger, cleanup: CleanupStack): Promise<SharedState> {
@@ -155,7 +158,7 @@ async function sharedStateFor(config: Config, logger: Logger, cleanup: CleanupSt
         'DATABASE_URL without REDIS_URL: if more than one instance runs, a subscriber on an instance that is not running the run gets only its end, not its text as it streams, and login throttles and rate limits count per instance; set REDIS_URL (docs/deploy.md)',
       );
     }
-    return { runEvents: null, rateLimiter: null };
+    return { runEvents: null, rateLimiter: null, revocations: null };
   }
   const redis = await connectRedis(config.REDIS_URL).catch((error: unknown) => {
     throw new ConfigError(`Invalid setting REDIS_URL: Redis did not answer (${safeError(error).message})`);
@@ -176,7 +179,11 @@ async function sharedStateFor(config: Config, logger: Logger, cleanup: CleanupSt
     retentionMs: config.RUN_EVENT_RETENTION_SECONDS * 1000,
   });
   cleanup.defer(() => runEvents.close());
-  return { runEvents, rateLimiter: new RedisRateLimiter(redis.limits) };
+  return {
+    runEvents,
+    rateLimiter: new RedisRateLimiter(redis.limits),
+    revocations: new RedisRevocations(redis.commands, redis.subscriber),
+  };
 }
 
 /** The composition root: the one place that picks adapters and wires them together. */
@@ -209,7 +216,7 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     },
     registration: { perIp: config.REGISTER_MAX_PER_IP, windowMs: config.REGISTER_WINDOW_SECONDS * 1000 },
   });
-  const auth = await authFor(config, { store, clock, throttle });
+  const auth = await authFor(config, { store, clock, throttle, revocations: shared.revocations });
   const apiKeys = new ApiKeyService(new ApiKeyStore(store.db), clock);
 
   const streamSlots = new MemoryStreamSlots({
@@ -301,7 +308,13 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
   if (auth.readiness) readiness.push(auth.readiness);
   if (litellm) readiness.push({ name: 'litellm', check: () => litellm.ping() });
 
-  const status = new AccountStatus({ db: store.db, clock, soleWriter, adminEmails: config.ADMIN_EMAILS });
+  const status = new AccountStatus({
+    db: store.db,
+    clock,
+    soleWriter,
+    adminEmails: config.ADMIN_EMAILS,
+    ...(shared.revocations ? { revocations: shared.revocations } : {}),
+  });
   const admin = new AdminService({
     db: store.db,
     clock,

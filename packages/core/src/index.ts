@@ -85,6 +85,7 @@ export {
 export type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery, UsageTotals } from './ports/ledger';
 export type { LlmClient, LlmMessage, LlmRequest, LlmStreamEvent, LlmTool, LlmToolCall } from './ports/llm-client';
 export type { RateLimitDecision, RateLimiter } from './ports/rate-limiter';
+export { LocalRevocations, type Revocation, type Revocations } from './ports/revocations';
 export type { RunSignals } from './ports/run-signals';
 export type { SharedRunEvents } from './ports/shared-run-events';
 export type { StreamCap, StreamSlot, StreamSlots } from './ports/stream-slots';
@@ -93,6 +94,7 @@ export { MemoryRateLimiter } from './rate-limit/memory-rate-limiter';
 export { MemoryStreamSlots, type StreamCaps } from './rate-limit/memory-stream-slots';
 export { connectRedis, type RedisConnections } from './redis/redis-connections';
 export { RedisRateLimiter } from './redis/redis-rate-limiter';
+export { RedisRevocations } from './redis/redis-revocations';
 export { RedisRunEvents, type RedisRunEventsOptions } from './redis/redis-run-events';
 export { createDataDir, DataDirError } from './store/data-dir';
 export { DataDirInUseError } from './store/data-dir-lock';

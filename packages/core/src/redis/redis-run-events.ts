@@ -66,8 +66,10 @@ export class RedisRunEvents implements SharedRunEvents {
   private readonly followed = new Map<string, FollowedRun>();
   private readonly idleCheckMs: number;
   private readonly onMessage = (channel: string) => {
-    const run = this.followed.get(channel.slice(channelPrefix.length));
-    if (run) this.read(channel.slice(channelPrefix.length), run);
+    if (!channel.startsWith(channelPrefix)) return;
+    const runId = channel.slice(channelPrefix.length);
+    const run = this.followed.get(runId);
+    if (run) this.read(runId, run);
   };
   private readonly onSubscriberReady = () => {
     for (const [runId, run] of this.followed) this.read(runId, run);
