@@ -35,16 +35,18 @@ import {
   StoreUserService,
   schema,
   systemClock,
+  traceMethods,
 } from '@hearth/core';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { agentBackendFor } from './agent-backend';
 import { authFor } from './auth-provider';
-import { type Config, ConfigError, corsPolicy } from './config';
+import { type Config, ConfigError, corsPolicy, redactUrls } from './config';
 import { createLogger, type Logger, logFormatFor } from './logger';
 import { startMaintenance } from './maintenance';
 import { HearthMetrics } from './observability/metrics';
 import { metricsEndpoint } from './observability/metrics-endpoint';
+import { startTracing } from './observability/tracing';
 import { DEFAULT_WEB_APP_DIR, serveWebApp } from './web-app';
 
 /** What a test (or another deployment) may put in place of the defaults. */
@@ -133,7 +135,8 @@ export function ledgerFor(
       ? new LiteLlmAdmin({ baseUrl: config.LITELLM_URL, masterKey: config.LITELLM_MASTER_KEY })
       : null;
   const litellmLedger = litellm ? new LiteLlmLedger(builtinLedger, litellm, deps.store.db, deps.clock) : null;
-  return { ledger: litellmLedger ?? builtinLedger, litellm, litellmLedger };
+  const ledger = traceMethods(litellmLedger ?? builtinLedger, 'store', ['reserve', 'extend', 'settle', 'release']);
+  return { ledger, litellm, litellmLedger };
 }
 
 /** The composition root: the one place that picks adapters and wires them together. */
@@ -206,7 +209,11 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     apiKeyFor: litellmLedger ? (userId: string) => litellmLedger.keyFor(userId) : undefined,
   });
   const { runtime } = backend;
-  const chatStore = new ChatStore(store.db, clock, soleWriter, config.INSTANCE_ID ?? randomUUID());
+  const chatStore = traceMethods(
+    new ChatStore(store.db, clock, soleWriter, config.INSTANCE_ID ?? randomUUID()),
+    'store',
+    ['startRun', 'turnContext', 'savePartial', 'saveSummary', 'finishRun'],
+  );
   const hub = new RunHub(config.RUN_EVENT_RETENTION_SECONDS * 1000, metrics?.runEventObserved);
   const stopMaintenance = await startMaintenance({
     chatStore,
@@ -293,6 +300,8 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
   }
   const webAppDir = overrides.webAppDir === undefined ? DEFAULT_WEB_APP_DIR : overrides.webAppDir;
   const servesWebApp = webAppDir !== null && serveWebApp(app, webAppDir);
+  // Last: nothing after it can fail, so no start that failed leaves a provider registered.
+  const tracing = await startTracing(config);
 
   return {
     app,
@@ -308,12 +317,14 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
             ? `PGlite at ${location.dataDir}`
             : 'PGlite in memory';
       const web = servesWebApp ? '; web app at /' : '';
-      return `store: ${where}; ${auth.description}; ${backend.description}${web}`;
+      const traces = tracing ? `; traces to ${redactUrls(tracing.url)}` : '';
+      return `store: ${where}; ${auth.description}; ${backend.description}${web}${traces}`;
     },
     close: async () => {
       stopMaintenance();
       await stopListening();
       await store.close();
+      await tracing?.shutdown();
     },
   };
 }
