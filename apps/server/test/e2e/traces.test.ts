@@ -144,7 +144,9 @@ describe('traces on: OTEL_EXPORTER_OTLP_ENDPOINT points at a collector', () => {
     });
     expect(call.attributes['hearth.llm.time_to_first_token_ms']).toEqual(expect.any(Number));
     // The step's reservation: taken before the call, settled for what it used.
-    expect(childrenOf(call).map((span) => span.name)).toEqual(expect.arrayContaining(['store.reserve', 'store.settle']));
+    expect(childrenOf(call).map((span) => span.name)).toEqual(
+      expect.arrayContaining(['store.reserve', 'store.settle']),
+    );
 
     // What the user wrote, their email and password are on no span, and neither is the answer.
     const strings = spans.flatMap(spanStrings);

@@ -54,16 +54,16 @@ export interface ReceivedSpan {
 
 export const SPAN_KIND_SERVER = 2;
 
-function valueOf(value: AnyValue): AttributeValue {
+function readValue(value: AnyValue): AttributeValue {
   if (value.stringValue !== undefined) return value.stringValue;
   if (value.boolValue !== undefined) return value.boolValue;
   if (value.intValue !== undefined) return Number(value.intValue);
   if (value.doubleValue !== undefined) return value.doubleValue;
-  return (value.arrayValue?.values ?? []).map(valueOf);
+  return (value.arrayValue?.values ?? []).map(readValue);
 }
 
 const attributesOf = (list: KeyValue[] | undefined): Record<string, AttributeValue> =>
-  Object.fromEntries((list ?? []).map(({ key, value }) => [key, valueOf(value)]));
+  Object.fromEntries((list ?? []).map(({ key, value }) => [key, readValue(value)]));
 
 export interface OtlpReceiver {
   /** The base endpoint, as OTEL_EXPORTER_OTLP_ENDPOINT takes it. */
