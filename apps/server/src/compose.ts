@@ -42,17 +42,19 @@ import {
   safeError,
   schema,
   systemClock,
+  traceMethods,
 } from '@hearth/core';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { agentBackendFor } from './agent-backend';
 import { authFor } from './auth-provider';
 import { CleanupStack } from './cleanup-stack';
-import { type Config, ConfigError, corsPolicy } from './config';
+import { type Config, ConfigError, corsPolicy, redactUrls } from './config';
 import { createLogger, type Logger, logFormatFor } from './logger';
 import { startMaintenance } from './maintenance';
 import { HearthMetrics } from './observability/metrics';
 import { metricsEndpoint } from './observability/metrics-endpoint';
+import { startTracing } from './observability/tracing';
 import { DEFAULT_WEB_APP_DIR, serveWebApp } from './web-app';
 
 /** What a test (or another deployment) may put in place of the defaults. */
@@ -141,7 +143,8 @@ export function ledgerFor(
       ? new LiteLlmAdmin({ baseUrl: config.LITELLM_URL, masterKey: config.LITELLM_MASTER_KEY })
       : null;
   const litellmLedger = litellm ? new LiteLlmLedger(builtinLedger, litellm, deps.store.db, deps.clock) : null;
-  return { ledger: litellmLedger ?? builtinLedger, litellm, litellmLedger };
+  const ledger = traceMethods(litellmLedger ?? builtinLedger, 'store', ['reserve', 'extend', 'settle', 'release']);
+  return { ledger, litellm, litellmLedger };
 }
 
 /** What several instances share through Redis (REDIS_URL); without it, each process keeps its own. */
@@ -264,7 +267,11 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     apiKeyFor: litellmLedger ? (userId: string) => litellmLedger.keyFor(userId) : undefined,
   });
   const { runtime } = backend;
-  const chatStore = new ChatStore(store.db, clock, soleWriter, config.INSTANCE_ID ?? randomUUID());
+  const chatStore = traceMethods(
+    new ChatStore(store.db, clock, soleWriter, config.INSTANCE_ID ?? randomUUID()),
+    'store',
+    ['startRun', 'turnContext', 'savePartial', 'saveSummary', 'finishRun'],
+  );
   const hub = new RunHub(config.RUN_EVENT_RETENTION_SECONDS * 1000, {
     observe: metrics?.runEventObserved,
     shared: shared.runEvents,
@@ -368,6 +375,9 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
   }
   const webAppDir = overrides.webAppDir === undefined ? DEFAULT_WEB_APP_DIR : overrides.webAppDir;
   const servesWebApp = webAppDir !== null && serveWebApp(app, webAppDir);
+  // Last, so its provider is flushed first at close.
+  const tracing = await startTracing(config);
+  if (tracing) cleanup.defer(() => tracing.shutdown());
 
   return {
     app,
@@ -384,7 +394,8 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
             : 'PGlite in memory';
       const redis = shared.runEvents ? ' + Redis (REDIS_URL)' : '';
       const web = servesWebApp ? '; web app at /' : '';
-      return `store: ${where}${redis}; ${auth.description}; ${backend.description}${web}`;
+      const traces = tracing ? `; traces to ${redactUrls(tracing.url)}` : '';
+      return `store: ${where}${redis}; ${auth.description}; ${backend.description}${web}${traces}`;
     },
     close: () => cleanup.run(),
   };

@@ -102,4 +102,5 @@ export { type Database, openStore, type Store, type StoreLocation } from './stor
 export { StoreUnreachableError } from './store/errors';
 export { migrateStore } from './store/migrate';
 export * as schema from './store/schema';
+export { traceMethods, tracer } from './tracing/tracing';
 export { StoreUserService } from './users/user-service';
