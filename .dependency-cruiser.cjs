@@ -47,7 +47,7 @@ module.exports = {
       severity: 'error',
       // The capture is the importer's folder (agent/letta, or chat), so an adapter may import its own files.
       from: { path: `${CORE}((?:agent|auth|billing)/[^/]+|[^/]+)/`, pathNot: TESTS },
-      to: { path: ADAPTERS, pathNot: `${CORE}$1/` },
+      to: { path: ADAPTERS, pathNot: `${CORE}$1/[^/]+$` },
     },
     {
       name: 'edge-folders-import-only-inward',
@@ -94,7 +94,8 @@ module.exports = {
         'never code from packages/api or packages/core.',
       severity: 'error',
       from: { path: '^packages/sdk/src/' },
-      to: { path: '^packages/(api|core)/', dependencyTypesNot: ['type-only'] },
+      // The bare name too: the SDK does not depend on @hearth/core, so an import of it does not resolve.
+      to: { path: ['^packages/(api|core)/', '^@hearth/(api|core)(/|$)'], dependencyTypesNot: ['type-only'] },
     },
   ],
   options: {
