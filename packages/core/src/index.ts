@@ -25,12 +25,14 @@ export { AccountService } from './billing/account-service';
 export { BuiltinLedger, type LedgerOptions } from './billing/builtin-ledger';
 export { budgetDuration, LiteLlmAdmin, type LiteLlmAdminOptions } from './billing/litellm/litellm-admin';
 export { LiteLlmLedger } from './billing/litellm/litellm-ledger';
-export { BUDGET_PERIODS, type BudgetPeriod, periodEnd, periodStart } from './billing/periods';
-export { costMicros, type ModelPrice, PriceTable } from './billing/prices';
+export type { ModelPrice } from './billing/model-price';
+export { periodEnd, periodStart } from './billing/periods';
+export { costMicros, PriceTable } from './billing/prices';
 export { ChatService, type ChatServiceOptions } from './chat/chat-service';
 export { ChatStore } from './chat/chat-store';
 export { RunHub } from './chat/run-hub';
 export { CompletionService, type CompletionServiceOptions } from './completions/completion-service';
+export { BUDGET_PERIODS, type BudgetPeriod } from './domain/budget';
 export type {
   Conversation,
   MemoryBlock,
