@@ -223,12 +223,31 @@ async function step(
         'gen_ai.usage.output_tokens': used.completionTokens,
         ...(cut ? { 'hearth.llm.cut': true } : {}),
       });
-      const { costMicros } = await ledger.settle(allowance.grant, used);
+      const { costMicros } = await retried(() => ledger.settle(allowance.grant, used));
       onSettled({ ...used, costMicros });
     } else {
-      await ledger.release(allowance.grant);
+      await retried(() => ledger.release(allowance.grant));
     }
   }
   // Tool calls cut off mid-way are not run: the turn ends with the text.
   return { text, calls: cut ? [] : calls, cut };
+}
+
+/**
+ * Pauses before each new try of a settle or release that failed. Both are idempotent (the
+ * reservation row is deleted as the step is billed, so a second try finds nothing to bill twice),
+ * and a store that dropped its connections (a failover, `pg_terminate_backend`) answers again within
+ * moments: without a retry the reservation would hold the user's budget until it expired.
+ */
+const SETTLE_RETRY_DELAYS_MS = [100, 500, 2_000, 5_000];
+
+async function retried<T>(work: () => Promise<T>): Promise<T> {
+  for (const delayMs of SETTLE_RETRY_DELAYS_MS) {
+    try {
+      return await work();
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+  return work();
 }

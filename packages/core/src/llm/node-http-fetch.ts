@@ -101,8 +101,11 @@ export const nodeHttpFetch: typeof globalThis.fetch = (input, init) =>
     const attempt = () => {
       req = send(url, { method: init?.method ?? 'GET', headers, agent });
       const sent = req;
-      sent.once('error', (error: NodeJS.ErrnoException) => {
-        if (!signal?.aborted && failedOnStaleSocket(sent, error)) {
+      let answered = false;
+      // `on`, not `once`: a request can emit a second error (an abort destroying it after a reset),
+      // and an 'error' with no listener is thrown, taking the whole process down.
+      sent.on('error', (error: NodeJS.ErrnoException) => {
+        if (!answered && !signal?.aborted && failedOnStaleSocket(sent, error)) {
           attempt();
           return;
         }
@@ -110,6 +113,10 @@ export const nodeHttpFetch: typeof globalThis.fetch = (input, init) =>
         reject(error);
       });
       sent.once('response', (incoming) => {
+        answered = true;
+        // The body's reader gets the error through its iterator; a body nobody reads (yet) must
+        // not turn an abort or a reset into an unhandled 'error' that ends the process.
+        incoming.on('error', () => {});
         // Kept until the body is read: an abort then ends the stream being read with the abort's error.
         incoming.once('close', () => signal?.removeEventListener('abort', onAbort));
         resolve(toResponse(incoming, url));
