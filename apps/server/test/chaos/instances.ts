@@ -11,10 +11,38 @@ import { type ServerProcess, startServerProcess } from '../../src/server-process
 export interface Instance {
   name: string;
   process: ServerProcess | undefined;
+  /** Set while the suite itself stops or kills it: any other exit is the server dying by itself. */
+  stopping: boolean;
 }
 
-export function startInstance(name: string, env: Record<string, string>): Promise<ServerProcess> {
-  return startServerProcess({ HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env });
+/** An exit nobody asked for, with the end of what the process printed. */
+export interface UnexpectedExit {
+  instance: string;
+  code: number | null;
+  signal: string | null;
+  lastLines: string[];
+}
+
+export async function startInstance(
+  instance: Instance,
+  env: Record<string, string>,
+  onUnexpectedExit: (exit: UnexpectedExit) => void,
+): Promise<ServerProcess> {
+  // Info, not warn: the start-up line that says where it listens is an info line. The output is
+  // kept so a server that dies by itself can say why.
+  const started = await startServerProcess({ HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env }, { keepOutput: true });
+  instance.process = started;
+  instance.stopping = false;
+  started.child.once('exit', (code, signal) => {
+    if (instance.stopping) return;
+    const lastLines = started
+      .output()
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.includes('"msg":"request"'))
+      .slice(-40);
+    onUnexpectedExit({ instance: instance.name, code, signal, lastLines });
+  });
+  return started;
 }
 
 /** kill -9: no shutdown hook runs, its runs are left `running` in the store with their heartbeats. */

@@ -18,6 +18,7 @@ import {
   startInstance,
   startRedis,
   stopGracefully,
+  type UnexpectedExit,
 } from './instances';
 import { type ChaosLlm, startChaosLlm } from './llm-server';
 import { type RoundRobinProxy, startRoundRobinProxy } from './proxy';
@@ -40,8 +41,8 @@ const REPORT = resolve(
 );
 
 /** The operator's limit for everyone; every third user sets a lower one, so some reach it in the run. */
-const DEFAULT_BUDGET_USD = 0.05;
-const OWN_LIMIT_USD = 0.004;
+const DEFAULT_BUDGET_USD = 0.01;
+const OWN_LIMIT_USD = 0.002;
 /** Long enough after the last send for a killed instance's runs to be ended (≤ 15 s) and followed. */
 const DRAIN_S = 45;
 const LLM_IDLE_TIMEOUT_MS = 1_500;
@@ -78,6 +79,7 @@ async function main(): Promise<number> {
     void Promise.allSettled(cleanups.reverse().map((cleanup) => cleanup())).then(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
 
   try {
     const db: ChaosDatabase = await createDatabase(POSTGRES_URL);
@@ -103,17 +105,29 @@ async function main(): Promise<number> {
       DEFAULT_BUDGET_USD: String(DEFAULT_BUDGET_USD),
       // One proxy address for every user: per-IP sign-up limits would count all of them as one.
       REGISTER_MAX_PER_IP: '1000000',
-      LOGIN_MAX_ATTEMPTS_PER_IP: '1000000',
+      LOGIN_MAX_ATTEMPTS_PER_IP: '100000',
       SENDS_PER_MINUTE_MAX: '100000',
       STREAMS_PER_USER_MAX: '100',
     });
-    const instances: Instance[] = ['a', 'b', 'c'].map((name) => ({ name, process: undefined }));
+    const instances: Instance[] = ['a', 'b', 'c'].map((name) => ({ name, process: undefined, stopping: false }));
+    const unexpectedExits: UnexpectedExit[] = [];
     cleanups.push(() =>
-      Promise.all(instances.map((instance) => instance.process && stopGracefully(instance.process.child))),
+      Promise.all(
+        instances.map((instance) => {
+          instance.stopping = true;
+          return instance.process && stopGracefully(instance.process.child);
+        }),
+      ),
     );
-    const launch = async (instance: Instance, instanceId: string) => {
-      instance.process = await startInstance(instance.name, env(instanceId));
-      proxy.add(instance.name, instance.process.url);
+    const launch = async (instance: Instance, instanceId: string): Promise<void> => {
+      const started = await startInstance(instance, env(instanceId), (exit) => {
+        unexpectedExits.push(exit);
+        proxy.remove(instance.name);
+        log('died by itself', `instance ${instance.name} (${exit.signal ?? `exit ${exit.code}`}); restarting it`);
+        // As an orchestrator would: the rest of the run still has three instances.
+        void launch(instance, instanceId).catch((error: unknown) => console.error(error));
+      });
+      proxy.add(instance.name, started.url);
     };
     // The first start migrates the fresh database; the others find it migrated.
     const [first, ...others] = instances;
@@ -150,6 +164,7 @@ async function main(): Promise<number> {
     const killAndRestart = async (instance: Instance, newId: string | undefined) => {
       const child = instance.process?.child;
       if (!child) return;
+      instance.stopping = true;
       proxy.remove(instance.name);
       await killHard(child);
       log('kill -9', `instance ${instance.name}`);
@@ -187,12 +202,13 @@ async function main(): Promise<number> {
         },
       ],
     ];
-    const faulting = (async () => {
-      for (const [share, fault] of plan) {
+    // Each fault at its own time, whether or not the one before is over (a restart takes seconds).
+    const faulting = Promise.all(
+      plan.map(async ([share, fault]) => {
         await sleep(Math.max(0, at(share) - performance.now()));
         await fault();
-      }
-    })();
+      }),
+    );
     await Promise.all([chatting, faulting]);
     console.log(`chat over at t=${Math.round((performance.now() - chatStart) / 1000)} s; checking the store`);
 
@@ -201,22 +217,32 @@ async function main(): Promise<number> {
       users.map((user) => user.report),
       DEFAULT_BUDGET_USD * 1_000_000,
     );
+    verdict.invariants.push({
+      name: 'no instance died by itself',
+      ok: unexpectedExits.length === 0,
+      detail: unexpectedExits.map((exit) => `${exit.instance}: ${exit.signal ?? `exit ${exit.code}`}`).join(', ') || 'none',
+    });
     const report = {
       settings: { durationS: DURATION_S, users: USERS, seed: SEED, instances: 3, redis: redis.url },
       ...verdict,
       faults,
+      unexpectedExits,
       llm: llm.counts,
       proxy: proxy.counts,
       retried: sumCounts(users.map((user) => user.report.retried)),
       refused: sumCounts(users.map((user) => user.report.refused)),
     };
     printTable(verdict, report.proxy, report.llm, faults.length);
+    for (const exit of unexpectedExits) {
+      console.log(`\ninstance ${exit.instance} died by itself; its last lines:\n${exit.lastLines.join('\n')}`);
+    }
     mkdirSync(dirname(REPORT), { recursive: true });
     writeFileSync(REPORT, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`written to ${REPORT}`);
     return verdict.invariants.every((invariant) => invariant.ok) ? 0 : 1;
   } finally {
     process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error(error));
   }
 }
@@ -260,6 +286,10 @@ function printTable(
   console.log('');
   for (const invariant of verdict.invariants) {
     console.log(`${invariant.ok ? 'PASS' : 'FAIL'}  ${invariant.name}: ${invariant.detail}`);
+  }
+  if (verdict.reservationsLeft.length > 0) {
+    console.log('\nreservations left:');
+    for (const left of verdict.reservationsLeft) console.log(`  ${JSON.stringify(left)}`);
   }
   if (verdict.examples.length > 0) {
     console.log('\nsome subscribers that failed:');

@@ -44,6 +44,8 @@ export interface Verdict {
     resubscribes: number;
   };
   invariants: Invariant[];
+  /** The reservations left, with their runs, for a person to look at. */
+  reservationsLeft: Array<{ runId: string | null; runStatus: string | null; runError: string | null; instance: string | null; received: number }>;
   /** A few of the subscribers that failed, for a person to look at. */
   examples: Array<{ runId: string; status: string; why: string; seen: string; stored: string }>;
 }
@@ -73,6 +75,11 @@ export async function verify(sql: postgres.Sql, users: UserReport[], defaultLimi
   const [reservations] = await sql<{ n: number; micros: number }[]>`
     select (select count(*) from reservations)::int as n,
            (select coalesce(sum(reserved_micros), 0) from budgets)::float8 as micros`;
+
+  const reservationsLeft = await sql<Verdict['reservationsLeft']>`
+    select v.run_id as "runId", r.status as "runStatus", r.error_message as "runError", r.instance_id as instance,
+           v.received_tokens as received
+    from reservations v left join runs r on r.id = v.run_id`;
 
   const spend = await sql<{ user_id: string; spent: number; recorded: number; limit_micros: number }[]>`
     select b.user_id, b.spent_micros::float8 as spent,
@@ -182,5 +189,5 @@ export async function verify(sql: postgres.Sql, users: UserReport[], defaultLimi
       detail: `${exactlyOnce + textLostWithInstance}/${stayed.length} (${wrongText} wrong text, ${onlyTerminal} of them only the end; ${duplicateEventIds} duplicate ids; ${wrongTerminal} wrong end)`,
     },
   ];
-  return { figures, invariants, examples };
+  return { figures, invariants, reservationsLeft, examples };
 }
