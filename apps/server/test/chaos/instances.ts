@@ -74,8 +74,6 @@ const answers = (port: number): Promise<boolean> =>
 
 export interface ChaosRedis {
   url: string;
-  /** True when the suite runs this redis-server (and may restart it). */
-  own: boolean;
   /** Stops it (saving its data, as a restart of a configured Redis does), waits, starts it again. */
   restart(downMs: number): Promise<void>;
   close(): Promise<void>;
@@ -103,7 +101,6 @@ export async function startRedis(port: number): Promise<ChaosRedis> {
   await launch();
   return {
     url: `redis://127.0.0.1:${port}/0`,
-    own: true,
     restart: async (downMs) => {
       if (child) await stopGracefully(child);
       await sleep(downMs);

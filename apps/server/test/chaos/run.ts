@@ -3,7 +3,7 @@
  * round-robin proxy, many users chatting while instances, Redis, PostgreSQL connections and the
  * model fail under them; then the store is checked. Prints a table, writes JSON, exits 1 when an
  * invariant does not hold. Settings: CHAOS_DURATION_S, CHAOS_USERS, CHAOS_SEED, CHAOS_POSTGRES_URL,
- * CHAOS_REDIS_PORT, CHAOS_REPORT (see docs/deploy.md).
+ * CHAOS_REDIS_PORT, CHAOS_REDIS, CHAOS_REPORT (see docs/deploy.md).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -35,6 +35,11 @@ const DURATION_S = setting('CHAOS_DURATION_S', 60);
 const USERS = Math.round(setting('CHAOS_USERS', 100));
 const SEED = Math.round(setting('CHAOS_SEED', 1));
 const REDIS_PORT = Math.round(setting('CHAOS_REDIS_PORT', 6390));
+/**
+ * CHAOS_REDIS=off runs the instances on PostgreSQL alone (no REDIS_URL, no Redis restart): a
+ * subscriber on an instance that is not running the run then gets only its end, and the suite shows it.
+ */
+const WITH_REDIS = process.env.CHAOS_REDIS !== 'off';
 const POSTGRES_URL = process.env.CHAOS_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REPORT = resolve(
   process.env.CHAOS_REPORT ?? fileURLToPath(new URL('../../../../bench-results/chaos.json', import.meta.url)),
@@ -84,8 +89,8 @@ async function main(): Promise<number> {
   try {
     const db: ChaosDatabase = await createDatabase(POSTGRES_URL);
     cleanups.push(() => db.drop());
-    const redis: ChaosRedis = await startRedis(REDIS_PORT);
-    cleanups.push(() => redis.close());
+    const redis: ChaosRedis | undefined = WITH_REDIS ? await startRedis(REDIS_PORT) : undefined;
+    if (redis) cleanups.push(() => redis.close());
     const llm: ChaosLlm = await startChaosLlm({ stallRate: 0.04, resetRate: 0.04, tokenIntervalMs: 30, random });
     cleanups.push(() => llm.server.close());
     const proxy: RoundRobinProxy = await startRoundRobinProxy();
@@ -93,7 +98,7 @@ async function main(): Promise<number> {
 
     const env = (instanceId: string): Record<string, string> => ({
       DATABASE_URL: db.url,
-      REDIS_URL: redis.url,
+      ...(redis ? { REDIS_URL: redis.url } : {}),
       INSTANCE_ID: instanceId,
       JWT_SECRET: 'chaos-suite-secret-that-is-long-enough-0123456789',
       LLM_BASE_URL: llm.server.url,
@@ -134,7 +139,7 @@ async function main(): Promise<number> {
     if (!first) throw new Error('no instance');
     await launch(first, 'chaos-a');
     await Promise.all(others.map((instance) => launch(instance, `chaos-${instance.name}`)));
-    console.log(`3 instances, Redis ${redis.url}, PostgreSQL database ${new URL(db.url).pathname.slice(1)}`);
+    console.log(`3 instances, Redis ${redis?.url ?? 'off'}, PostgreSQL database ${new URL(db.url).pathname.slice(1)}`);
 
     const setupStart = performance.now();
     const plans = Array.from({ length: USERS }, (_, index) => ({
@@ -171,7 +176,10 @@ async function main(): Promise<number> {
       await sleep(4_000);
       const instanceId = newId ?? `chaos-${instance.name}`;
       await launch(instance, instanceId);
-      log('restart', `instance ${instance.name} as ${instanceId}${newId ? ' (a new id: its runs end by heartbeat)' : ''}`);
+      log(
+        'restart',
+        `instance ${instance.name} as ${instanceId}${newId ? ' (a new id: its runs end by heartbeat)' : ''}`,
+      );
     };
     const terminate = async () => log('pg_terminate_backend', `${await db.terminateBackends()} connections`);
     const plan: Array<[number, () => Promise<unknown>]> = [
@@ -188,6 +196,7 @@ async function main(): Promise<number> {
       [
         0.45,
         async () => {
+          if (!redis) return;
           await redis.restart(2_000);
           log('Redis restart', '2 s down');
         },
@@ -220,10 +229,11 @@ async function main(): Promise<number> {
     verdict.invariants.push({
       name: 'no instance died by itself',
       ok: unexpectedExits.length === 0,
-      detail: unexpectedExits.map((exit) => `${exit.instance}: ${exit.signal ?? `exit ${exit.code}`}`).join(', ') || 'none',
+      detail:
+        unexpectedExits.map((exit) => `${exit.instance}: ${exit.signal ?? `exit ${exit.code}`}`).join(', ') || 'none',
     });
     const report = {
-      settings: { durationS: DURATION_S, users: USERS, seed: SEED, instances: 3, redis: redis.url },
+      settings: { durationS: DURATION_S, users: USERS, seed: SEED, instances: 3, redis: redis?.url ?? 'off' },
       ...verdict,
       faults,
       unexpectedExits,
@@ -263,7 +273,12 @@ function printTable(
   const rows: Array<[string, string | number]> = [
     ['users (own lower limit)', `${f.users} (${f.usersWithOwnLimit})`],
     ['messages accepted / stored', `${f.acceptedMessages} / ${f.storedMessages}`],
-    ['runs by status', Object.entries(f.runs).map(([status, n]) => `${status} ${n}`).join(', ')],
+    [
+      'runs by status',
+      Object.entries(f.runs)
+        .map(([status, n]) => `${status} ${n}`)
+        .join(', '),
+    ],
     ['runs not ended', f.nonTerminalRuns],
     ['reservations left', `${f.reservationsLeft} (${f.reservedMicrosLeft} µUSD)`],
     ['users refused at their limit / over it', `${f.usersAtLimit} / ${f.usersOverLimit}`],

@@ -45,7 +45,13 @@ export interface Verdict {
   };
   invariants: Invariant[];
   /** The reservations left, with their runs, for a person to look at. */
-  reservationsLeft: Array<{ runId: string | null; runStatus: string | null; runError: string | null; instance: string | null; received: number }>;
+  reservationsLeft: Array<{
+    runId: string | null;
+    runStatus: string | null;
+    runError: string | null;
+    instance: string | null;
+    received: number;
+  }>;
   /** A few of the subscribers that failed, for a person to look at. */
   examples: Array<{ runId: string; status: string; why: string; seen: string; stored: string }>;
 }
