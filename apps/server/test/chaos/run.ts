@@ -281,7 +281,7 @@ function printTable(
     ],
     ['runs not ended', f.nonTerminalRuns],
     ['reservations left', `${f.reservationsLeft} (${f.reservedMicrosLeft} µUSD)`],
-    ['users refused at their limit / over it', `${f.usersAtLimit} / ${f.usersOverLimit}`],
+    ['users stopped at their limit / over it', `${f.usersAtLimit} / ${f.usersOverLimit}`],
     ['highest spend / limit', f.highestSpendShareOfLimit],
     ['subscribers (stayed / gave up)', `${f.subscribers} (${f.subscribersStayed} / ${f.subscribersGaveUp})`],
     ['  text exactly once', f.exactlyOnce],

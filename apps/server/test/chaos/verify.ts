@@ -158,7 +158,11 @@ export async function verify(sql: postgres.Sql, users: UserReport[], defaultLimi
     nonTerminalRuns,
     reservationsLeft: reservations?.n ?? 0,
     reservedMicrosLeft: reservations?.micros ?? 0,
-    usersAtLimit: users.filter((user) => (user.refused.BUDGET_EXCEEDED ?? 0) > 0).length,
+    usersAtLimit: users.filter(
+      (user) =>
+        (user.refused.BUDGET_EXCEEDED ?? 0) > 0 ||
+        user.subscriptions.some((s) => s.terminal?.type === 'run.failed' && s.terminal.appCode === 'BUDGET_EXCEEDED'),
+    ).length,
     usersOverLimit,
     highestSpendShareOfLimit: Math.round(Math.max(0, ...shares) * 1000) / 1000,
     subscribers: subscriptions.length,
@@ -187,7 +191,7 @@ export async function verify(sql: postgres.Sql, users: UserReport[], defaultLimi
     {
       name: "no user's spend passed their limit",
       ok: usersOverLimit === 0,
-      detail: `${usersOverLimit} over; highest ${figures.highestSpendShareOfLimit} of the limit; ${figures.usersAtLimit} refused at it`,
+      detail: `${usersOverLimit} over; highest ${figures.highestSpendShareOfLimit} of the limit; ${figures.usersAtLimit} stopped at it`,
     },
     {
       name: 'every subscriber that stayed saw its text exactly once',
