@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 /** Each package's vitest.config.ts extends this: workspace packages are tested from source. */
 export default defineConfig({
   resolve: { conditions: ['@hearth/source', 'module'] },
-  ssr: { resolve: { conditions: ['@hearth/source', 'node', 'module'] } },
+  ssr: { resolve: { conditions: ['@hearth/source', 'node'] } },
   test: {
     environment: 'node',
     testTimeout: 20_000,

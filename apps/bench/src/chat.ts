@@ -7,7 +7,7 @@ import OpenAI from 'openai';
 import { measureLedger } from './ledger';
 import { type Pacing, startLlmProcess } from './llm-process';
 import { reportFigures } from './results';
-import { startBenchedServer } from './server-process';
+import { type BenchedServer, startBenchedServer } from './server-process';
 import { percentile, round } from './stats';
 
 /**
@@ -27,6 +27,13 @@ const TOKEN_INTERVAL_MS = Number(process.env.BENCH_TOKEN_INTERVAL_MS ?? 10);
 // 400 times to first token: the p99 is then the fourth worst, not the second.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const THROUGHPUT_SECONDS = Number(process.env.BENCH_THROUGHPUT_SECONDS ?? 8);
+/**
+ * BENCH_INSTANCES=2: that many servers on one PostgreSQL (BENCH_DATABASE_URL) and one Redis
+ * (BENCH_REDIS_URL), each user sending to one instance and following its runs on the next one,
+ * so every answer streams across instances.
+ */
+const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1);
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/14';
 
 const words = (count: number) => Array.from({ length: count }, (_, i) => `token${i}`).join(' ');
 const paced = (tokens: number): Pacing => ({
@@ -85,15 +92,23 @@ async function directTtft(client: OpenAI): Promise<number> {
   return ttft;
 }
 
+interface BenchUser {
+  /** Sends. */
+  client: HearthClient;
+  /** Follows the runs: the same client, or with several instances one on the next instance. */
+  follower: HearthClient;
+  conversationId: string;
+}
+
 /** One chat turn through the SDK: time to the first text delta, and the deltas delivered. */
-function turn(client: HearthClient, conversationId: string): Promise<{ ttft: number; tokens: number }> {
+function turn({ client, follower, conversationId }: BenchUser): Promise<{ ttft: number; tokens: number }> {
   const started = performance.now();
   return client.chat.send.mutate({ text: 'hi', conversationId }).then(
     ({ runId }) =>
       new Promise((resolvePromise, reject) => {
         let ttft = Number.NaN;
         let tokens = 0;
-        const subscription = client.chat.events.subscribe(
+        const subscription = follower.chat.events.subscribe(
           { runId },
           {
             onData: ({ data }) => {
@@ -115,45 +130,70 @@ function turn(client: HearthClient, conversationId: string): Promise<{ ttft: num
   );
 }
 
-async function users(url: string): Promise<Array<{ client: HearthClient; conversationId: string }>> {
+async function users(urls: string[]): Promise<BenchUser[]> {
   return Promise.all(
     Array.from({ length: USERS }, async (_, i) => {
-      const client = createHearthClient({ url });
+      const url = (n: number) => urls[n % urls.length] ?? '';
+      const client = createHearthClient({ url: url(i) });
       await client.auth.register.mutate({
         email: `bench-${Date.now()}-${i}@example.com`,
         password: 'bench passphrase 1',
       });
       const { id } = await client.chat.createConversation.mutate({});
-      return { client, conversationId: id };
+      const follower = urls.length > 1 ? createHearthClient({ url: url(i + 1), session: client.session }) : client;
+      return { client, follower, conversationId: id };
     }),
   );
 }
 
+/** The instances as one: CPU and memory summed over their processes. */
+function together(servers: BenchedServer[]) {
+  const sum = (read: (server: BenchedServer) => number) => () =>
+    servers.reduce((total, server) => total + read(server), 0);
+  return {
+    urls: servers.map((server) => server.url),
+    cpuMs: sum((server) => server.cpuMs()),
+    mainThreadCpuMs: sum((server) => server.mainThreadCpuMs()),
+    rssMiB: sum((server) => server.rssMiB()),
+    peakRssMiB: sum((server) => server.peakRssMiB()),
+    stop: () => Promise.all(servers.map((server) => server.stop())),
+  };
+}
+
 async function main(): Promise<void> {
   const llm = await startLlmProcess(paced(TOKENS));
-  const dataDir = mkdtempSync(join(tmpdir(), 'hearth-bench-'));
-  const server = await startBenchedServer({
-    HEARTH_DATA_DIR: dataDir,
-    LLM_BASE_URL: llm.url,
-    LLM_API_KEY: 'bench',
-    // A model from the built-in price table, so every step is reserved and settled as in production.
-    LLM_MODEL: 'gpt-4o-mini',
-    JWT_SECRET: 'bench-secret-that-is-long-enough-0123456789',
-    LOGIN_MAX_ATTEMPTS_PER_IP: '100000',
-    REGISTER_MAX_PER_IP: '100000',
-    // The throughput phase sends back to back, far past a person's pace.
-    SENDS_PER_MINUTE_MAX: '100000',
-    // BENCH_DATABASE_URL measures the production store (PostgreSQL) instead of the embedded PGlite.
-    ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
-    // BENCH_STREAM_BATCH_MS measures another delta batching window than the server's default.
-    ...(process.env.BENCH_STREAM_BATCH_MS ? { STREAM_BATCH_MS: process.env.BENCH_STREAM_BATCH_MS } : {}),
-  });
+  if (INSTANCES > 1 && !process.env.BENCH_DATABASE_URL) {
+    throw new Error('BENCH_INSTANCES > 1 needs BENCH_DATABASE_URL (a PostgreSQL database the instances share)');
+  }
+  const dataDirs = Array.from({ length: INSTANCES }, () => mkdtempSync(join(tmpdir(), 'hearth-bench-')));
+  const servers = await Promise.all(
+    dataDirs.map((dataDir, i) =>
+      startBenchedServer({
+        HEARTH_DATA_DIR: dataDir,
+        ...(INSTANCES > 1 ? { REDIS_URL, INSTANCE_ID: `bench-${i}` } : {}),
+        LLM_BASE_URL: llm.url,
+        LLM_API_KEY: 'bench',
+        // A model from the built-in price table, so every step is reserved and settled as in production.
+        LLM_MODEL: 'gpt-4o-mini',
+        JWT_SECRET: 'bench-secret-that-is-long-enough-0123456789',
+        LOGIN_MAX_ATTEMPTS_PER_IP: '100000',
+        REGISTER_MAX_PER_IP: '100000',
+        // The throughput phase sends back to back, far past a person's pace.
+        SENDS_PER_MINUTE_MAX: '100000',
+        // BENCH_DATABASE_URL measures the production store (PostgreSQL) instead of the embedded PGlite.
+        ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
+        // BENCH_STREAM_BATCH_MS measures another delta batching window than the server's default.
+        ...(process.env.BENCH_STREAM_BATCH_MS ? { STREAM_BATCH_MS: process.env.BENCH_STREAM_BATCH_MS } : {}),
+      }),
+    ),
+  );
+  const server = together(servers);
   try {
     const openai = new OpenAI({ baseURL: llm.url, apiKey: 'bench', maxRetries: 0 });
     // Started on a new data directory, before any load: what a server that has just started holds.
     const startRssMiB = server.rssMiB();
-    const sessions = await users(server.url);
-    await Promise.all(sessions.map((s) => turn(s.client, s.conversationId))); // warm-up
+    const sessions = await users(server.urls);
+    await Promise.all(sessions.map((s) => turn(s))); // warm-up
     const clientCpu = () => {
       const { user, system } = process.cpuUsage();
       return (user + system) / 1000;
@@ -173,7 +213,7 @@ async function main(): Promise<void> {
         await steadyLoad(pacing, rounds, (user) => {
           const session = sessions[user];
           if (!session) throw new Error(`no session for user ${user}`);
-          return turn(session.client, session.conversationId);
+          return turn(session);
         })
       ).map((result) => result.ttft);
       return {
@@ -200,7 +240,7 @@ async function main(): Promise<void> {
     await Promise.all(
       sessions.map(async (s) => {
         while (performance.now() < deadline) {
-          const result = await turn(s.client, s.conversationId);
+          const result = await turn(s);
           completed += 1;
           delivered += result.tokens;
         }
@@ -222,6 +262,7 @@ async function main(): Promise<void> {
         upstreamTokenIntervalMs: TOKEN_INTERVAL_MS,
         turnsPerUser: ROUNDS,
         store: process.env.BENCH_DATABASE_URL ? 'postgres' : 'pglite',
+        instances: INSTANCES,
       },
       // 50 streams open at every moment, each answer TOKENS long.
       ...usual,
@@ -243,11 +284,11 @@ async function main(): Promise<void> {
       serverStartRssMiB: round(startRssMiB, 1),
       serverPeakRssMiB: round(server.peakRssMiB(), 1),
     };
-    reportFigures('chat', figures);
+    reportFigures(INSTANCES > 1 ? `chat-${INSTANCES}-instances` : 'chat', figures);
   } finally {
     await server.stop();
     await llm.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    for (const dataDir of dataDirs) rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

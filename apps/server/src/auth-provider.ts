@@ -6,6 +6,7 @@ import {
   BuiltinAuthProvider,
   type Clock,
   createSupabaseAuthProvider,
+  type Revocations,
   resolveSigningKey,
   type Store,
   SupabaseTokenVerifier,
@@ -24,9 +25,10 @@ export interface ConfiguredAuth {
 /** The auth provider AUTH_PROVIDER names, built from its settings. */
 export async function authFor(
   config: Config,
-  deps: { store: Store; clock: Clock; throttle: AuthThrottle },
+  deps: { store: Store; clock: Clock; throttle: AuthThrottle; revocations: Revocations | null },
 ): Promise<ConfiguredAuth> {
   const { store, clock, throttle } = deps;
+  const revocations = deps.revocations ? { revocations: deps.revocations } : {};
   // The config schema requires both when AUTH_PROVIDER=supabase; this narrows their types.
   if (config.AUTH_PROVIDER === 'supabase' && config.SUPABASE_URL && config.SUPABASE_ANON_KEY) {
     const supabase = await createSupabaseAuthProvider({
@@ -40,6 +42,7 @@ export async function authFor(
       users: new SupabaseUsers(store.db, clock),
       throttle,
       clock,
+      ...revocations,
     });
     const keys = config.SUPABASE_JWT_SECRET ? 'its JWKS and the legacy SUPABASE_JWT_SECRET' : 'its JWKS';
     return {
@@ -62,6 +65,7 @@ export async function authFor(
     clock,
     sessionTtlSeconds: config.SESSION_TTL_DAYS * 86_400,
     soleWriter: store.kind !== 'postgres',
+    ...revocations,
   });
   const key = {
     config: 'JWT_SECRET',

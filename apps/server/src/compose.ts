@@ -31,7 +31,9 @@ import {
   PriceTable,
   type RateLimiter,
   RedisRateLimiter,
+  RedisRevocations,
   RedisRunEvents,
+  type Revocations,
   RunHub,
   type SharedRunEvents,
   type Store,
@@ -40,17 +42,19 @@ import {
   safeError,
   schema,
   systemClock,
+  traceMethods,
 } from '@hearth/core';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { agentBackendFor } from './agent-backend';
 import { authFor } from './auth-provider';
 import { CleanupStack } from './cleanup-stack';
-import { type Config, ConfigError, corsPolicy } from './config';
+import { type Config, ConfigError, corsPolicy, redactUrls } from './config';
 import { createLogger, type Logger, logFormatFor } from './logger';
 import { startMaintenance } from './maintenance';
 import { HearthMetrics } from './observability/metrics';
 import { metricsEndpoint } from './observability/metrics-endpoint';
+import { startTracing } from './observability/tracing';
 import { DEFAULT_WEB_APP_DIR, serveWebApp } from './web-app';
 
 /** What a test (or another deployment) may put in place of the defaults. */
@@ -139,13 +143,15 @@ export function ledgerFor(
       ? new LiteLlmAdmin({ baseUrl: config.LITELLM_URL, masterKey: config.LITELLM_MASTER_KEY })
       : null;
   const litellmLedger = litellm ? new LiteLlmLedger(builtinLedger, litellm, deps.store.db, deps.clock) : null;
-  return { ledger: litellmLedger ?? builtinLedger, litellm, litellmLedger };
+  const ledger = traceMethods(litellmLedger ?? builtinLedger, 'store', ['reserve', 'extend', 'settle', 'release']);
+  return { ledger, litellm, litellmLedger };
 }
 
 /** What several instances share through Redis (REDIS_URL); without it, each process keeps its own. */
 interface SharedState {
   runEvents: SharedRunEvents | null;
   rateLimiter: RateLimiter | null;
+  revocations: Revocations | null;
 }
 
 async function sharedStateFor(config: Config, logger: Logger, cleanup: CleanupStack): Promise<SharedState> {
@@ -155,7 +161,7 @@ async function sharedStateFor(config: Config, logger: Logger, cleanup: CleanupSt
         'DATABASE_URL without REDIS_URL: if more than one instance runs, a subscriber on an instance that is not running the run gets only its end, not its text as it streams, and login throttles and rate limits count per instance; set REDIS_URL (docs/deploy.md)',
       );
     }
-    return { runEvents: null, rateLimiter: null };
+    return { runEvents: null, rateLimiter: null, revocations: null };
   }
   const redis = await connectRedis(config.REDIS_URL).catch((error: unknown) => {
     throw new ConfigError(`Invalid setting REDIS_URL: Redis did not answer (${safeError(error).message})`);
@@ -176,7 +182,11 @@ async function sharedStateFor(config: Config, logger: Logger, cleanup: CleanupSt
     retentionMs: config.RUN_EVENT_RETENTION_SECONDS * 1000,
   });
   cleanup.defer(() => runEvents.close());
-  return { runEvents, rateLimiter: new RedisRateLimiter(redis.limits) };
+  return {
+    runEvents,
+    rateLimiter: new RedisRateLimiter(redis.limits),
+    revocations: new RedisRevocations(redis.commands, redis.subscriber),
+  };
 }
 
 /** The composition root: the one place that picks adapters and wires them together. */
@@ -209,7 +219,7 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     },
     registration: { perIp: config.REGISTER_MAX_PER_IP, windowMs: config.REGISTER_WINDOW_SECONDS * 1000 },
   });
-  const auth = await authFor(config, { store, clock, throttle });
+  const auth = await authFor(config, { store, clock, throttle, revocations: shared.revocations });
   const apiKeys = new ApiKeyService(new ApiKeyStore(store.db), clock);
 
   const streamSlots = new MemoryStreamSlots({
@@ -257,7 +267,11 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     apiKeyFor: litellmLedger ? (userId: string) => litellmLedger.keyFor(userId) : undefined,
   });
   const { runtime } = backend;
-  const chatStore = new ChatStore(store.db, clock, soleWriter, config.INSTANCE_ID ?? randomUUID());
+  const chatStore = traceMethods(
+    new ChatStore(store.db, clock, soleWriter, config.INSTANCE_ID ?? randomUUID()),
+    'store',
+    ['startRun', 'turnContext', 'savePartial', 'saveSummary', 'finishRun'],
+  );
   const hub = new RunHub(config.RUN_EVENT_RETENTION_SECONDS * 1000, {
     observe: metrics?.runEventObserved,
     shared: shared.runEvents,
@@ -301,7 +315,13 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
   if (auth.readiness) readiness.push(auth.readiness);
   if (litellm) readiness.push({ name: 'litellm', check: () => litellm.ping() });
 
-  const status = new AccountStatus({ db: store.db, clock, soleWriter, adminEmails: config.ADMIN_EMAILS });
+  const status = new AccountStatus({
+    db: store.db,
+    clock,
+    soleWriter,
+    adminEmails: config.ADMIN_EMAILS,
+    ...(shared.revocations ? { revocations: shared.revocations } : {}),
+  });
   const admin = new AdminService({
     db: store.db,
     clock,
@@ -355,6 +375,9 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
   }
   const webAppDir = overrides.webAppDir === undefined ? DEFAULT_WEB_APP_DIR : overrides.webAppDir;
   const servesWebApp = webAppDir !== null && serveWebApp(app, webAppDir);
+  // Last, so its provider is flushed first at close.
+  const tracing = await startTracing(config);
+  if (tracing) cleanup.defer(() => tracing.shutdown());
 
   return {
     app,
@@ -371,7 +394,8 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
             : 'PGlite in memory';
       const redis = shared.runEvents ? ' + Redis (REDIS_URL)' : '';
       const web = servesWebApp ? '; web app at /' : '';
-      return `store: ${where}${redis}; ${auth.description}; ${backend.description}${web}`;
+      const traces = tracing ? `; traces to ${redactUrls(tracing.url)}` : '';
+      return `store: ${where}${redis}; ${auth.description}; ${backend.description}${web}${traces}`;
     },
     close: () => cleanup.run(),
   };

@@ -35,6 +35,22 @@ export const configSchema = z
       .describe(
         'Serve `/metrics` on the public port to requests with `Authorization: Bearer <token>` (also required on METRICS_PORT when both are set). With neither set, there is no /metrics.',
       ),
+    OTEL_EXPORTER_OTLP_ENDPOINT: z
+      .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+      .optional()
+      .describe(
+        'Send OpenTelemetry traces over OTLP/HTTP (JSON) to this collector base URL; `/v1/traces` is appended (e.g. `http://collector:4318`). Unset (and no OTEL_EXPORTER_OTLP_TRACES_ENDPOINT): no traces, and the SDK is not loaded.',
+      ),
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z
+      .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+      .optional()
+      .describe('The full URL traces are sent to, used as it is; wins over OTEL_EXPORTER_OTLP_ENDPOINT.'),
+    OTEL_SERVICE_NAME: z
+      .string()
+      .trim()
+      .min(1)
+      .default('hearth')
+      .describe("The `service.name` of this server's traces."),
     HEARTH_DATA_DIR: z
       .string()
       .min(1)

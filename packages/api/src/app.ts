@@ -19,6 +19,7 @@ import { payloadTooLarge } from './http/payload-too-large';
 import { type ReadinessCheck, readinessResponse } from './http/readiness';
 import { requestLog } from './http/request-log';
 import { type ApiMetrics, requestMetrics } from './http/request-metrics';
+import { requestTrace } from './http/request-trace';
 import { CONVERSATION_HEADER, openAiRoutes, RUN_HEADER } from './openai/routes';
 import { createRestApi } from './rest';
 import { apiReference } from './rest/docs';
@@ -68,10 +69,12 @@ export function createApp(options: AppOptions): Hono {
     resolveClientAddress(options.remoteAddress(c), c.req.header('x-forwarded-for'));
 
   const app = new Hono();
+  const procedures = new Set(Object.keys(appRouter._def.procedures));
   app.use(requestId());
+  app.use(requestTrace(procedures));
   app.use(requestLog(options.logger));
   const { metrics } = options;
-  if (metrics) app.use(requestMetrics(metrics, new Set(Object.keys(appRouter._def.procedures))));
+  if (metrics) app.use(requestMetrics(metrics, procedures));
   app.use(secureHeaders());
   app.use(
     cors({
@@ -82,6 +85,9 @@ export function createApp(options: AppOptions): Hono {
         'Last-Event-ID',
         'trpc-accept',
         'x-request-id',
+        // A browser app may continue its own trace here (W3C Trace Context).
+        'traceparent',
+        'tracestate',
         CONVERSATION_HEADER,
       ],
       exposeHeaders: ['Retry-After', 'X-Request-Id', CONVERSATION_HEADER, RUN_HEADER],

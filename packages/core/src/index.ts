@@ -25,12 +25,14 @@ export { AccountService } from './billing/account-service';
 export { BuiltinLedger, type LedgerOptions } from './billing/builtin-ledger';
 export { budgetDuration, LiteLlmAdmin, type LiteLlmAdminOptions } from './billing/litellm/litellm-admin';
 export { LiteLlmLedger } from './billing/litellm/litellm-ledger';
-export { BUDGET_PERIODS, type BudgetPeriod, periodEnd, periodStart } from './billing/periods';
-export { costMicros, type ModelPrice, PriceTable } from './billing/prices';
+export type { ModelPrice } from './billing/model-price';
+export { periodEnd, periodStart } from './billing/periods';
+export { costMicros, PriceTable } from './billing/prices';
 export { ChatService, type ChatServiceOptions } from './chat/chat-service';
 export { ChatStore } from './chat/chat-store';
 export { RunHub } from './chat/run-hub';
 export { CompletionService, type CompletionServiceOptions } from './completions/completion-service';
+export { BUDGET_PERIODS, type BudgetPeriod } from './domain/budget';
 export type {
   Conversation,
   MemoryBlock,
@@ -85,6 +87,7 @@ export {
 export type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery, UsageTotals } from './ports/ledger';
 export type { LlmClient, LlmMessage, LlmRequest, LlmStreamEvent, LlmTool, LlmToolCall } from './ports/llm-client';
 export type { RateLimitDecision, RateLimiter } from './ports/rate-limiter';
+export { LocalRevocations, type Revocation, type Revocations } from './ports/revocations';
 export type { RunSignals } from './ports/run-signals';
 export type { SharedRunEvents } from './ports/shared-run-events';
 export type { StreamCap, StreamSlot, StreamSlots } from './ports/stream-slots';
@@ -93,6 +96,7 @@ export { MemoryRateLimiter } from './rate-limit/memory-rate-limiter';
 export { MemoryStreamSlots, type StreamCaps } from './rate-limit/memory-stream-slots';
 export { connectRedis, type RedisConnections } from './redis/redis-connections';
 export { RedisRateLimiter } from './redis/redis-rate-limiter';
+export { RedisRevocations } from './redis/redis-revocations';
 export { RedisRunEvents, type RedisRunEventsOptions } from './redis/redis-run-events';
 export { createDataDir, DataDirError } from './store/data-dir';
 export { DataDirInUseError } from './store/data-dir-lock';
@@ -100,4 +104,5 @@ export { type Database, openStore, type Store, type StoreLocation } from './stor
 export { StoreUnreachableError } from './store/errors';
 export { migrateStore } from './store/migrate';
 export * as schema from './store/schema';
+export { traceMethods, tracer } from './tracing/tracing';
 export { StoreUserService } from './users/user-service';

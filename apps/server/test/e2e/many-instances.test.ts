@@ -17,6 +17,21 @@ const textOf = (events: TrackedRunEvent[]) =>
   events.map((event) => (event.data.type === 'text.delta' ? event.data.text : '')).join('');
 
 // Two servers on one PostgreSQL and one Redis, as behind a load balancer that is not sticky.
+/** Polls a request to `server` with this access token until it is refused; how long that took. */
+async function msUntilRefused(server: TestServer, accessToken: string): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const response = await fetch(`${server.url}/trpc/user.profile`, {
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+    if (response.status === 401 || response.status === 403) return performance.now() - started;
+    if (performance.now() - started > 10_000) throw new Error(`still ${response.status} after 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const adminEmail = uniqueEmail('many-admin');
+
 describe.runIf(postgres && redisUrl)('two instances sharing PostgreSQL and Redis', () => {
   let first: TestServer;
   let second: TestServer;
@@ -30,6 +45,7 @@ describe.runIf(postgres && redisUrl)('two instances sharing PostgreSQL and Redis
       LOGIN_MAX_FAILURES_PER_EMAIL: '3',
       RUNS_PER_USER_MAX: '2',
       SENDS_PER_MINUTE_MAX: '6',
+      ADMIN_EMAILS: adminEmail,
     };
     first = await startTestServer({ store: postgres.location, env });
     second = await startTestServer({ store: postgres.location, env });
@@ -109,6 +125,39 @@ describe.runIf(postgres && redisUrl)('two instances sharing PostgreSQL and Redis
       await collectRun(client, runId);
     }
     await expectHearthError(here.chat.send.mutate({ text: 'one too many' }), 'RATE_LIMITED');
+  });
+
+  it('refuses a session logged out on one instance on the other within a second', async () => {
+    const here = first.client();
+    await here.auth.register.mutate({ email: uniqueEmail('logout'), password: PASSWORD });
+    const accessToken = here.session?.accessToken ?? '';
+    // Trusted from memory on the second instance from now on.
+    await second.client({ session: here.session }).user.profile.query();
+
+    await here.auth.logout.mutate();
+    expect(await msUntilRefused(second, accessToken)).toBeLessThan(1_000);
+  });
+
+  it('ends the session everywhere when a spent refresh token comes back', async () => {
+    const here = first.client();
+    await here.auth.register.mutate({ email: uniqueEmail('reuse'), password: PASSWORD });
+    const spent = here.session?.refreshToken ?? '';
+    const { session } = await here.auth.refresh.mutate({ refreshToken: spent });
+    await first.client({ session }).user.profile.query();
+
+    await expectHearthError(second.client().auth.refresh.mutate({ refreshToken: spent }), 'SESSION_REVOKED');
+    expect(await msUntilRefused(first, session.accessToken)).toBeLessThan(1_000);
+  });
+
+  it('refuses an account an admin disabled on one instance on the other within a second', async () => {
+    const admin = first.client();
+    await admin.auth.register.mutate({ email: adminEmail, password: PASSWORD });
+    const user = second.client();
+    const registered = await user.auth.register.mutate({ email: uniqueEmail('disabled'), password: PASSWORD });
+    await user.user.profile.query();
+
+    await admin.admin.disableUser.mutate({ userId: registered.user.id });
+    expect(await msUntilRefused(second, user.session?.accessToken ?? '')).toBeLessThan(1_000);
   });
 
   it('counts wrong passwords for one email across both instances', async () => {

@@ -1,6 +1,7 @@
 import { eq, isNotNull, sql } from 'drizzle-orm';
 import { normalizeEmail } from '../domain/email';
 import type { Clock } from '../ports/clock';
+import type { Revocations } from '../ports/revocations';
 import type { Database } from '../store/database';
 import { users } from '../store/schema';
 
@@ -22,9 +23,19 @@ export class AccountStatus {
   private readonly adminEmails: ReadonlySet<string>;
 
   constructor(
-    private readonly options: { db: Database; clock: Clock; soleWriter: boolean; adminEmails?: readonly string[] },
+    private readonly options: {
+      db: Database;
+      clock: Clock;
+      soleWriter: boolean;
+      adminEmails?: readonly string[];
+      /** Tells the other processes of an account disabled or enabled here, and this one of theirs. */
+      revocations?: Revocations;
+    },
   ) {
     this.adminEmails = new Set((options.adminEmails ?? []).map((email) => normalizeEmail(email)));
+    options.revocations?.subscribe((revocation) => {
+      if (revocation.kind === 'account') this.checked.delete(revocation.userId);
+    });
   }
 
   async isDisabled(userId: string): Promise<boolean> {
@@ -61,6 +72,7 @@ export class AccountStatus {
       .where(eq(users.id, userId))
       .returning({ id: users.id });
     if (updated.length === 0) return false;
+    this.options.revocations?.publish({ kind: 'account', userId });
     this.remember(userId, disabled);
     return true;
   }

@@ -1,8 +1,8 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { toBudget } from '../billing/account-service';
-import type { BudgetPeriod } from '../billing/periods';
 import { decodeCursor, encodeCursor } from '../chat/cursor';
+import type { BudgetPeriod } from '../domain/budget';
 import { normalizeEmail } from '../domain/email';
 import { AppError } from '../domain/errors';
 import type { UserRole } from '../domain/user';

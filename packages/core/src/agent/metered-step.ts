@@ -1,6 +1,8 @@
+import type { Span } from '@opentelemetry/api';
 import { countMessageTokens, countTokens, truncateToTokens } from '../llm/token-count';
 import type { Grant, Ledger } from '../ports/ledger';
 import type { LlmClient, LlmMessage, LlmStreamEvent, LlmTool, LlmToolCall } from '../ports/llm-client';
+import { inSpan } from '../tracing/tracing';
 
 /** How often a streaming step tells the ledger what it has received, for billing after a crash. */
 const PROGRESS_INTERVAL_MS = 1_000;
@@ -112,14 +114,30 @@ function outputText(event: LlmStreamEvent): string | undefined {
  * provider does, it is never billed past its grant. Settled for what was actually used, whether the
  * call finished, failed or was cancelled; without the provider's usage, received tokens are counted
  * here: never billed as free. A step of a turn that was never accepted (its message could not be
- * stored) bills nothing.
+ * stored) bills nothing. Traced as an `llm.call` span, its reservation's store work inside it.
  */
-export async function meteredStep(
+export function meteredStep(
   llm: LlmClient,
   ledger: Ledger,
   request: StepRequest,
   onEvent: (event: LlmStreamEvent) => void,
   onSettled: (usage: StepUsage) => void,
+): Promise<StepResult> {
+  const attributes = {
+    'gen_ai.operation.name': 'chat',
+    'gen_ai.request.model': request.model,
+    ...(request.runId ? { 'hearth.run.id': request.runId } : {}),
+  };
+  return inSpan('llm.call', attributes, (span) => step(llm, ledger, request, onEvent, onSettled, span));
+}
+
+async function step(
+  llm: LlmClient,
+  ledger: Ledger,
+  request: StepRequest,
+  onEvent: (event: LlmStreamEvent) => void,
+  onSettled: (usage: StepUsage) => void,
+  span: Span,
 ): Promise<StepResult> {
   const promptTokens =
     countMessageTokens(request.messages) + (request.tools?.length ? countTokens(JSON.stringify(request.tools)) : 0);
@@ -142,6 +160,9 @@ export async function meteredStep(
   let received = 0;
   let cut = false;
   let lastProgress = Date.now();
+  span.setAttribute('gen_ai.request.max_tokens', grant.outputCeiling);
+  const requestedAt = performance.now();
+  let firstPiece = true;
   try {
     for await (const event of llm.stream({
       model: request.model,
@@ -153,6 +174,10 @@ export async function meteredStep(
     })) {
       const piece = outputText(event);
       if (piece !== undefined) {
+        if (firstPiece) {
+          firstPiece = false;
+          span.setAttribute('hearth.llm.time_to_first_token_ms', Math.round(performance.now() - requestedAt));
+        }
         const tokens = countTokens(piece);
         // An await per token would cost more than the stream itself: only past what is paid for.
         if (received + tokens > allowance.paid) await allowance.makeRoom(received + tokens);
@@ -183,6 +208,7 @@ export async function meteredStep(
         }
       } else if (event.type === 'tool_calls') calls = event.calls;
       else if (event.type === 'usage') reported = event;
+      else if (event.type === 'finish') span.setAttribute('gen_ai.response.finish_reasons', [event.reason]);
       onEvent(event);
     }
   } finally {
@@ -192,6 +218,11 @@ export async function meteredStep(
         promptTokens,
         completionTokens: countTokens(text) + countTokens(reasoning) + countTokens(callText),
       };
+      span.setAttributes({
+        'gen_ai.usage.input_tokens': used.promptTokens,
+        'gen_ai.usage.output_tokens': used.completionTokens,
+        ...(cut ? { 'hearth.llm.cut': true } : {}),
+      });
       const { costMicros } = await ledger.settle(allowance.grant, used);
       onSettled({ ...used, costMicros });
     } else {

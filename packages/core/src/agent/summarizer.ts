@@ -1,9 +1,5 @@
+import { SUMMARIZER_INSTRUCTIONS } from '../llm/summarizer-instructions';
 import type { LlmMessage } from '../ports/llm-client';
-
-export const SUMMARIZER_INSTRUCTIONS =
-  'You are summarizing the earlier part of a conversation between a person and their personal agent, ' +
-  "for the agent's own memory. Write a concise plain-text summary (at most 200 words) of what matters: " +
-  'facts about the person, decisions made, questions still open. Fold in the earlier summary if there is one.';
 
 const MAX_CHARS_PER_MESSAGE = 2_000;
 

@@ -1,10 +1,10 @@
 import type { ChatStore } from '../chat/chat-store';
+import type { BudgetPeriod } from '../domain/budget';
 import type { AuthenticatedUser } from '../domain/user';
 import type { AccountOperations, Budget, Health, UsageTotalsUsd } from '../ports/account';
 import type { AgentRuntime } from '../ports/agent-runtime';
 import type { BudgetView, Ledger, UsageTotals } from '../ports/ledger';
 import type { LlmClient } from '../ports/llm-client';
-import type { BudgetPeriod } from './periods';
 
 const usd = (micros: number) => micros / 1_000_000;
 const toMicros = (dollars: number) => Math.round(dollars * 1_000_000);

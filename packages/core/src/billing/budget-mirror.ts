@@ -1,4 +1,5 @@
-import { type BudgetPeriod, periodStart } from './periods';
+import type { BudgetPeriod } from '../domain/budget';
+import { periodStart } from './periods';
 
 /** A user's budget row as the ledger last knew it, with the reservations it granted since applied. */
 export interface MirroredBudget {

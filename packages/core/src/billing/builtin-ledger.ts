@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, gte, inArray, lt, type SQL, sql } from 'drizzle-orm';
+import type { BudgetPeriod } from '../domain/budget';
 import { AppError } from '../domain/errors';
 import type { Clock } from '../ports/clock';
 import type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery, UsageTotals } from '../ports/ledger';
 import { type Database, queryRows } from '../store/database';
 import { budgets, reservations, usageRecords } from '../store/schema';
 import { BudgetMirror, type MirroredBudget } from './budget-mirror';
-import { type BudgetPeriod, periodEnd, periodStart } from './periods';
+import { periodEnd, periodStart } from './periods';
 import { costMicros, type PriceTable } from './prices';
 
 export interface LedgerOptions {

@@ -1,5 +1,4 @@
-export const BUDGET_PERIODS = ['day', 'week', 'month', 'none'] as const;
-export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
+import type { BudgetPeriod } from '../domain/budget';
 
 /**
  * Where the period containing `now` began, by the UTC calendar: midnight, Monday midnight, the 1st.

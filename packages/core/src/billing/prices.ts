@@ -1,12 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { BUILTIN_PRICES } from './builtin-prices';
-
-export interface ModelPrice {
-  inputUsdPerToken: number;
-  outputUsdPerToken: number;
-  contextWindow: number;
-  maxOutputTokens: number;
-}
+import type { ModelPrice } from './model-price';
 
 export const FREE: ModelPrice = {
   inputUsdPerToken: 0,

@@ -10,9 +10,11 @@ import type { RateLimiter } from '../ports/rate-limiter';
 import type { RunSignals } from '../ports/run-signals';
 import type { SharedRunEvents } from '../ports/shared-run-events';
 import type { StreamCap, StreamSlots } from '../ports/stream-slots';
+import { inSpan } from '../tracing/tracing';
 import { type ChatStore, type RunRecord, runActiveError, type StartedRun } from './chat-store';
 import { DeltaCoalescer } from './delta-coalescer';
 import type { RunHub } from './run-hub';
+import { runEndedEarly, runEndTraced, runSpanAttributes } from './run-tracing';
 
 export interface ChatLogger {
   info(fields: object, message?: string): void;
@@ -179,7 +181,10 @@ export class ChatService implements ChatOperations {
     // Started before the answer to send is written, and before a write that went behind is done:
     // the model request, not this response, is what the first token waits for (the client
     // subscribes while the model thinks).
-    void this.execute(caller.id, run, stored, model, signal, origin.requestId ?? null);
+    // Its span is a child of the request's, and outlives it: the run streams on after send answers.
+    void inSpan('chat.run', runSpanAttributes(run, caller.id, model, origin.requestId), () =>
+      this.execute(caller.id, run, stored, model, signal, origin.requestId ?? null),
+    );
     await stored.catch((error: unknown) => {
       // Never stored, so never started as far as anyone knows: stop the model call, keep no trace.
       hub.discard(run.runId);
@@ -389,6 +394,7 @@ export class ChatService implements ChatOperations {
       },
       'run ended',
     );
+    runEndTraced(outcome, usage);
   }
 
   private async endEarly(
@@ -406,12 +412,14 @@ export class ChatService implements ChatOperations {
     const { store, hub, logger } = this.options;
     const { run } = ending;
     if (cancelled) {
+      runEndedEarly('run.cancelled');
       const partial = await store.finishRun({ ...ending, status: 'cancelled' });
       hub.publish(run.id, { type: 'run.cancelled', partial });
       return 'cancelled';
     }
     const appError = isAppError(error) ? error : new AppError('INTERNAL', 'The agent failed while answering.');
     if (!isAppError(error)) logger.error({ ...ids, err: error }, 'run failed');
+    runEndedEarly('run.failed', appError.appCode);
     const partial = await store.finishRun({
       ...ending,
       status: 'failed',

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SUMMARIZER_INSTRUCTIONS } from '../agent/summarizer';
 import type { LlmClient, LlmMessage, LlmRequest, LlmStreamEvent, LlmToolCall } from '../ports/llm-client';
 import { splitWords } from './split-words';
+import { SUMMARIZER_INSTRUCTIONS } from './summarizer-instructions';
 import { countMessageTokens, countTokens } from './token-count';
 
 export const OFFLINE_MODEL = 'hearth/offline';

@@ -1,4 +1,4 @@
-import type { BudgetPeriod } from '../billing/periods';
+import type { BudgetPeriod } from '../domain/budget';
 import type { AuthenticatedUser } from '../domain/user';
 
 export interface Budget {

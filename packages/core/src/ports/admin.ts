@@ -1,4 +1,4 @@
-import type { BudgetPeriod } from '../billing/periods';
+import type { BudgetPeriod } from '../domain/budget';
 import type { UserRole } from '../domain/user';
 import type { Budget, UsageTotalsUsd } from './account';
 

@@ -1,4 +1,4 @@
-import type { BudgetPeriod } from '../billing/periods';
+import type { BudgetPeriod } from '../domain/budget';
 
 export interface BudgetView {
   /** The limit in force: the lower of the user's own cap and the operator's limit; null when neither is set. */

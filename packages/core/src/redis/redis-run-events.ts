@@ -20,7 +20,6 @@ const LIVE_RUN_TTL_MS = 60 * 60 * 1000;
 /** Bounds one run's stream (approximately, as XADD MAXLEN ~ does); coalesced deltas make runs far shorter. */
 const MAX_EVENTS_PER_RUN = 20_000;
 const READ_BATCH = 500;
-const SUBSCRIBE_WAIT_MS = 1_000;
 
 const streamKey = (runId: string) => `hearth:run:${runId}:events`;
 const channelPrefix = 'hearth:run:';
@@ -65,9 +64,11 @@ class FollowedRun {
 export class RedisRunEvents implements SharedRunEvents {
   private readonly followed = new Map<string, FollowedRun>();
   private readonly idleCheckMs: number;
-  private readonly onMessage = (channel: string) => {
-    const run = this.followed.get(channel.slice(channelPrefix.length));
-    if (run) this.read(channel.slice(channelPrefix.length), run);
+  private readonly onMessage = (_pattern: string, channel: string) => {
+    if (!channel.startsWith(channelPrefix)) return;
+    const runId = channel.slice(channelPrefix.length);
+    const run = this.followed.get(runId);
+    if (run) this.read(runId, run);
   };
   private readonly onSubscriberReady = () => {
     for (const [runId, run] of this.followed) this.read(runId, run);
@@ -76,8 +77,12 @@ export class RedisRunEvents implements SharedRunEvents {
 
   constructor(private readonly options: RedisRunEventsOptions) {
     this.idleCheckMs = options.idleCheckMs ?? 500;
-    options.subscriber.on('message', this.onMessage);
+    // One pattern subscription for every run, made once: a SUBSCRIBE per followed run had its
+    // answer arrive late while other runs were (un)subscribed, and the first deltas waited for it.
+    // Each process then hears every run's notifications and ignores those it does not follow.
+    options.subscriber.on('pmessage', this.onMessage);
     options.subscriber.on('ready', this.onSubscriberReady);
+    options.subscriber.psubscribe(`${channelPrefix}*`).catch(() => {});
   }
 
   append(runId: string, id: number, event: RunEvent): void {
@@ -156,7 +161,8 @@ export class RedisRunEvents implements SharedRunEvents {
 
   async close(): Promise<void> {
     this.stopRepublishing();
-    this.options.subscriber.off('message', this.onMessage);
+    this.options.subscriber.off('pmessage', this.onMessage);
+    await this.options.subscriber.punsubscribe(`${channelPrefix}*`).catch(() => {});
     this.options.subscriber.off('ready', this.onSubscriberReady);
     for (const run of this.followed.values()) {
       clearInterval(run.timer);
@@ -174,12 +180,6 @@ export class RedisRunEvents implements SharedRunEvents {
       this.followed.set(runId, created);
       created.timer = setInterval(() => void this.checkIdle(runId, created), this.idleCheckMs);
       created.timer.unref();
-      // Subscribed before the first read, so an event appended in between is announced, not missed.
-      // Redis may be away: then the idle checks read the stream until it is back.
-      await Promise.race([
-        this.options.subscriber.subscribe(channelOf(runId)).catch(() => {}),
-        new Promise((resolve) => setTimeout(resolve, SUBSCRIBE_WAIT_MS).unref()),
-      ]);
       await this.read(runId, created);
       // Nothing in Redis for a run the store says is over: it ended before the retention window
       // (or Redis lost it), and the store's answer is all there is.
@@ -194,7 +194,6 @@ export class RedisRunEvents implements SharedRunEvents {
     if (run.followers > 0 || this.followed.get(runId) !== run) return;
     this.followed.delete(runId);
     clearInterval(run.timer);
-    this.options.subscriber.unsubscribe(channelOf(runId)).catch(() => {});
   }
 
   /** Reads what was appended after the last event read; one read at a time per run, repeated if asked meanwhile. */

@@ -4,12 +4,12 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import { PostgresRunSignals } from '../chat/postgres-run-signals';
 import { type RunSignals, singleProcessSignals } from '../ports/run-signals';
 import { createDataDir } from './data-dir';
 import { lockDataDir } from './data-dir-lock';
 import { connectionFailure } from './errors';
 import { PgliteThread } from './pglite-thread';
+import { PostgresRunSignals } from './postgres-run-signals';
 import * as schema from './schema';
 import { vacuumRewrittenTables } from './vacuum';
 

@@ -13,7 +13,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { BUDGET_PERIODS } from '../billing/periods';
+import { BUDGET_PERIODS } from '../domain/budget';
 
 const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 

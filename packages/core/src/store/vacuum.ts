@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Database } from './database';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 
 /**
  * Tables whose rows are rewritten in place as people chat: a conversation's counters and a budget
@@ -24,7 +24,8 @@ const REWRITTEN_TABLES = [
 /**
  * Does for PGlite what autovacuum does for a PostgreSQL server: PGlite runs PostgreSQL as a single
  * user, with no autovacuum, so without this the tables above would grow with every run for good.
+ * It takes any Drizzle handle's `execute`, not `Database`, because database.ts (which calls it) defines that.
  */
-export async function vacuumRewrittenTables(db: Database): Promise<void> {
+export async function vacuumRewrittenTables(db: Pick<PgDatabase<PgQueryResultHKT>, 'execute'>): Promise<void> {
   await db.execute(sql.raw(`vacuum ${REWRITTEN_TABLES.join(', ')}`));
 }

@@ -37,6 +37,10 @@ export class AccessTokens {
     if (options.secret.byteLength < 32) throw new Error('The JWT signing key must be at least 32 bytes');
   }
 
+  get ttlSeconds(): number {
+    return this.options.ttlSeconds;
+  }
+
   async issue(claims: AccessTokenClaims): Promise<{ token: string; expiresAt: Date }> {
     const issuedAt = Math.floor(this.options.clock.now().getTime() / 1000);
     const expiresAtSeconds = issuedAt + this.options.ttlSeconds;

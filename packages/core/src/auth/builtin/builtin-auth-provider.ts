@@ -4,6 +4,7 @@ import type { AuthResult, ClientInfo, Session } from '../../domain/session';
 import type { AuthenticatedUser } from '../../domain/user';
 import type { AuthProvider, LoginInput, RegisterInput } from '../../ports/auth-provider';
 import type { Clock } from '../../ports/clock';
+import type { Revocations } from '../../ports/revocations';
 import type { AuthThrottle } from '../auth-throttle';
 import { weakPasswordReason } from '../password-policy';
 import type { AccessTokens } from './access-tokens';
@@ -23,6 +24,8 @@ export interface BuiltinAuthOptions {
    * session found live is trusted until it expires instead of being checked again every few seconds.
    */
   soleWriter?: boolean;
+  /** Tells the other processes of a session that ended here, and this one of theirs. */
+  revocations?: Revocations;
 }
 
 const INVALID_CREDENTIALS = 'The email or password is incorrect.';
@@ -46,7 +49,11 @@ export class BuiltinAuthProvider implements AuthProvider {
   readonly name = 'builtin' as const;
   private readonly liveSessions = new Map<string, LiveSession>();
 
-  constructor(private readonly options: BuiltinAuthOptions) {}
+  constructor(private readonly options: BuiltinAuthOptions) {
+    options.revocations?.subscribe((revocation) => {
+      if (revocation.kind === 'session') this.liveSessions.delete(revocation.sessionId);
+    });
+  }
 
   async register(input: RegisterInput, client: ClientInfo): Promise<AuthResult> {
     const email = normalizeEmail(input.email);
@@ -93,7 +100,7 @@ export class BuiltinAuthProvider implements AuthProvider {
       case 'reused':
         // A spent token coming back means it was copied: end the session for whoever holds it.
         await store.revokeSession(outcome.sessionId, 'refresh_token_reuse', now);
-        this.liveSessions.delete(outcome.sessionId);
+        this.ended(outcome.sessionId);
         throw new AppError('SESSION_REVOKED', 'This refresh token was already used; the session has been ended.');
       case 'revoked':
         throw new AppError('SESSION_REVOKED', 'This session has ended. Log in again.');
@@ -106,7 +113,14 @@ export class BuiltinAuthProvider implements AuthProvider {
 
   async logout(caller: AuthenticatedUser): Promise<void> {
     await this.options.store.revokeSession(caller.sessionId, 'logout', this.options.clock.now());
-    this.liveSessions.delete(caller.sessionId);
+    this.ended(caller.sessionId);
+  }
+
+  /** Forgets the session here and, through `revocations`, in every process that trusts it from memory. */
+  private ended(sessionId: string): void {
+    this.liveSessions.delete(sessionId);
+    const tokensExpireAt = this.options.clock.now().getTime() + this.options.tokens.ttlSeconds * 1000;
+    this.options.revocations?.publish({ kind: 'session', sessionId, tokensExpireAt });
   }
 
   async authenticate(accessToken: string): Promise<AuthenticatedUser> {

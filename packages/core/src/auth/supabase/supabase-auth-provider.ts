@@ -14,6 +14,7 @@ import type { AuthResult, ClientInfo, Session } from '../../domain/session';
 import type { AuthenticatedUser } from '../../domain/user';
 import type { AuthProvider, LoginInput, RegisterInput } from '../../ports/auth-provider';
 import type { Clock } from '../../ports/clock';
+import type { Revocations } from '../../ports/revocations';
 import type { AuthThrottle } from '../auth-throttle';
 import { weakPasswordReason } from '../password-policy';
 import { EndedSessions } from './ended-sessions';
@@ -34,6 +35,8 @@ export interface SupabaseAuthOptions {
   users: SupabaseUsers;
   throttle: AuthThrottle;
   clock: Clock;
+  /** Tells the other processes of a session logged out here (they verify its tokens locally too). */
+  revocations?: Revocations;
 }
 
 const MAX_DISPLAY_NAME = 80;
@@ -60,6 +63,11 @@ export class SupabaseAuthProvider implements AuthProvider {
     this.authUrl = `${this.projectUrl}/auth/v1`;
     this.fetch = upstreamFetch(REQUEST_TIMEOUT_MS);
     this.endedSessions = new EndedSessions(options.clock);
+    options.revocations?.subscribe((revocation) => {
+      if (revocation.kind === 'session') {
+        this.endedSessions.add(revocation.sessionId, new Date(revocation.tokensExpireAt));
+      }
+    });
   }
 
   async register(input: RegisterInput, client: ClientInfo): Promise<AuthResult> {
@@ -107,7 +115,9 @@ export class SupabaseAuthProvider implements AuthProvider {
     const { error } = await this.client().admin.signOut(accessToken, 'local');
     if (error && !alreadyEnded(error)) throw appErrorFromGoTrue(error);
     const { exp } = decodeJwt(accessToken);
-    this.endedSessions.add(caller.sessionId, new Date((exp ?? 0) * 1000));
+    const revocation = { kind: 'session' as const, sessionId: caller.sessionId, tokensExpireAt: (exp ?? 0) * 1000 };
+    this.endedSessions.add(revocation.sessionId, new Date(revocation.tokensExpireAt));
+    this.options.revocations?.publish(revocation);
   }
 
   async authenticate(accessToken: string): Promise<AuthenticatedUser> {

@@ -1,6 +1,6 @@
 import { FetchError, type FetchOptions, ofetch } from 'ofetch';
+import type { BudgetPeriod } from '../../domain/budget';
 import { AppError } from '../../domain/errors';
-import type { BudgetPeriod } from '../periods';
 
 export interface LiteLlmAdminOptions {
   /** The proxy's base URL, e.g. http://litellm:4000. */

@@ -1,9 +1,9 @@
 import { eq } from 'drizzle-orm';
+import type { BudgetPeriod } from '../../domain/budget';
 import type { Clock } from '../../ports/clock';
 import type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery, UsageTotals } from '../../ports/ledger';
 import type { Database } from '../../store/database';
 import { litellmKeys, users } from '../../store/schema';
-import type { BudgetPeriod } from '../periods';
 import type { LiteLlmAdmin, LiteLlmSpendLog } from './litellm-admin';
 
 const utcDay = (at: Date) => at.toISOString().slice(0, 10);

@@ -1,0 +1,7 @@
+/** What a model costs and how much it takes; its own file so the generated price table needs no import cycle. */
+export interface ModelPrice {
+  inputUsdPerToken: number;
+  outputUsdPerToken: number;
+  contextWindow: number;
+  maxOutputTokens: number;
+}
