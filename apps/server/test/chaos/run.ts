@@ -116,21 +116,29 @@ async function main(): Promise<number> {
     });
     const instances: Instance[] = ['a', 'b', 'c'].map((name) => ({ name, process: undefined, stopping: false }));
     const unexpectedExits: UnexpectedExit[] = [];
-    cleanups.push(() =>
-      Promise.all(
+    const relaunches = new Set<Promise<void>>();
+    let closing = false;
+    cleanups.push(async () => {
+      closing = true;
+      // A restart still under way would otherwise leave a server running after the suite.
+      await Promise.allSettled(relaunches);
+      await Promise.all(
         instances.map((instance) => {
           instance.stopping = true;
           return instance.process && stopGracefully(instance.process.child);
         }),
-      ),
-    );
+      );
+    });
     const launch = async (instance: Instance, instanceId: string): Promise<void> => {
       const started = await startInstance(instance, env(instanceId), (exit) => {
         unexpectedExits.push(exit);
         proxy.remove(instance.name);
         log('died by itself', `instance ${instance.name} (${exit.signal ?? `exit ${exit.code}`}); restarting it`);
+        if (closing) return;
         // As an orchestrator would: the rest of the run still has three instances.
-        void launch(instance, instanceId).catch((error: unknown) => console.error(error));
+        const relaunch = launch(instance, instanceId).catch((error: unknown) => console.error(error));
+        relaunches.add(relaunch);
+        void relaunch.finally(() => relaunches.delete(relaunch));
       });
       proxy.add(instance.name, started.url);
     };
