@@ -287,6 +287,7 @@ function printTable(
         .map(([status, n]) => `${status} ${n}`)
         .join(', '),
     ],
+    ...Object.entries(f.failedBy).map(([why, n]): [string, number] => [`  failed: ${why.slice(0, 60)}`, n]),
     ['runs not ended', f.nonTerminalRuns],
     ['reservations left', `${f.reservationsLeft} (${f.reservedMicrosLeft} µUSD)`],
     ['users stopped at their limit / over it', `${f.usersAtLimit} / ${f.usersOverLimit}`],

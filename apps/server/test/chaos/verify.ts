@@ -24,6 +24,8 @@ export interface Verdict {
     storedMessages: number;
     missingMessages: number;
     runs: Record<string, number>;
+    /** Failed runs by what the store says failed them. */
+    failedBy: Record<string, number>;
     nonTerminalRuns: number;
     reservationsLeft: number;
     reservedMicrosLeft: number;
@@ -77,6 +79,10 @@ export async function verify(sql: postgres.Sql, users: UserReport[], defaultLimi
     select status, count(*)::int as n from runs group by status`;
   const runs = Object.fromEntries(statusRows.map((row) => [row.status, row.n]));
   const nonTerminalRuns = (runs.queued ?? 0) + (runs.running ?? 0);
+  const failedRows = await sql<{ why: string; n: number }[]>`
+    select coalesce(error_code || ': ' || error_message, 'unknown') as why, count(*)::int as n
+    from runs where status = 'failed' group by 1 order by 2 desc`;
+  const failedBy = Object.fromEntries(failedRows.map((row) => [row.why, row.n]));
 
   const [reservations] = await sql<{ n: number; micros: number }[]>`
     select (select count(*) from reservations)::int as n,
@@ -155,6 +161,7 @@ export async function verify(sql: postgres.Sql, users: UserReport[], defaultLimi
     storedMessages: accepted.length - missing.length,
     missingMessages: missing.length,
     runs,
+    failedBy,
     nonTerminalRuns,
     reservationsLeft: reservations?.n ?? 0,
     reservedMicrosLeft: reservations?.micros ?? 0,
