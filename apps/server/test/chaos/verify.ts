@@ -24,7 +24,7 @@ export interface Verdict {
     storedMessages: number;
     missingMessages: number;
     runs: Record<string, number>;
-    /** Failed runs by what the store says failed them. */
+    /** Failed runs by what the store says failed them (budget refusals as one, their amounts differ). */
     failedBy: Record<string, number>;
     nonTerminalRuns: number;
     reservationsLeft: number;
@@ -80,7 +80,8 @@ export async function verify(sql: postgres.Sql, users: UserReport[], defaultLimi
   const runs = Object.fromEntries(statusRows.map((row) => [row.status, row.n]));
   const nonTerminalRuns = (runs.queued ?? 0) + (runs.running ?? 0);
   const failedRows = await sql<{ why: string; n: number }[]>`
-    select coalesce(error_code || ': ' || error_message, 'unknown') as why, count(*)::int as n
+    select case when error_code = 'BUDGET_EXCEEDED' then error_code
+                else coalesce(error_code || ': ' || error_message, 'unknown') end as why, count(*)::int as n
     from runs where status = 'failed' group by 1 order by 2 desc`;
   const failedBy = Object.fromEntries(failedRows.map((row) => [row.why, row.n]));
 
