@@ -1,3 +1,4 @@
+import { safeError } from '@hearth/core';
 import { createHearth } from './compose';
 import { ConfigError, loadConfig } from './config';
 import { loadEnvFile } from './env-file';
@@ -32,9 +33,12 @@ async function main(): Promise<void> {
  */
 function startupFailure(error: unknown): string {
   if (error instanceof ConfigError) return error.message;
-  const failure = error instanceof Error && error.name === 'DrizzleQueryError' && error.cause ? error.cause : error;
-  const message = failure instanceof Error ? failure.message : String(failure);
-  return `failed to start: ${message.split('\n')[0]}`;
+  const safe = safeError(error);
+  const reason = safe.statement
+    ? `${safe.statement}: ${safe.cause?.message ?? safe.message}`
+    : // Whatever wraps a statement we do not know: its text must not reach the terminal either.
+      safe.message.replace(/^Failed query:[\s\S]*/, 'a database statement failed');
+  return `failed to start: ${reason.split('\n')[0]}`;
 }
 
 main().catch((error: unknown) => {

@@ -38,8 +38,8 @@ export async function startMaintenance(parts: MaintenanceParts): Promise<() => v
     logger.warn({ runs: runIds.length, reservations }, 'ended runs a stopped server process left running');
   };
 
-  await endOrphanedRuns(stableInstanceId);
-  const reservations = await ledger.releaseExpired(!sharedStore);
+  await againOnFailure(() => endOrphanedRuns(stableInstanceId));
+  const reservations = await againOnFailure(() => ledger.releaseExpired(!sharedStore));
   if (reservations > 0) logger.warn({ reservations }, 'settled budget reservations left by an earlier process');
 
   const repeat = (intervalMs: number, what: string, work: () => Promise<void>) => {
@@ -67,4 +67,20 @@ export async function startMaintenance(parts: MaintenanceParts): Promise<() => v
   return () => {
     for (const timer of timers) clearInterval(timer);
   };
+}
+
+/**
+ * The start-up sweep, tried again a few times: a PostgreSQL that just dropped its connections (a
+ * failover, `pg_terminate_backend`) answers again within moments, and a restart should not fail
+ * on it. Both sweeps are idempotent.
+ */
+async function againOnFailure<T>(work: () => Promise<T>): Promise<T> {
+  for (const delayMs of [200, 1_000, 3_000]) {
+    try {
+      return await work();
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+  return work();
 }

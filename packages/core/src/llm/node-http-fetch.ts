@@ -93,9 +93,11 @@ export const nodeHttpFetch: typeof globalThis.fetch = (input, init) =>
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     let req: ClientRequest;
     const onAbort = () => {
-      const error = abortError(signal as AbortSignal);
-      req.destroy(error);
-      reject(error);
+      // Destroyed without the error: destroy(error) hands it to the socket too, and a socket that
+      // has just lost its request's listener throws it as an unhandled 'error', ending the process
+      // (seen under the chaos suite). The reader of the body still fails, with a premature close.
+      req.destroy();
+      reject(abortError(signal as AbortSignal));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     const attempt = () => {
