@@ -70,6 +70,10 @@ export const updateMemoryInput = z.object({
   value: storedText().max(200_000),
 });
 export const resetInput = z.object({ scope: z.enum(['messages', 'memory', 'all']) });
+export const memoryHistoryInput = z
+  .object({ label: updateMemoryInput.shape.label.optional(), cursor: cursor.optional(), limit: limit(20) })
+  .default({ limit: 20 });
+export const revertMemoryInput = z.object({ versionId: id('versionId') });
 
 const usdAmount = z
   .number()
@@ -189,6 +193,10 @@ export const historyQuery = historyFields.extend({ limit: fromText(historyFields
 const conversationsFields = conversationsInput.unwrap();
 export const conversationsQuery = conversationsFields.extend({
   limit: fromText(conversationsFields.shape.limit, readNumber),
+});
+const memoryHistoryFields = memoryHistoryInput.unwrap();
+export const memoryHistoryQuery = memoryHistoryFields.extend({
+  limit: fromText(memoryHistoryFields.shape.limit, readNumber),
 });
 export const usageQuery = z
   .object({ from: queryDate().optional(), to: queryDate().optional(), groupBy: groupBy.optional() })

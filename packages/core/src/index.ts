@@ -6,6 +6,7 @@ export { AgentService } from './agent/agent-service';
 export { AgentStore } from './agent/agent-store';
 export { BuiltinAgentRuntime, type BuiltinRuntimeOptions } from './agent/builtin-agent-runtime';
 export { DEFAULT_BLOCKS } from './agent/default-blocks';
+export { MemoryVersions } from './agent/memory-versions';
 export { LettaAgentIds } from './agent/letta/letta-agent-ids';
 export { LettaAgentRuntime, type LettaRuntimeOptions } from './agent/letta/letta-agent-runtime';
 export { createLettaClient, type LettaClientOptions } from './agent/letta/letta-client';
@@ -34,6 +35,7 @@ export { CompletionService, type CompletionServiceOptions } from './completions/
 export type {
   Conversation,
   MemoryBlock,
+  MemoryVersion,
   Message,
   MessageStatus,
   RunEvent,
@@ -58,7 +60,14 @@ export type {
   AdminUserSummary,
   UserStatus,
 } from './ports/admin';
-export type { AgentInfo, AgentRuntime, AgentTurn, TurnEvent } from './ports/agent-runtime';
+export type {
+  AgentInfo,
+  AgentRuntime,
+  AgentTurn,
+  MemoryHistoryInput,
+  MemoryHistoryPage,
+  TurnEvent,
+} from './ports/agent-runtime';
 export type { ApiKeyInfo, ApiKeyOperations, CreatedApiKey } from './ports/api-keys';
 export type { AuthProvider, LoginInput, RegisterInput } from './ports/auth-provider';
 export type {

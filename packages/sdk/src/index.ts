@@ -22,6 +22,7 @@ export type {
   CreatedApiKey,
   HearthErrorData,
   MemoryBlock,
+  MemoryVersion,
   Message,
   RouterInputs,
   RouterOutputs,

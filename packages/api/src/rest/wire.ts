@@ -80,6 +80,20 @@ const memoryBlock = z
   })
   .openapi('MemoryBlock');
 export const memoryBlockSchema = memoryBlock;
+const memoryVersion = z
+  .object({
+    id: z.string(),
+    label: z.string(),
+    value: z.string(),
+    previousValue: z.string().nullable(),
+    updatedBy: z.enum(['user', 'agent', 'system']),
+    runId: z.string().nullable().describe('The run in which the agent made the change; null for the user and the system.'),
+    messageId: z.string().nullable().describe('The user message that run answered.'),
+    createdAt: isoDate,
+  })
+  .openapi('MemoryVersion');
+export const memoryHistorySchema = z.object({ versions: z.array(memoryVersion), nextCursor: z.string().nullable() });
+export const revertedMemorySchema = z.object({ block: memoryBlock, version: memoryVersion });
 
 export const sendResultSchema = z
   .object({ runId: z.string(), conversationId: z.string(), userMessage: message })
@@ -114,7 +128,7 @@ export const runEventSchema = z
       ok: z.boolean(),
       result: z.unknown(),
     }),
-    z.object({ type: z.literal('memory.updated'), block: memoryBlock }),
+    z.object({ type: z.literal('memory.updated'), block: memoryBlock, versionId: z.string() }),
     usage.extend({ type: z.literal('usage') }),
     z.object({ type: z.literal('run.completed'), message, usage }),
     z.object({

@@ -1,5 +1,5 @@
 import type { TRPCRouterRecord } from '@trpc/server';
-import { resetInput, updateMemoryInput } from '../schemas';
+import { memoryHistoryInput, resetInput, revertMemoryInput, updateMemoryInput } from '../schemas';
 import { authedProcedure } from '../trpc';
 
 export const agentProcedures = {
@@ -10,6 +10,14 @@ export const agentProcedures = {
   updateMemory: authedProcedure
     .input(updateMemoryInput)
     .mutation(({ ctx, input }) => ctx.deps.agent.updateMemory(ctx.user, input.label, input.value)),
+
+  memoryHistory: authedProcedure
+    .input(memoryHistoryInput)
+    .query(({ ctx, input }) => ctx.deps.agent.memoryHistory(ctx.user, input)),
+
+  revertMemory: authedProcedure
+    .input(revertMemoryInput)
+    .mutation(({ ctx, input }) => ctx.deps.agent.revertMemory(ctx.user, input.versionId)),
 
   reset: authedProcedure.input(resetInput).mutation(async ({ ctx, input }) => {
     await ctx.deps.agent.reset(ctx.user, input.scope);

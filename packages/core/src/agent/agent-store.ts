@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { and, arrayContains, desc, eq, inArray, sql } from 'drizzle-orm';
-import type { MemoryBlock } from '../domain/chat';
+import type { MemoryBlock, MemoryVersion } from '../domain/chat';
 import { AppError } from '../domain/errors';
 import type { Clock } from '../ports/clock';
 import type { Database } from '../store/database';
 import { agents, archivalPassages, memoryBlocks, messages } from '../store/schema';
 import { DEFAULT_BLOCKS } from './default-blocks';
+import { type MemoryAuthor, MemoryVersions } from './memory-versions';
 
 export interface AgentRecord {
   id: string;
@@ -34,6 +35,12 @@ function toBlock(row: typeof memoryBlocks.$inferSelect): MemoryBlock {
 
 const MAX_CACHED_AGENTS = 10_000;
 
+/** A block as written, and the version that records the change. */
+export interface WrittenBlock {
+  block: MemoryBlock;
+  version: MemoryVersion;
+}
+
 /** The built-in runtime's agents, their core memory and their archival memory. */
 export class AgentStore {
   /** Agents are never replaced while their user exists, so once found an agent's id can be reused. */
@@ -42,6 +49,7 @@ export class AgentStore {
   private readonly blockCache = new Map<string, MemoryBlock[]>();
   /** Bumped before and after every write, so a read that overlapped a write does not cache what it read. */
   private blockWrites = 0;
+  readonly versions: MemoryVersions;
 
   /**
    * `soleWriter`: no other process writes this store (the embedded PGlite, owned by one process),
@@ -52,7 +60,9 @@ export class AgentStore {
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly soleWriter = false,
-  ) {}
+  ) {
+    this.versions = new MemoryVersions(db);
+  }
 
   async find(userId: string): Promise<AgentRecord | null> {
     const [row] = await this.db.select().from(agents).where(eq(agents.userId, userId)).limit(1);
@@ -76,6 +86,7 @@ export class AgentStore {
         .onConflictDoNothing({ target: agents.userId })
         .returning({ id: agents.id });
       if (inserted.length === 0) return;
+      const now = this.clock.now();
       await tx.insert(memoryBlocks).values(
         DEFAULT_BLOCKS.map((block) => ({
           agentId: id,
@@ -83,9 +94,16 @@ export class AgentStore {
           value: block.value,
           charLimit: block.limit,
           description: block.description,
+          updatedAt: now,
           updatedBy: 'system' as const,
         })),
       );
+      for (const block of DEFAULT_BLOCKS) {
+        await this.versions.record(
+          { userId, label: block.label, value: block.value, previousValue: null, author: { by: 'system' }, at: now },
+          tx,
+        );
+      }
     });
     const created = await this.find(userId);
     if (!created) throw new Error('agent vanished right after creation');
@@ -110,58 +128,89 @@ export class AgentStore {
     return blocks;
   }
 
-  /** Replaces a block's value; MEMORY_LIMIT if it would pass the block's limit, NOT_FOUND for an unknown label. */
-  async writeBlock(agentId: string, label: string, value: string, by: MemoryBlock['updatedBy']): Promise<MemoryBlock> {
+  /**
+   * Replaces a block's value and records the change as a version, in one transaction that holds the
+   * block's row: concurrent writers (the agent and the user) each see the value they replace.
+   * MEMORY_LIMIT if the value would pass the block's limit, NOT_FOUND for an unknown label.
+   */
+  async writeBlock(agent: AgentRecord, label: string, value: string, author: MemoryAuthor): Promise<WrittenBlock> {
     this.blockWrites += 1;
-    const [row] = await this.db
-      .update(memoryBlocks)
-      .set({ value, updatedAt: this.clock.now(), updatedBy: by })
-      .where(
-        and(
-          eq(memoryBlocks.agentId, agentId),
-          eq(memoryBlocks.label, label),
-          sql`char_length(${value}) <= ${memoryBlocks.charLimit}`,
-        ),
-      )
-      .returning();
-    this.blockWrites += 1;
-    if (row) {
-      const written = toBlock(row);
-      const cached = this.blockCache.get(agentId);
-      if (cached)
-        this.blockCache.set(
-          agentId,
-          cached.map((block) => (block.label === label ? written : block)),
+    try {
+      const written = await this.db.transaction(async (tx) => {
+        const [current] = await tx
+          .select()
+          .from(memoryBlocks)
+          .where(and(eq(memoryBlocks.agentId, agent.id), eq(memoryBlocks.label, label)))
+          .for('update');
+        if (!current) throw new AppError('NOT_FOUND', `There is no memory block "${label}".`);
+        if (value.length > current.charLimit) {
+          throw new AppError(
+            'MEMORY_LIMIT',
+            `The "${label}" block holds at most ${current.charLimit} characters; this value has ${value.length}.`,
+            { fieldErrors: { value: [`At most ${current.charLimit} characters.`] } },
+          );
+        }
+        const at = this.clock.now();
+        const [row] = await tx
+          .update(memoryBlocks)
+          .set({ value, updatedAt: at, updatedBy: author.by })
+          .where(and(eq(memoryBlocks.agentId, agent.id), eq(memoryBlocks.label, label)))
+          .returning();
+        if (!row) throw new Error('a locked memory block vanished');
+        const version = await this.versions.record(
+          { userId: agent.userId, label, value, previousValue: current.value, author, at },
+          tx,
         );
+        return { block: toBlock(row), version };
+      });
+      const cached = this.blockCache.get(agent.id);
+      if (cached) {
+        this.blockCache.set(
+          agent.id,
+          cached.map((block) => (block.label === label ? written.block : block)),
+        );
+      }
       return written;
+    } finally {
+      this.blockWrites += 1;
     }
-    const [block] = await this.db
-      .select()
-      .from(memoryBlocks)
-      .where(and(eq(memoryBlocks.agentId, agentId), eq(memoryBlocks.label, label)));
-    if (!block) throw new AppError('NOT_FOUND', `There is no memory block "${label}".`);
-    throw new AppError(
-      'MEMORY_LIMIT',
-      `The "${label}" block holds at most ${block.charLimit} characters; this value has ${value.length}.`,
-      { fieldErrors: { value: [`At most ${block.charLimit} characters.`] } },
-    );
   }
 
-  async resetBlocks(agentId: string): Promise<void> {
+  /** Puts the default blocks back (a `system` version for each that changes) and empties archival memory. */
+  async resetBlocks(agent: AgentRecord): Promise<void> {
     this.blockWrites += 1;
-    this.blockCache.delete(agentId);
+    this.blockCache.delete(agent.id);
     await this.db.transaction(async (tx) => {
+      const at = this.clock.now();
       for (const block of DEFAULT_BLOCKS) {
+        const [current] = await tx
+          .select({ value: memoryBlocks.value })
+          .from(memoryBlocks)
+          .where(and(eq(memoryBlocks.agentId, agent.id), eq(memoryBlocks.label, block.label)))
+          .for('update');
         await tx
           .update(memoryBlocks)
-          .set({ value: block.value, charLimit: block.limit, updatedAt: this.clock.now(), updatedBy: 'system' })
-          .where(and(eq(memoryBlocks.agentId, agentId), eq(memoryBlocks.label, block.label)));
+          .set({ value: block.value, charLimit: block.limit, updatedAt: at, updatedBy: 'system' })
+          .where(and(eq(memoryBlocks.agentId, agent.id), eq(memoryBlocks.label, block.label)));
+        if (current && current.value !== block.value) {
+          await this.versions.record(
+            {
+              userId: agent.userId,
+              label: block.label,
+              value: block.value,
+              previousValue: current.value,
+              author: { by: 'system' },
+              at,
+            },
+            tx,
+          );
+        }
       }
-      await tx.delete(archivalPassages).where(eq(archivalPassages.agentId, agentId));
+      await tx.delete(archivalPassages).where(eq(archivalPassages.agentId, agent.id));
     });
     // Again after the write: a read that started during it may have seen the old values.
     this.blockWrites += 1;
-    this.blockCache.delete(agentId);
+    this.blockCache.delete(agent.id);
   }
 
   /** Full-text search over every message the user exchanged with the agent, newest first. */

@@ -1,4 +1,5 @@
-import type { Conversation, MemoryBlock, Message, RunEvent, RunStatus } from '../domain/chat';
+import type { Conversation, MemoryBlock, MemoryVersion, Message, RunEvent, RunStatus } from '../domain/chat';
+import type { MemoryHistoryInput, MemoryHistoryPage } from './agent-runtime';
 import type { AuthenticatedUser } from '../domain/user';
 
 export interface SendInput {
@@ -67,5 +68,8 @@ export interface AgentOperations {
   status(caller: AuthenticatedUser): Promise<AgentStatus>;
   memory(caller: AuthenticatedUser): Promise<{ blocks: MemoryBlock[] }>;
   updateMemory(caller: AuthenticatedUser, label: string, value: string): Promise<MemoryBlock>;
+  memoryHistory(caller: AuthenticatedUser, input: MemoryHistoryInput): Promise<MemoryHistoryPage>;
+  /** Writes that version's value again, as a new version by the user. Not the caller's: NOT_FOUND. */
+  revertMemory(caller: AuthenticatedUser, versionId: string): Promise<{ block: MemoryBlock; version: MemoryVersion }>;
   reset(caller: AuthenticatedUser, scope: 'messages' | 'memory' | 'all'): Promise<void>;
 }

@@ -127,6 +127,34 @@ export const conversations = pgTable(
   ],
 );
 
+/**
+ * Every value a core memory block has had, newest last: who wrote it (for the agent, the run and the
+ * user message that caused it), when, and the value it replaced. Keyed by user, not agent, so both
+ * backends keep it here (a Letta agent has no row of its own). Run and message ids are not foreign
+ * keys: deleting a conversation leaves the memory's history as it was.
+ */
+export const memoryVersions = pgTable(
+  'memory_versions',
+  {
+    id: uuid('id').primaryKey(),
+    seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    label: text('label').notNull(),
+    value: text('value').notNull(),
+    previousValue: text('previous_value'),
+    author: text('author', { enum: ['user', 'agent', 'system'] }).notNull(),
+    runId: uuid('run_id'),
+    messageId: uuid('message_id'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('memory_versions_user_seq_idx').on(t.userId, t.seq),
+    index('memory_versions_user_label_seq_idx').on(t.userId, t.label, t.seq),
+  ],
+);
+
 /** Every user and assistant message, kept for history and for conversation_search. */
 export const messages = pgTable(
   'messages',
