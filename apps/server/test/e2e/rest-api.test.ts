@@ -93,6 +93,8 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
           'GET /api/v1/agent/status',
           'GET /api/v1/agent/memory',
           'POST /api/v1/agent/memory',
+          'GET /api/v1/agent/memory/history',
+          'POST /api/v1/agent/memory/revert',
           'POST /api/v1/agent/reset',
           'GET /api/v1/admin/users',
           'GET /api/v1/admin/users/{userId}',
@@ -325,7 +327,7 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
           .filter(([, operation]) => operation.security)
           .map(([method]) => ({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, randomUUID()) })),
       );
-      expect(secured.length).toBe(30);
+      expect(secured.length).toBe(32);
       for (const { method, path } of secured) {
         const body = method === 'GET' || method === 'DELETE' ? {} : { body: {} };
         for (const bad of [null, 'garbage', expired, forged]) {
@@ -458,6 +460,53 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
         token,
       });
       expect(after.body.blocks.find((b) => b.label === 'human')?.value).toBe('Name: Ada');
+
+      interface Version {
+        id: string;
+        value: string;
+        previousValue: string | null;
+        updatedBy: string;
+        createdAt: string;
+      }
+      const history = await api.call<{ versions: Version[]; nextCursor: string | null }>(
+        'GET',
+        '/api/v1/agent/memory/history',
+        { token, query: { label: 'human', limit: '1' } },
+      );
+      expect(history.status).toBe(200);
+      expect(history.body.versions).toMatchObject([{ value: 'Name: Ada', previousValue: '', updatedBy: 'user' }]);
+      expect(history.body.versions[0]?.createdAt).toMatch(ISO);
+      const older = await api.call<{ versions: Version[]; nextCursor: string | null }>(
+        'GET',
+        '/api/v1/agent/memory/history',
+        { token, query: { label: 'human', limit: '1', cursor: history.body.nextCursor ?? '' } },
+      );
+      expect(older.body).toMatchObject({ versions: [{ value: '', previousValue: null, updatedBy: 'system' }] });
+      expectError(
+        await api.call('GET', '/api/v1/agent/memory/history', { token, query: { limit: 'many' } }),
+        400,
+        'INVALID_INPUT',
+      );
+      const reverted = await api.call<{ block: { value: string }; version: Version }>(
+        'POST',
+        '/api/v1/agent/memory/revert',
+        { token, body: { versionId: older.body.versions[0]?.id } },
+      );
+      expect(reverted).toMatchObject({
+        status: 200,
+        body: { block: { value: '' }, version: { value: '', previousValue: 'Name: Ada', updatedBy: 'user' } },
+      });
+      expectError(
+        await api.call('POST', '/api/v1/agent/memory/revert', { token, body: { versionId: randomUUID() } }),
+        404,
+        'NOT_FOUND',
+      );
+      expectError(
+        await api.call('POST', '/api/v1/agent/memory/revert', { token, body: { versionId: 'nope' } }),
+        400,
+        'INVALID_INPUT',
+      );
+      await api.call('POST', '/api/v1/agent/memory', { token, body: { label: 'human', value: 'Name: Ada' } });
 
       expectError(
         await api.call('POST', '/api/v1/agent/reset', { token, body: { scope: 'everything' } }),
