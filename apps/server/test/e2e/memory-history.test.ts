@@ -13,7 +13,11 @@ async function allVersions(client: HearthClient, label?: string): Promise<Memory
   const versions: MemoryVersion[] = [];
   let cursor: string | undefined;
   do {
-    const page = await client.agent.memoryHistory.query({ limit: 2, ...(label ? { label } : {}), ...(cursor ? { cursor } : {}) });
+    const page = await client.agent.memoryHistory.query({
+      limit: 2,
+      ...(label ? { label } : {}),
+      ...(cursor ? { cursor } : {}),
+    });
     versions.push(...page.versions);
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
@@ -84,7 +88,12 @@ describe.each(setups)('memory history on $name, agent backend $backend', ({ loca
     // Newest first, and the unfiltered list holds the persona's too.
     const all = await allVersions(client);
     expect(all.slice(0, 3)).toEqual(human.slice(0, 3));
-    expect(all.slice(3).map((v) => [v.label, v.updatedBy]).sort()).toEqual([
+    expect(
+      all
+        .slice(3)
+        .map((v) => [v.label, v.updatedBy])
+        .sort(),
+    ).toEqual([
       ['human', 'system'],
       ['persona', 'system'],
     ]);

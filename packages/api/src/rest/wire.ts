@@ -87,7 +87,10 @@ const memoryVersion = z
     value: z.string(),
     previousValue: z.string().nullable(),
     updatedBy: z.enum(['user', 'agent', 'system']),
-    runId: z.string().nullable().describe('The run in which the agent made the change; null for the user and the system.'),
+    runId: z
+      .string()
+      .nullable()
+      .describe('The run in which the agent made the change; null for the user and the system.'),
     messageId: z.string().nullable().describe('The user message that run answered.'),
     createdAt: isoDate,
   })

@@ -1,11 +1,5 @@
 import type { MemoryBlock, MemoryVersion, Usage } from '../domain/chat';
-import type {
-  AgentInfo,
-  AgentRuntime,
-  AgentTurn,
-  MemoryHistoryInput,
-  MemoryHistoryPage,
-} from '../ports/agent-runtime';
+import type { AgentInfo, AgentRuntime, AgentTurn, MemoryHistoryInput, MemoryHistoryPage } from '../ports/agent-runtime';
 import type { Ledger } from '../ports/ledger';
 import type { LlmClient, LlmMessage } from '../ports/llm-client';
 import type { AgentRecord, AgentStore, WrittenBlock } from './agent-store';

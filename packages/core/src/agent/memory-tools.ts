@@ -146,7 +146,10 @@ export async function runTool(name: string, rawArguments: string, scope: ToolSco
       }
       default: {
         const args = parse(schemas.archival_memory_search, json);
-        return { ok: true, result: await scope.store.searchPassages(scope.agent.id, args.query, args.tags, args.top_k) };
+        return {
+          ok: true,
+          result: await scope.store.searchPassages(scope.agent.id, args.query, args.tags, args.top_k),
+        };
       }
     }
   } catch (error) {

@@ -7,10 +7,7 @@ import type { Database } from '../store/database';
 import { memoryVersions, users } from '../store/schema';
 
 /** Who made a change: for the agent, the run and the user message that caused it. */
-export type MemoryAuthor =
-  | { by: 'user' }
-  | { by: 'system' }
-  | { by: 'agent'; runId: string; messageId: string };
+export type MemoryAuthor = { by: 'user' } | { by: 'system' } | { by: 'agent'; runId: string; messageId: string };
 
 export interface NewVersion {
   userId: string;

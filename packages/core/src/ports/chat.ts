@@ -1,6 +1,6 @@
 import type { Conversation, MemoryBlock, MemoryVersion, Message, RunEvent, RunStatus } from '../domain/chat';
-import type { MemoryHistoryInput, MemoryHistoryPage } from './agent-runtime';
 import type { AuthenticatedUser } from '../domain/user';
+import type { MemoryHistoryInput, MemoryHistoryPage } from './agent-runtime';
 
 export interface SendInput {
   text: string;

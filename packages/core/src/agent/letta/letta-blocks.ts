@@ -7,7 +7,11 @@ import { DEFAULT_BLOCK_LIMIT } from '../default-blocks';
  * come from the block's newest version in Hearth's store, which `LettaAgentRuntime` has brought up
  * to date with the block's value before this is called.
  */
-export function toMemoryBlock(block: BlockResponse, version: MemoryVersion | undefined, fallbackTime: Date): MemoryBlock {
+export function toMemoryBlock(
+  block: BlockResponse,
+  version: MemoryVersion | undefined,
+  fallbackTime: Date,
+): MemoryBlock {
   return {
     label: block.label ?? '',
     value: block.value,
