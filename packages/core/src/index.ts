@@ -33,6 +33,7 @@ export { ChatStore } from './chat/chat-store';
 export { RunHub } from './chat/run-hub';
 export { CompletionService, type CompletionServiceOptions } from './completions/completion-service';
 export type {
+  ArchivalPassage,
   Conversation,
   MemoryBlock,
   MemoryVersion,
@@ -64,6 +65,8 @@ export type {
   AgentInfo,
   AgentRuntime,
   AgentTurn,
+  ArchivalInput,
+  ArchivalPage,
   MemoryHistoryInput,
   MemoryHistoryPage,
   TurnEvent,

@@ -17,6 +17,7 @@ export type {
   ApiKey,
   AppCode,
   AppRouter,
+  ArchivalPassage,
   AuthResult,
   Conversation,
   CreatedApiKey,

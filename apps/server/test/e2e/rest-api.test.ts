@@ -95,6 +95,8 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
           'POST /api/v1/agent/memory',
           'GET /api/v1/agent/memory/history',
           'POST /api/v1/agent/memory/revert',
+          'GET /api/v1/agent/archival',
+          'DELETE /api/v1/agent/archival/{id}',
           'POST /api/v1/agent/reset',
           'GET /api/v1/admin/users',
           'GET /api/v1/admin/users/{userId}',
@@ -327,7 +329,7 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
           .filter(([, operation]) => operation.security)
           .map(([method]) => ({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, randomUUID()) })),
       );
-      expect(secured.length).toBe(32);
+      expect(secured.length).toBe(34);
       for (const { method, path } of secured) {
         const body = method === 'GET' || method === 'DELETE' ? {} : { body: {} };
         for (const bad of [null, 'garbage', expired, forged]) {
@@ -521,6 +523,59 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
         token,
       });
       expect(reset.body.blocks.find((b) => b.label === 'human')?.value).not.toBe('Name: Ada');
+    });
+  });
+
+  describe('archival memory', () => {
+    it('lists the agent’s passages by page and text, and deletes one', async () => {
+      const { token } = await register();
+      const { body: status } = await api.call<{ agentId: string }>('GET', '/api/v1/agent/status', { token });
+      expect(await api.call('GET', '/api/v1/agent/archival', { token })).toMatchObject({
+        status: 200,
+        body: { passages: [], nextCursor: null },
+      });
+      // As the agent's archival_memory_insert files them (the offline model never does).
+      const ids = [randomUUID(), randomUUID()];
+      for (const [i, id] of ids.entries()) {
+        await server.hearth.store.db.execute(
+          sql`insert into archival_passages (id, agent_id, content, tags, created_at)
+              values (${id}, ${status.agentId}, ${`note ${i}`}, '{work}', now() + make_interval(secs => ${i}))`,
+        );
+      }
+      interface Page {
+        passages: Array<{ id: string; content: string; tags: string[]; createdAt: string }>;
+        nextCursor: string | null;
+      }
+      const first = await api.call<Page>('GET', '/api/v1/agent/archival', { token, query: { limit: '1' } });
+      expect(first.body.passages).toMatchObject([{ id: ids[1], content: 'note 1', tags: ['work'] }]);
+      expect(first.body.passages[0]?.createdAt).toMatch(ISO);
+      const second = await api.call<Page>('GET', '/api/v1/agent/archival', {
+        token,
+        query: { limit: '1', cursor: first.body.nextCursor ?? '' },
+      });
+      expect(second.body).toMatchObject({ passages: [{ id: ids[0] }], nextCursor: null });
+      const found = await api.call<Page>('GET', '/api/v1/agent/archival', { token, query: { query: 'NOTE 0' } });
+      expect(found.body.passages.map((p) => p.id)).toEqual([ids[0]]);
+      expectError(
+        await api.call('GET', '/api/v1/agent/archival', { token, query: { limit: '0' } }),
+        400,
+        'INVALID_INPUT',
+      );
+
+      const other = await register();
+      expectError(
+        await api.call('DELETE', `/api/v1/agent/archival/${ids[0]}`, { token: other.token }),
+        404,
+        'NOT_FOUND',
+      );
+      expectError(await api.call('DELETE', '/api/v1/agent/archival/nope', { token }), 400, 'INVALID_INPUT');
+      expect(await api.call('DELETE', `/api/v1/agent/archival/${ids[0]}`, { token })).toMatchObject({
+        status: 200,
+        body: { ok: true },
+      });
+      expectError(await api.call('DELETE', `/api/v1/agent/archival/${ids[0]}`, { token }), 404, 'NOT_FOUND');
+      const left = await api.call<Page>('GET', '/api/v1/agent/archival', { token });
+      expect(left.body.passages.map((p) => p.id)).toEqual([ids[1]]);
     });
   });
 

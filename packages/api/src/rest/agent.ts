@@ -1,9 +1,17 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import { memoryHistoryQuery, resetInput, revertMemoryInput, updateMemoryInput } from '../schemas';
+import {
+  archivalDeleteInput,
+  archivalListQuery,
+  memoryHistoryQuery,
+  resetInput,
+  revertMemoryInput,
+  updateMemoryInput,
+} from '../schemas';
 import { bearerSecurity, jsonBody, jsonResponse, type RestEnv, type RestOptions, requireUser } from './context';
 import { errorResponses } from './errors';
 import {
   agentStatusSchema,
+  archivalPageSchema,
   memoryBlockSchema,
   memoryHistorySchema,
   memorySchema,
@@ -92,6 +100,39 @@ export function agentRoutes(options: RestOptions) {
         },
       }),
       async (c) => c.json(await deps.agent.revertMemory(c.get('user'), c.req.valid('json').versionId), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/archival',
+        tags: ['agent'],
+        summary: 'What the agent filed in archival memory, newest first; `query` matches the text',
+        security: bearerSecurity,
+        request: { query: archivalListQuery },
+        responses: {
+          200: jsonResponse(archivalPageSchema, 'A page of passages'),
+          ...errorResponses(['INVALID_INPUT', ...AUTH, ...UPSTREAM]),
+        },
+      }),
+      async (c) => c.json(await deps.agent.archival(c.get('user'), c.req.valid('query')), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'delete',
+        path: '/archival/{id}',
+        tags: ['agent'],
+        summary: 'Remove a passage from archival memory',
+        security: bearerSecurity,
+        request: { params: archivalDeleteInput },
+        responses: {
+          200: jsonResponse(okSchema, 'Removed'),
+          ...errorResponses(['INVALID_INPUT', ...AUTH, 'NOT_FOUND', ...UPSTREAM]),
+        },
+      }),
+      async (c) => {
+        await deps.agent.deleteArchival(c.get('user'), c.req.valid('param').id);
+        return c.json({ ok: true as const }, 200);
+      },
     )
     .openapi(
       createRoute({

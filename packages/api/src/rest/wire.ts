@@ -96,6 +96,10 @@ const memoryVersion = z
   })
   .openapi('MemoryVersion');
 export const memoryHistorySchema = z.object({ versions: z.array(memoryVersion), nextCursor: z.string().nullable() });
+const archivalPassage = z
+  .object({ id: z.string(), content: z.string(), tags: z.array(z.string()), createdAt: isoDate })
+  .openapi('ArchivalPassage');
+export const archivalPageSchema = z.object({ passages: z.array(archivalPassage), nextCursor: z.string().nullable() });
 export const revertedMemorySchema = z.object({ block: memoryBlock, version: memoryVersion });
 
 export const sendResultSchema = z

@@ -3,7 +3,13 @@ import type { RunHub } from '../chat/run-hub';
 import type { MemoryBlock, MemoryVersion } from '../domain/chat';
 import { AppError } from '../domain/errors';
 import type { AuthenticatedUser } from '../domain/user';
-import type { AgentRuntime, MemoryHistoryInput, MemoryHistoryPage } from '../ports/agent-runtime';
+import type {
+  AgentRuntime,
+  ArchivalInput,
+  ArchivalPage,
+  MemoryHistoryInput,
+  MemoryHistoryPage,
+} from '../ports/agent-runtime';
 import type { AgentOperations, AgentStatus } from '../ports/chat';
 
 /** The user's view of their agent: status, memory they can read and edit, and resets. */
@@ -54,6 +60,14 @@ export class AgentService implements AgentOperations {
     const target = await this.runtime.memoryVersion(caller.id, versionId);
     if (!target) throw new AppError('NOT_FOUND', 'That memory version does not exist.');
     return this.runtime.updateMemory(caller.id, target.label, target.value);
+  }
+
+  archival(caller: AuthenticatedUser, input: ArchivalInput): Promise<ArchivalPage> {
+    return this.runtime.archival(caller.id, input);
+  }
+
+  deleteArchival(caller: AuthenticatedUser, passageId: string): Promise<void> {
+    return this.runtime.deleteArchival(caller.id, passageId);
   }
 
   async reset(caller: AuthenticatedUser, scope: 'messages' | 'memory' | 'all'): Promise<void> {

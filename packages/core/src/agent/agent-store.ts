@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { and, arrayContains, desc, eq, inArray, sql } from 'drizzle-orm';
-import type { MemoryBlock, MemoryVersion } from '../domain/chat';
+import { and, arrayContains, desc, eq, ilike, inArray, lt, or, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { decodeCursor, encodeCursor, invalidCursor } from '../chat/cursor';
+import type { ArchivalPassage, MemoryBlock, MemoryVersion } from '../domain/chat';
 import { AppError } from '../domain/errors';
 import type { Clock } from '../ports/clock';
 import type { Database } from '../store/database';
@@ -34,6 +36,10 @@ function toBlock(row: typeof memoryBlocks.$inferSelect): MemoryBlock {
 }
 
 const MAX_CACHED_AGENTS = 10_000;
+
+/** Where the next page of archival memory starts: before this passage's time and id. */
+const archivalCursor = z.strictObject({ at: z.iso.datetime(), id: z.uuid(), q: z.string().nullable() });
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A block as written, and the version that records the change. */
 export interface WrittenBlock {
@@ -251,5 +257,57 @@ export class AgentStore {
       )
       .orderBy(desc(sql`ts_rank(${archivalPassages.search}, ${tsQuery})`))
       .limit(limit);
+  }
+
+  /** Newest first; `query` matches the text anywhere, as Letta's list does. */
+  async listPassages(
+    agentId: string,
+    input: { query?: string | undefined; cursor?: string | undefined; limit: number },
+  ): Promise<{ passages: ArchivalPassage[]; nextCursor: string | null }> {
+    const query = input.query ?? null;
+    const before = input.cursor ? decodeCursor(archivalCursor, input.cursor) : undefined;
+    if (before && before.q !== query) throw invalidCursor();
+    const at = before ? new Date(before.at) : null;
+    const rows = await this.db
+      .select({
+        id: archivalPassages.id,
+        content: archivalPassages.content,
+        tags: archivalPassages.tags,
+        createdAt: archivalPassages.createdAt,
+      })
+      .from(archivalPassages)
+      .where(
+        and(
+          eq(archivalPassages.agentId, agentId),
+          query === null ? undefined : ilike(archivalPassages.content, `%${query.replace(/[\\%_]/g, '\\$&')}%`),
+          before && at
+            ? or(
+                lt(archivalPassages.createdAt, at),
+                and(eq(archivalPassages.createdAt, at), lt(archivalPassages.id, before.id)),
+              )
+            : undefined,
+        ),
+      )
+      .orderBy(desc(archivalPassages.createdAt), desc(archivalPassages.id))
+      .limit(input.limit + 1);
+    const page = rows.slice(0, input.limit);
+    const last = page.at(-1);
+    return {
+      passages: page,
+      nextCursor:
+        rows.length > input.limit && last
+          ? encodeCursor({ at: last.createdAt.toISOString(), id: last.id, q: query })
+          : null,
+    };
+  }
+
+  /** Whether the passage was this agent's and is now gone. */
+  async deletePassage(agentId: string, passageId: string): Promise<boolean> {
+    if (!UUID.test(passageId)) return false;
+    const deleted = await this.db
+      .delete(archivalPassages)
+      .where(and(eq(archivalPassages.agentId, agentId), eq(archivalPassages.id, passageId)))
+      .returning({ id: archivalPassages.id });
+    return deleted.length > 0;
   }
 }

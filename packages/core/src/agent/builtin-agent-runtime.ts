@@ -1,5 +1,14 @@
 import type { MemoryBlock, MemoryVersion, Usage } from '../domain/chat';
-import type { AgentInfo, AgentRuntime, AgentTurn, MemoryHistoryInput, MemoryHistoryPage } from '../ports/agent-runtime';
+import { AppError } from '../domain/errors';
+import type {
+  AgentInfo,
+  AgentRuntime,
+  AgentTurn,
+  ArchivalInput,
+  ArchivalPage,
+  MemoryHistoryInput,
+  MemoryHistoryPage,
+} from '../ports/agent-runtime';
 import type { Ledger } from '../ports/ledger';
 import type { LlmClient, LlmMessage } from '../ports/llm-client';
 import type { AgentRecord, AgentStore, WrittenBlock } from './agent-store';
@@ -70,6 +79,18 @@ export class BuiltinAgentRuntime implements AgentRuntime {
   async resetMemory(userId: string): Promise<void> {
     const agent = await this.options.store.ensure(userId, this.options.llm.defaultModel);
     await this.options.store.resetBlocks(agent);
+  }
+
+  async archival(userId: string, input: ArchivalInput): Promise<ArchivalPage> {
+    const agent = await this.options.store.ensure(userId, this.options.llm.defaultModel);
+    return this.options.store.listPassages(agent.id, input);
+  }
+
+  async deleteArchival(userId: string, passageId: string): Promise<void> {
+    const agent = await this.options.store.ensure(userId, this.options.llm.defaultModel);
+    if (!(await this.options.store.deletePassage(agent.id, passageId))) {
+      throw new AppError('NOT_FOUND', 'That archival memory passage does not exist.');
+    }
   }
 
   async resetMessages(): Promise<void> {

@@ -50,6 +50,14 @@ export interface MemoryVersion {
   createdAt: Date;
 }
 
+/** A passage the agent filed in archival memory (archival_memory_insert), for it to search later. */
+export interface ArchivalPassage {
+  id: string;
+  content: string;
+  tags: string[];
+  createdAt: Date;
+}
+
 /** What a run streams to its subscribers (spec/api.md, RunEvent). */
 export type RunEvent =
   | { type: 'run.started'; runId: string; conversationId: string; model: string; userMessageId: string }

@@ -1,4 +1,4 @@
-import type { MemoryBlock, MemoryVersion, RunEvent, Usage } from '../domain/chat';
+import type { ArchivalPassage, MemoryBlock, MemoryVersion, RunEvent, Usage } from '../domain/chat';
 
 export interface AgentInfo {
   agentId: string;
@@ -48,6 +48,18 @@ export interface MemoryHistoryPage {
   nextCursor: string | null;
 }
 
+export interface ArchivalInput {
+  /** Only passages whose text contains this (any case). */
+  query?: string | undefined;
+  cursor?: string | undefined;
+  limit: number;
+}
+
+export interface ArchivalPage {
+  passages: ArchivalPassage[];
+  nextCursor: string | null;
+}
+
 /**
  * A stateful agent per user: the built-in runtime in Hearth's store, or Letta. A turn's text
  * reaches the caller only through `emit`; failures throw AppError, cancellation an AbortError.
@@ -63,6 +75,10 @@ export interface AgentRuntime {
   memoryHistory(userId: string, input: MemoryHistoryInput): Promise<MemoryHistoryPage>;
   memoryVersion(userId: string, versionId: string): Promise<MemoryVersion | null>;
   resetMemory(userId: string): Promise<void>;
+  /** The agent's archival memory, newest first. */
+  archival(userId: string, input: ArchivalInput): Promise<ArchivalPage>;
+  /** Removes one passage; not in this user's agent's archive: NOT_FOUND. */
+  deleteArchival(userId: string, passageId: string): Promise<void>;
   /** Clears what the backend keeps of past messages itself; Hearth's own message store is cleared apart. */
   resetMessages(userId: string): Promise<void>;
   runTurn(turn: AgentTurn): Promise<{ usage: Usage }>;

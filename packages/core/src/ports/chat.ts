@@ -1,6 +1,6 @@
 import type { Conversation, MemoryBlock, MemoryVersion, Message, RunEvent, RunStatus } from '../domain/chat';
 import type { AuthenticatedUser } from '../domain/user';
-import type { MemoryHistoryInput, MemoryHistoryPage } from './agent-runtime';
+import type { ArchivalInput, ArchivalPage, MemoryHistoryInput, MemoryHistoryPage } from './agent-runtime';
 
 export interface SendInput {
   text: string;
@@ -72,4 +72,6 @@ export interface AgentOperations {
   /** Writes that version's value again, as a new version by the user. Not the caller's: NOT_FOUND. */
   revertMemory(caller: AuthenticatedUser, versionId: string): Promise<{ block: MemoryBlock; version: MemoryVersion }>;
   reset(caller: AuthenticatedUser, scope: 'messages' | 'memory' | 'all'): Promise<void>;
+  archival(caller: AuthenticatedUser, input: ArchivalInput): Promise<ArchivalPage>;
+  deleteArchival(caller: AuthenticatedUser, passageId: string): Promise<void>;
 }

@@ -1,5 +1,7 @@
 import type { Letta } from '@letta-ai/letta-client';
 import type { BlockResponse } from '@letta-ai/letta-client/resources/blocks/blocks';
+import { z } from 'zod';
+import { decodeCursor, encodeCursor, invalidCursor } from '../../chat/cursor';
 import type { MemoryBlock, MemoryVersion, Usage } from '../../domain/chat';
 import { AppError } from '../../domain/errors';
 import { countTokens, truncateToTokens } from '../../llm/token-count';
@@ -7,6 +9,8 @@ import type {
   AgentInfo,
   AgentRuntime,
   AgentTurn,
+  ArchivalInput,
+  ArchivalPage,
   MemoryHistoryInput,
   MemoryHistoryPage,
 } from '../../ports/agent-runtime';
@@ -45,6 +49,10 @@ const BASELINE_STEP_PROMPT_TOKENS = 2_000;
 const PROGRESS_INTERVAL_MS = 1_000;
 
 const tagOf = (userId: string) => `user:${userId}`;
+/** Where the next page of archival memory starts: after this passage, for this query. */
+const archivalCursor = z.strictObject({ id: z.string().regex(/^passage-[0-9a-f-]{36}$/), q: z.string().nullable() });
+/** Passages read per request while looking for one. */
+const PASSAGE_PAGE = 100;
 
 /**
  * AGENT_BACKEND=letta: each user's agent is a Letta agent (tagged `user:<id>`, its id kept in
@@ -140,6 +148,68 @@ export class LettaAgentRuntime implements AgentRuntime {
         }),
       );
       await this.reconcile(userId, [updated]);
+    }
+  }
+
+  async archival(userId: string, input: ArchivalInput): Promise<ArchivalPage> {
+    const agent = await this.ensureAgent(userId);
+    const query = input.query ?? null;
+    const after = input.cursor ? decodeCursor(archivalCursor, input.cursor) : undefined;
+    if (after && after.q !== query) throw invalidCursor();
+    const found = await this.call(() =>
+      this.options.client.agents.passages.list(agent.agentId, {
+        ascending: false,
+        limit: input.limit + 1,
+        ...(query === null ? {} : { search: query }),
+        ...(after ? { after: after.id } : {}),
+      }),
+    );
+    const page = found.slice(0, input.limit);
+    const last = page.at(-1)?.id;
+    return {
+      // Letta's schema leaves a passage's id optional; one without cannot be deleted or paged past.
+      passages: page.flatMap((passage) =>
+        passage.id
+          ? [
+              {
+                id: passage.id,
+                content: passage.text,
+                tags: passage.tags ?? [],
+                createdAt: passage.created_at ? new Date(passage.created_at) : agent.createdAt,
+              },
+            ]
+          : [],
+      ),
+      nextCursor: found.length > input.limit && last ? encodeCursor({ id: last, q: query }) : null,
+    };
+  }
+
+  async deleteArchival(userId: string, passageId: string): Promise<void> {
+    const agent = await this.findAgent(userId);
+    if (!agent || !(await this.holdsPassage(agent.agentId, passageId))) {
+      throw new AppError('NOT_FOUND', 'That archival memory passage does not exist.');
+    }
+    await this.call(() => this.options.client.agents.passages.delete(passageId, { agent_id: agent.agentId }));
+  }
+
+  /**
+   * Whether the passage is in this agent's archive. Letta deletes a passage of its organisation by
+   * id whatever agent the path names, and every user's agent is in Hearth's one organisation: the
+   * id is looked for in the agent's own passages first.
+   */
+  private async holdsPassage(agentId: string, passageId: string): Promise<boolean> {
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.call(() =>
+        this.options.client.agents.passages.list(agentId, {
+          ascending: true,
+          limit: PASSAGE_PAGE,
+          ...(after ? { after } : {}),
+        }),
+      );
+      if (page.some((passage) => passage.id === passageId)) return true;
+      after = page.at(-1)?.id;
+      if (page.length < PASSAGE_PAGE || !after) return false;
     }
   }
 
