@@ -16,6 +16,7 @@ import {
   ChatStore,
   type Clock,
   CompletionService,
+  DataRightsService,
   type Ledger,
   LiteLlmAdmin,
   LiteLlmLedger,
@@ -263,11 +264,23 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
     apiKeyFor: litellmLedger ? (userId: string) => litellmLedger.keyFor(userId) : undefined,
   });
 
+  // Outermost: a disabled account is refused whatever it presents (session, refresh token, API key).
+  const gate = new AccountGate(new ApiKeyAuthProvider(auth.provider, apiKeys), status, store.db, clock);
+  const dataRights = new DataRightsService({
+    db: store.db,
+    clock,
+    auth: gate,
+    status,
+    runtime,
+    cancelRuns: (userId) => chat.cancelUserRuns(userId),
+    activeRunIds: (userId) => chatStore.activeRunIds(userId),
+    deleteBillingUser: litellmLedger ? (userId) => litellmLedger.deleteUser(userId) : undefined,
+  });
+
   const cors = corsPolicy(config);
   const app = createApp({
     deps: {
-      // Outermost: a disabled account is refused whatever it presents (session, refresh token, API key).
-      auth: new AccountGate(new ApiKeyAuthProvider(auth.provider, apiKeys), status, store.db, clock),
+      auth: gate,
       users: new StoreUserService(store.db, clock, runtime),
       chat,
       agent: new AgentService(runtime, chatStore, hub),
@@ -275,6 +288,7 @@ export async function createHearth(config: Config, overrides: HearthOverrides = 
       apiKeys,
       admin,
       completions,
+      dataRights,
     },
     logger,
     readiness,

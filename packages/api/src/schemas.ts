@@ -104,6 +104,8 @@ export const usageInput = z
   .object({ from: z.date().optional(), to: z.date().optional(), groupBy: groupBy.optional() })
   .refine(...fromNotAfterTo)
   .default({});
+/** Deleting an account proves the password again, with login's rule for it. */
+export const deleteAccountInput = z.object({ password: loginInput.shape.password });
 export const setBudgetInput = z.object({
   limitUsd: usdAmount.nullable(),
   period: z.enum(['day', 'week', 'month', 'none']),

@@ -94,6 +94,7 @@ export {
   type CompletionStream,
   type CompletionUsage,
 } from './ports/completions';
+export type { DataRightsOperations } from './ports/data-rights';
 export type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery, UsageTotals } from './ports/ledger';
 export type { LlmClient, LlmMessage, LlmRequest, LlmStreamEvent, LlmTool, LlmToolCall } from './ports/llm-client';
 export type { RateLimitDecision, RateLimiter } from './ports/rate-limiter';
@@ -108,4 +109,5 @@ export { type Database, openStore, type Store, type StoreLocation } from './stor
 export { StoreUnreachableError } from './store/errors';
 export { migrateStore } from './store/migrate';
 export * as schema from './store/schema';
+export { type DataRightsOptions, DataRightsService } from './users/data-rights-service';
 export { StoreUserService } from './users/user-service';

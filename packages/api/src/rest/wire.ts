@@ -251,3 +251,65 @@ export const adminHealthSchema = z.object({
   reservations: z.object({ count: z.number(), amountUsd: z.number() }),
   uptimeSeconds: z.number(),
 });
+
+const exportedMessage = z.object({
+  id: z.string(),
+  seq: z.number(),
+  role: z.enum(['user', 'assistant']),
+  content: z.string(),
+  status: z.enum(['complete', 'incomplete', 'failed']),
+  runId: z.string().nullable(),
+  promptTokens: z.number().nullable(),
+  completionTokens: z.number().nullable(),
+  costUsd: z.number().nullable(),
+  createdAt: isoDate,
+});
+/** GET /user/export: the whole document, as it is streamed. */
+export const userExportSchema = z
+  .object({
+    format: z.literal('hearth.user-export/1'),
+    exportedAt: isoDate,
+    profile: z.object({
+      id: z.string(),
+      email: z.string(),
+      displayName: z.string().nullable(),
+      role: z.enum(['user', 'admin']),
+      createdAt: isoDate,
+      disabledAt: isoDate.nullable(),
+    }),
+    memory: z.object({
+      blocks: z.array(
+        z.object({
+          label: z.string(),
+          value: z.string(),
+          description: z.string(),
+          updatedAt: isoDate,
+          updatedBy: z.enum(['user', 'agent', 'system']),
+        }),
+      ),
+      history: z.array(memoryVersion),
+      archival: z.array(archivalPassage),
+    }),
+    conversations: z.array(
+      z.object({
+        id: z.string(),
+        title: z.string().nullable(),
+        isDefault: z.boolean(),
+        createdAt: isoDate,
+        lastActiveAt: isoDate,
+        messages: z.array(exportedMessage),
+      }),
+    ),
+    usage: z.array(
+      z.object({
+        id: z.string(),
+        runId: z.string().nullable(),
+        model: z.string(),
+        promptTokens: z.number(),
+        completionTokens: z.number(),
+        costUsd: z.number(),
+        createdAt: isoDate,
+      }),
+    ),
+  })
+  .openapi('UserExport');

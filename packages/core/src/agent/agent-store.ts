@@ -117,6 +117,13 @@ export class AgentStore {
     return created;
   }
 
+  /** Drops what is kept in memory of the user's agent, whose rows are being deleted. */
+  forget(userId: string): void {
+    const agent = this.known.get(userId);
+    this.known.delete(userId);
+    if (agent) this.blockCache.delete(agent.id);
+  }
+
   async blocks(agentId: string): Promise<MemoryBlock[]> {
     const cached = this.blockCache.get(agentId);
     if (cached) return cached;

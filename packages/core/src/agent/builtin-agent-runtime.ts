@@ -93,6 +93,10 @@ export class BuiltinAgentRuntime implements AgentRuntime {
     }
   }
 
+  async deleteAgent(userId: string): Promise<void> {
+    this.options.store.forget(userId);
+  }
+
   async resetMessages(): Promise<void> {
     // The built-in agent's context is the conversation history in Hearth's store: nothing else to clear.
   }

@@ -79,6 +79,11 @@ export interface AgentRuntime {
   archival(userId: string, input: ArchivalInput): Promise<ArchivalPage>;
   /** Removes one passage; not in this user's agent's archive: NOT_FOUND. */
   deleteArchival(userId: string, passageId: string): Promise<void>;
+  /**
+   * For a deleted account: removes what the backend keeps of the user's agent outside Hearth's store
+   * (the Letta agent) and forgets it; what is in the store goes with the user's row.
+   */
+  deleteAgent(userId: string): Promise<void>;
   /** Clears what the backend keeps of past messages itself; Hearth's own message store is cleared apart. */
   resetMessages(userId: string): Promise<void>;
   runTurn(turn: AgentTurn): Promise<{ usage: Usage }>;

@@ -288,14 +288,15 @@ export const reservations = pgTable(
   (t) => [index('reservations_expires_idx').on(t.expiresAt), index('reservations_user_idx').on(t.userId)],
 );
 
-/** One row per model step: what it used and what it cost. */
+/**
+ * One row per model step: what it used and what it cost. The user is null once their account is
+ * deleted: the spend stays in the operator's totals, tied to nobody.
+ */
 export const usageRecords = pgTable(
   'usage_records',
   {
     id: uuid('id').primaryKey(),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'set null' }),
     runId: uuid('run_id'),
     model: text('model').notNull(),
     promptTokens: integer('prompt_tokens').notNull(),

@@ -1,4 +1,4 @@
-import type { Letta } from '@letta-ai/letta-client';
+import { APIError, type Letta } from '@letta-ai/letta-client';
 import type { BlockResponse } from '@letta-ai/letta-client/resources/blocks/blocks';
 import { z } from 'zod';
 import { decodeCursor, encodeCursor, invalidCursor } from '../../chat/cursor';
@@ -211,6 +211,21 @@ export class LettaAgentRuntime implements AgentRuntime {
       after = page.at(-1)?.id;
       if (page.length < PASSAGE_PAGE || !after) return false;
     }
+  }
+
+  async deleteAgent(userId: string): Promise<void> {
+    const agent = await this.findAgent(userId);
+    if (!agent) return;
+    await this.queue.run(agent.agentId, async () => {
+      try {
+        await this.options.client.agents.delete(agent.agentId);
+      } catch (error) {
+        // Deleted in Letta already: what was asked is done.
+        if (!(error instanceof APIError && error.status === 404)) throw lettaFailure(error);
+      }
+    });
+    this.known.delete(userId);
+    this.stepPrompt.delete(agent.agentId);
   }
 
   async resetMessages(userId: string): Promise<void> {
