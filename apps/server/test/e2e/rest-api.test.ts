@@ -90,6 +90,8 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
           'GET /api/v1/user/budget',
           'POST /api/v1/user/budget',
           'GET /api/v1/user/health',
+          'GET /api/v1/user/export',
+          'POST /api/v1/user/delete-account',
           'GET /api/v1/agent/status',
           'GET /api/v1/agent/memory',
           'POST /api/v1/agent/memory',
@@ -329,7 +331,7 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
           .filter(([, operation]) => operation.security)
           .map(([method]) => ({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, randomUUID()) })),
       );
-      expect(secured.length).toBe(34);
+      expect(secured.length).toBe(36);
       for (const { method, path } of secured) {
         const body = method === 'GET' || method === 'DELETE' ? {} : { body: {} };
         for (const bad of [null, 'garbage', expired, forged]) {
@@ -523,6 +525,34 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
         token,
       });
       expect(reset.body.blocks.find((b) => b.label === 'human')?.value).not.toBe('Name: Ada');
+    });
+  });
+
+  describe('data rights', () => {
+    it('exports the caller’s data as one document, and deletes the account after the password', async () => {
+      const { token, email, auth } = await register('rest-rights');
+      await api.call('POST', '/api/v1/agent/memory', { token, body: { label: 'human', value: 'Name: Ada' } });
+      const exported = await api.call<{
+        profile: { id: string; email: string };
+        memory: { history: Array<{ value: string; updatedBy: string }> };
+      }>('GET', '/api/v1/user/export', { token });
+      expect(exported.status).toBe(200);
+      expect(exported.headers.get('content-disposition')).toMatch(/^attachment/);
+      expect(exported.body.profile).toMatchObject({ id: auth.user.id, email });
+      expect(exported.body.memory.history.at(-1)).toMatchObject({ value: 'Name: Ada', updatedBy: 'user' });
+
+      expectError(
+        await api.call('POST', '/api/v1/user/delete-account', { token, body: { password: 'wrong password' } }),
+        401,
+        'INVALID_CREDENTIALS',
+      );
+      expectError(await api.call('POST', '/api/v1/user/delete-account', { token, body: {} }), 400, 'INVALID_INPUT');
+      expect(
+        await api.call('POST', '/api/v1/user/delete-account', { token, body: { password: PASSWORD } }),
+      ).toMatchObject({ status: 200, body: { ok: true } });
+      expect((await api.call('GET', '/api/v1/user/export', { token })).status).toBeGreaterThanOrEqual(401);
+      const again = await api.call('POST', '/api/v1/auth/register', { body: { email, password: PASSWORD } });
+      expect(again.status).toBe(201);
     });
   });
 
