@@ -65,11 +65,16 @@ module.exports = {
         'AuthStore, ApiKeyStore) or a port, so its queries live in one place. Exceptions, each with its reason: ' +
         'admin/admin-service.ts is the operators’ read model, aggregate SQL across users, budgets and usage ' +
         'that belongs to no one service’s repository; users/user-service.ts is StoreUserService, itself the ' +
-        'store-backed adapter of the UserService port.',
+        'store-backed adapter of the UserService port; users/data-rights-service.ts exports and erases one ' +
+        'account across every table in one transaction, which no one repository owns.',
       severity: 'error',
       from: {
         path: `${CORE}.+-service\\.ts$`,
-        pathNot: [`${CORE}admin/admin-service\\.ts$`, `${CORE}users/user-service\\.ts$`],
+        pathNot: [
+          `${CORE}admin/admin-service\\.ts$`,
+          `${CORE}users/user-service\\.ts$`,
+          `${CORE}users/data-rights-service\\.ts$`,
+        ],
       },
       to: { path: `${CORE}store/` },
     },

@@ -9,6 +9,7 @@ import {
   LettaAgentIds,
   LettaAgentRuntime,
   type LlmClient,
+  MemoryVersions,
   type ModelPrice,
 } from '@hearth/core';
 import type { Config } from './config';
@@ -58,6 +59,7 @@ export function agentBackendFor({
         timeoutMs: config.LETTA_TIMEOUT_MS,
       }),
       agents: new LettaAgentIds(db),
+      versions: new MemoryVersions(db),
       ledger,
       clock,
       model: config.LETTA_MODEL,

@@ -17,6 +17,7 @@ import {
   type Clock,
   CompletionService,
   connectRedis,
+  DataRightsService,
   type Ledger,
   LiteLlmAdmin,
   LiteLlmLedger,
@@ -345,11 +346,23 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     apiKeyFor: litellmLedger ? (userId: string) => litellmLedger.keyFor(userId) : undefined,
   });
 
+  // Outermost: a disabled account is refused whatever it presents (session, refresh token, API key).
+  const gate = new AccountGate(new ApiKeyAuthProvider(auth.provider, apiKeys), status, store.db, clock);
+  const dataRights = new DataRightsService({
+    db: store.db,
+    clock,
+    auth: gate,
+    status,
+    runtime,
+    cancelRuns: (userId) => chat.cancelUserRuns(userId),
+    activeRunIds: (userId) => chatStore.activeRunIds(userId),
+    deleteBillingUser: litellmLedger ? (userId) => litellmLedger.deleteUser(userId) : undefined,
+  });
+
   const cors = corsPolicy(config);
   const app = createApp({
     deps: {
-      // Outermost: a disabled account is refused whatever it presents (session, refresh token, API key).
-      auth: new AccountGate(new ApiKeyAuthProvider(auth.provider, apiKeys), status, store.db, clock),
+      auth: gate,
       users: new StoreUserService(store.db, clock, runtime),
       chat,
       agent: new AgentService(runtime, chatStore, hub),
@@ -357,6 +370,7 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
       apiKeys,
       admin,
       completions,
+      dataRights,
     },
     logger,
     readiness,

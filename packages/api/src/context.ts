@@ -8,6 +8,7 @@ import type {
   ChatOperations,
   ClientInfo,
   CompletionOperations,
+  DataRightsOperations,
   UserService,
 } from '@hearth/core';
 
@@ -32,6 +33,8 @@ export interface ApiDeps {
   admin: AdminOperations;
   /** The OpenAI-compatible endpoint's completions. */
   completions: CompletionOperations;
+  /** The user's export of their data, and the deletion of their account. */
+  dataRights: DataRightsOperations;
 }
 
 // A type alias, not an interface: @hono/trpc-server wants a context assignable to Record<string, unknown>.

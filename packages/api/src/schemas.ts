@@ -70,6 +70,23 @@ export const updateMemoryInput = z.object({
   value: storedText().max(200_000),
 });
 export const resetInput = z.object({ scope: z.enum(['messages', 'memory', 'all']) });
+export const memoryHistoryInput = z
+  .object({ label: updateMemoryInput.shape.label.optional(), cursor: cursor.optional(), limit: limit(20) })
+  .default({ limit: 20 });
+export const revertMemoryInput = z.object({ versionId: id('versionId') });
+export const archivalListInput = z
+  .object({
+    query: storedText().trim().min(1).max(200, 'A search has at most 200 characters.').optional(),
+    cursor: cursor.optional(),
+    limit: limit(50),
+  })
+  .default({ limit: 50 });
+// A built-in passage's id is a UUID; a Letta passage's is `passage-<uuid>`.
+export const archivalDeleteInput = z.object({
+  id: z
+    .string()
+    .regex(/^(passage-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'id must be a passage id.'),
+});
 
 const usdAmount = z
   .number()
@@ -87,6 +104,8 @@ export const usageInput = z
   .object({ from: z.date().optional(), to: z.date().optional(), groupBy: groupBy.optional() })
   .refine(...fromNotAfterTo)
   .default({});
+/** Deleting an account proves the password again, with login's rule for it. */
+export const deleteAccountInput = z.object({ password: loginInput.shape.password });
 export const setBudgetInput = z.object({
   limitUsd: usdAmount.nullable(),
   period: z.enum(['day', 'week', 'month', 'none']),
@@ -189,6 +208,14 @@ export const historyQuery = historyFields.extend({ limit: fromText(historyFields
 const conversationsFields = conversationsInput.unwrap();
 export const conversationsQuery = conversationsFields.extend({
   limit: fromText(conversationsFields.shape.limit, readNumber),
+});
+const memoryHistoryFields = memoryHistoryInput.unwrap();
+export const memoryHistoryQuery = memoryHistoryFields.extend({
+  limit: fromText(memoryHistoryFields.shape.limit, readNumber),
+});
+const archivalListFields = archivalListInput.unwrap();
+export const archivalListQuery = archivalListFields.extend({
+  limit: fromText(archivalListFields.shape.limit, readNumber),
 });
 export const usageQuery = z
   .object({ from: queryDate().optional(), to: queryDate().optional(), groupBy: groupBy.optional() })

@@ -9,6 +9,7 @@ export { DEFAULT_BLOCKS } from './agent/default-blocks';
 export { LettaAgentIds } from './agent/letta/letta-agent-ids';
 export { LettaAgentRuntime, type LettaRuntimeOptions } from './agent/letta/letta-agent-runtime';
 export { createLettaClient, type LettaClientOptions } from './agent/letta/letta-client';
+export { MemoryVersions } from './agent/memory-versions';
 export { ApiKeyAuthProvider } from './auth/api-keys/api-key-auth-provider';
 export { API_KEY_PREFIX, ApiKeyService, hashApiKey, isApiKey } from './auth/api-keys/api-key-service';
 export { ApiKeyStore } from './auth/api-keys/api-key-store';
@@ -34,8 +35,10 @@ export { RunHub } from './chat/run-hub';
 export { CompletionService, type CompletionServiceOptions } from './completions/completion-service';
 export { BUDGET_PERIODS, type BudgetPeriod } from './domain/budget';
 export type {
+  ArchivalPassage,
   Conversation,
   MemoryBlock,
+  MemoryVersion,
   Message,
   MessageStatus,
   RunEvent,
@@ -60,7 +63,16 @@ export type {
   AdminUserSummary,
   UserStatus,
 } from './ports/admin';
-export type { AgentInfo, AgentRuntime, AgentTurn, TurnEvent } from './ports/agent-runtime';
+export type {
+  AgentInfo,
+  AgentRuntime,
+  AgentTurn,
+  ArchivalInput,
+  ArchivalPage,
+  MemoryHistoryInput,
+  MemoryHistoryPage,
+  TurnEvent,
+} from './ports/agent-runtime';
 export type { ApiKeyInfo, ApiKeyOperations, CreatedApiKey } from './ports/api-keys';
 export type { AuthProvider, LoginInput, RegisterInput } from './ports/auth-provider';
 export type {
@@ -84,6 +96,7 @@ export {
   type CompletionStream,
   type CompletionUsage,
 } from './ports/completions';
+export type { DataRightsOperations } from './ports/data-rights';
 export type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery, UsageTotals } from './ports/ledger';
 export type { LlmClient, LlmMessage, LlmRequest, LlmStreamEvent, LlmTool, LlmToolCall } from './ports/llm-client';
 export type { RateLimitDecision, RateLimiter } from './ports/rate-limiter';
@@ -105,4 +118,5 @@ export { StoreUnreachableError } from './store/errors';
 export { migrateStore } from './store/migrate';
 export * as schema from './store/schema';
 export { traceMethods, tracer } from './tracing/tracing';
+export { type DataRightsOptions, DataRightsService } from './users/data-rights-service';
 export { StoreUserService } from './users/user-service';

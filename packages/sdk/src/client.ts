@@ -9,6 +9,7 @@ import {
 import { EventSource as FetchEventSource } from 'eventsource';
 import superjson from 'superjson';
 import { isHearthError } from './errors';
+import { exportData } from './export-data';
 import { sessionLink } from './links/session-link';
 import { type StreamRunOptions, streamRun } from './run-stream';
 import { SessionKeeper, type SessionListener, type StoredSession } from './session-keeper';
@@ -58,9 +59,14 @@ export interface HearthClientOptions {
   EventSource?: EventSourceConstructor;
 }
 
-type Routers = Pick<TRPCClient<AppRouter>, 'auth' | 'user' | 'chat' | 'agent' | 'admin'>;
+type Routers = Pick<TRPCClient<AppRouter>, 'auth' | 'chat' | 'agent' | 'admin'>;
 
 export interface HearthClient extends Routers {
+  /**
+   * `user.*` procedures, and `user.exportData()`: the caller's data as one JSON document, streamed
+   * (a `Response` to read with `.json()` or to pipe from `.body`).
+   */
+  readonly user: TRPCClient<AppRouter>['user'] & { exportData(): Promise<Response> };
   /** The raw tRPC client, for anything the SDK does not wrap. */
   readonly trpc: TRPCClient<AppRouter>;
   /** The current session, or null when signed out. */
@@ -173,7 +179,13 @@ export function createHearthClient(options: HearthClientOptions): HearthClient {
   return {
     trpc,
     auth: trpc.auth,
-    user: trpc.user,
+    // tRPC's client is a proxy, so the one call it does not make is added in front of it.
+    user: new Proxy(trpc.user, {
+      get: (target, key, receiver) =>
+        key === 'exportData'
+          ? () => exportData(options.url.replace(/\/+$/, ''), fetchFn, authHeaders)
+          : Reflect.get(target, key, receiver),
+    }) as HearthClient['user'],
     chat: trpc.chat,
     agent: trpc.agent,
     /** Operators only (role `admin`); FORBIDDEN for everyone else. */

@@ -19,6 +19,8 @@ export type CreatedApiKey = RouterOutputs['auth']['createApiKey'];
 export type Message = RouterOutputs['chat']['send']['userMessage'];
 export type Conversation = RouterOutputs['chat']['createConversation'];
 export type MemoryBlock = RouterOutputs['agent']['updateMemory'];
+export type MemoryVersion = RouterOutputs['agent']['memoryHistory']['versions'][number];
+export type ArchivalPassage = RouterOutputs['agent']['archival']['list']['passages'][number];
 export type AgentStatus = RouterOutputs['agent']['status'];
 export type RunStatus = RouterOutputs['chat']['cancel']['status'];
 /** One event of `chat.events` as delivered: `id` (pass it back as `lastEventId` to resume) and `data`. */

@@ -70,7 +70,46 @@ export const MEMORY_TOOLS = [
       },
     },
   },
+  {
+    type: 'function',
+    function: {
+      name: 'archival_memory_insert',
+      description: 'Add a passage to archival memory, for later search.',
+      parameters: {
+        type: 'object',
+        properties: { content: { type: 'string' }, tags: { type: 'array', items: { type: 'string' } } },
+        required: ['content'],
+      },
+    },
+  },
 ] as const;
+
+/** One passage of an agent's archival memory, as Letta's Passage has it. */
+export interface FakeLettaPassage {
+  id: string;
+  text: string;
+  tags: string[];
+  createdAt: string;
+}
+
+export function newPassage(text: string, tags: unknown): FakeLettaPassage {
+  return {
+    id: `passage-${randomUUID()}`,
+    text,
+    tags: Array.isArray(tags) ? tags.map(String) : [],
+    createdAt: new Date().toISOString(),
+  };
+}
+
+export const passageJson = (passage: FakeLettaPassage) => ({
+  id: passage.id,
+  text: passage.text,
+  tags: passage.tags,
+  created_at: passage.createdAt,
+  is_deleted: false,
+  embedding: null,
+  embedding_config: null,
+});
 
 export interface ToolOutcome {
   ok: boolean;
@@ -79,12 +118,22 @@ export interface ToolOutcome {
 }
 
 /** Runs one of Letta's memory tools on the agent's blocks, with Letta's rules and error texts. */
-export function runMemoryTool(blocks: Map<string, FakeLettaBlock>, name: string, rawArguments: string): ToolOutcome {
+export function runMemoryTool(
+  memory: { blocks: Map<string, FakeLettaBlock>; passages: FakeLettaPassage[] },
+  name: string,
+  rawArguments: string,
+): ToolOutcome {
+  const { blocks } = memory;
   let args: Record<string, unknown>;
   try {
     args = JSON.parse(rawArguments) as Record<string, unknown>;
   } catch {
     return { ok: false, text: `Error: the arguments of ${name} are not valid JSON` };
+  }
+  if (name === 'archival_memory_insert') {
+    if (typeof args.content !== 'string' || !args.content) return { ok: false, text: 'Error: content is required' };
+    memory.passages.push(newPassage(args.content, args.tags));
+    return { ok: true, text: 'None' };
   }
   const block = blocks.get(String(args.label ?? ''));
   if (name !== 'memory_insert' && name !== 'memory_replace')

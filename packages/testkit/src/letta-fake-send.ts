@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { CompletionFailed, streamCompletion } from './chat-completion-stream';
-import { type FakeLettaBlock, MEMORY_TOOLS, renderSystemPrompt, runMemoryTool } from './letta-fake-memory';
+import {
+  type FakeLettaBlock,
+  type FakeLettaPassage,
+  MEMORY_TOOLS,
+  renderSystemPrompt,
+  runMemoryTool,
+} from './letta-fake-memory';
 
 /** What the fake keeps of one agent. */
 export interface FakeLettaAgent {
@@ -13,6 +19,8 @@ export interface FakeLettaAgent {
   maxTokens: number | null;
   createdAt: string;
   blocks: Map<string, FakeLettaBlock>;
+  /** Archival memory, oldest first. */
+  passages: FakeLettaPassage[];
   /** The agent's in-context messages after the system prompt, as the model sees them. */
   context: Array<Record<string, unknown>>;
   /** Every message, as `GET /v1/agents/{id}/messages` lists them. */
@@ -170,7 +178,7 @@ export async function runSend(send: SendContext): Promise<void> {
         message_type: 'tool_call_message',
         tool_call: { arguments: call.arguments.slice(half) },
       });
-      const outcome = runMemoryTool(agent.blocks, call.name, call.arguments);
+      const outcome = runMemoryTool(agent, call.name, call.arguments);
       const returned = {
         ...stamp(randomUUID(), `message-${randomUUID()}`, stepId),
         message_type: 'tool_return_message',

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { readBody } from './http-io';
 import { isRecord, parseJson } from './json';
-import { type FakeLettaBlock, limitError, newBlock } from './letta-fake-memory';
+import { type FakeLettaBlock, limitError, newBlock, newPassage, passageJson } from './letta-fake-memory';
 import { type FakeLettaAgent, runSend } from './letta-fake-send';
 import { ContractLog, OpenApiContract } from './openapi-contract';
 
@@ -137,6 +137,7 @@ export async function startFakeLetta(options: FakeLettaOptions): Promise<FakeLet
         maxTokens: typeof input.max_tokens === 'number' ? input.max_tokens : null,
         createdAt: new Date().toISOString(),
         blocks: new Map(),
+        passages: [],
         context: [],
         messages: [],
       };
@@ -197,6 +198,27 @@ export async function startFakeLetta(options: FakeLettaOptions): Promise<FakeLet
         if (isRecord(input.metadata)) block.metadata = { ...input.metadata };
         return reply(200, blockJson(block));
       }
+    }
+    if (rest === '/archival-memory' && method === 'GET') {
+      const search = url.searchParams.get('search')?.toLowerCase();
+      let found = agent.passages.filter((p) => !search || p.text.toLowerCase().includes(search));
+      if (url.searchParams.get('ascending') === 'false') found = [...found].reverse();
+      const after = url.searchParams.get('after');
+      if (after) found = found.slice(found.findIndex((p) => p.id === after) + 1);
+      return reply(200, found.slice(0, Number(url.searchParams.get('limit') ?? 100)).map(passageJson));
+    }
+    if (rest === '/archival-memory' && method === 'POST') {
+      if (typeof input.text !== 'string') return reply(422, validationError(['body', 'text'], 'Field required'));
+      const passage = newPassage(input.text, input.tags);
+      agent.passages.push(passage);
+      return reply(200, [passageJson(passage)]);
+    }
+    const passageMatch = /^\/archival-memory\/([^/]+)$/.exec(rest);
+    if (passageMatch?.[1] && method === 'DELETE') {
+      const at = agent.passages.findIndex((p) => p.id === decodeURIComponent(passageMatch[1] ?? ''));
+      if (at < 0) return reply(404, { detail: `Passage ${passageMatch[1]} not found` });
+      agent.passages.splice(at, 1);
+      return reply(200, null);
     }
     if (rest === '/messages' && method === 'GET') {
       const order = url.searchParams.get('order') ?? 'desc';

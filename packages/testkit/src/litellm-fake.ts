@@ -151,6 +151,24 @@ export async function startFakeLiteLlm(options: FakeLiteLlmOptions): Promise<Fak
       if (!users.has(userId)) return sendJson(res, 404, openAiError('Unknown user', 'not_found_error', 404));
       return sendJson(res, 200, { key: newKey(userId), user_id: userId, spend: 0 });
     }
+    if (url.pathname === '/key/delete' && req.method === 'POST') {
+      const keys = Array.isArray(body?.keys) ? body.keys.map(String) : [];
+      for (const key of keys) {
+        const owner = users.get(keyOwner.get(key) ?? '');
+        if (owner) owner.keys = owner.keys.filter((k) => k !== key);
+        keyOwner.delete(key);
+      }
+      return sendJson(res, 200, { deleted_keys: keys });
+    }
+    if (url.pathname === '/user/delete' && req.method === 'POST') {
+      const ids = Array.isArray(body?.user_ids) ? body.user_ids.map(String) : [];
+      // As the proxy does: a user's keys go with the user.
+      for (const id of ids) {
+        for (const key of users.get(id)?.keys ?? []) keyOwner.delete(key);
+        users.delete(id);
+      }
+      return sendJson(res, 200, { deleted_users: ids });
+    }
     if (url.pathname === '/user/update' && req.method === 'POST') {
       const user = users.get(String(body?.user_id ?? ''));
       if (!user) return sendJson(res, 404, openAiError('Unknown user', 'not_found_error', 404));

@@ -171,6 +171,21 @@ describe('AUTH_PROVIDER=supabase', () => {
     expect(rows).toHaveLength(0);
   });
 
+  it('deletes a Supabase user’s account after a fresh login; the email registers again once Supabase drops the user', async () => {
+    const email = uniqueEmail('rights');
+    const client = project.server.client();
+    const { user } = await client.auth.register.mutate({ email, password: PASSWORD });
+    await chatTurn(client, 'Hi! My name is Ada.');
+    await expectHearthError(client.user.deleteAccount.mutate({ password: 'not the password' }), 'INVALID_CREDENTIALS');
+    expect(await client.user.deleteAccount.mutate({ password: PASSWORD })).toEqual({ ok: true });
+    expect(await storedUser(project.server, user.id)).toBeUndefined();
+    // The Supabase user is the project's: signing in with it is refused here, not a way back to the data.
+    await expectHearthError(project.server.client().auth.login.mutate({ email, password: PASSWORD }), 'FORBIDDEN');
+    project.fake.deleteUser(user.id);
+    const { user: reborn } = await project.server.client().auth.register.mutate({ email, password: PASSWORD });
+    expect(reborn.id).not.toBe(user.id);
+  });
+
   it('ends the session of a user deleted in Supabase at the next refresh', async () => {
     const client = project.server.client();
     const { user, session } = await client.auth.register.mutate({ email: uniqueEmail('deleted'), password: PASSWORD });

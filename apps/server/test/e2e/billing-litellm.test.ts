@@ -110,6 +110,24 @@ describe('BILLING=litellm', () => {
     expect((await client.user.usage.query({ to: new Date(Date.now() - 60 * 60 * 1000) })).totals.requests).toBe(0);
   });
 
+  it('deletes the user and their key on the proxy when the account is deleted', async () => {
+    const client = server.client();
+    const { user } = await client.auth.register.mutate({ email: uniqueEmail('proxy-gone'), password: PASSWORD });
+    await chatTurn(client, 'hello');
+    const key = proxy.users.get(user.id)?.keys[0];
+    expect(key).toMatch(/^sk-/);
+    expect(await client.user.deleteAccount.mutate({ password: PASSWORD })).toEqual({ ok: true });
+    expect(proxy.users.has(user.id)).toBe(false);
+    expect(proxy.calls.filter((call) => call.path === '/key/delete')).toHaveLength(1);
+    // The key no longer opens the proxy.
+    const direct = await fetch(`${proxy.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-model', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(direct.status).toBe(401);
+  });
+
   it('names LiteLLM in /readyz', async () => {
     const response = await fetch(`${server.url}/readyz`);
     expect(await response.json()).toMatchObject({ status: 'ready', checks: { store: 'ok', llm: 'ok', litellm: 'ok' } });

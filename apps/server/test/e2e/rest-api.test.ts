@@ -90,9 +90,15 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
           'GET /api/v1/user/budget',
           'POST /api/v1/user/budget',
           'GET /api/v1/user/health',
+          'GET /api/v1/user/export',
+          'POST /api/v1/user/delete-account',
           'GET /api/v1/agent/status',
           'GET /api/v1/agent/memory',
           'POST /api/v1/agent/memory',
+          'GET /api/v1/agent/memory/history',
+          'POST /api/v1/agent/memory/revert',
+          'GET /api/v1/agent/archival',
+          'DELETE /api/v1/agent/archival/{id}',
           'POST /api/v1/agent/reset',
           'GET /api/v1/admin/users',
           'GET /api/v1/admin/users/{userId}',
@@ -325,7 +331,7 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
           .filter(([, operation]) => operation.security)
           .map(([method]) => ({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, randomUUID()) })),
       );
-      expect(secured.length).toBe(30);
+      expect(secured.length).toBe(36);
       for (const { method, path } of secured) {
         const body = method === 'GET' || method === 'DELETE' ? {} : { body: {} };
         for (const bad of [null, 'garbage', expired, forged]) {
@@ -459,6 +465,53 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
       });
       expect(after.body.blocks.find((b) => b.label === 'human')?.value).toBe('Name: Ada');
 
+      interface Version {
+        id: string;
+        value: string;
+        previousValue: string | null;
+        updatedBy: string;
+        createdAt: string;
+      }
+      const history = await api.call<{ versions: Version[]; nextCursor: string | null }>(
+        'GET',
+        '/api/v1/agent/memory/history',
+        { token, query: { label: 'human', limit: '1' } },
+      );
+      expect(history.status).toBe(200);
+      expect(history.body.versions).toMatchObject([{ value: 'Name: Ada', previousValue: '', updatedBy: 'user' }]);
+      expect(history.body.versions[0]?.createdAt).toMatch(ISO);
+      const older = await api.call<{ versions: Version[]; nextCursor: string | null }>(
+        'GET',
+        '/api/v1/agent/memory/history',
+        { token, query: { label: 'human', limit: '1', cursor: history.body.nextCursor ?? '' } },
+      );
+      expect(older.body).toMatchObject({ versions: [{ value: '', previousValue: null, updatedBy: 'system' }] });
+      expectError(
+        await api.call('GET', '/api/v1/agent/memory/history', { token, query: { limit: 'many' } }),
+        400,
+        'INVALID_INPUT',
+      );
+      const reverted = await api.call<{ block: { value: string }; version: Version }>(
+        'POST',
+        '/api/v1/agent/memory/revert',
+        { token, body: { versionId: older.body.versions[0]?.id } },
+      );
+      expect(reverted).toMatchObject({
+        status: 200,
+        body: { block: { value: '' }, version: { value: '', previousValue: 'Name: Ada', updatedBy: 'user' } },
+      });
+      expectError(
+        await api.call('POST', '/api/v1/agent/memory/revert', { token, body: { versionId: randomUUID() } }),
+        404,
+        'NOT_FOUND',
+      );
+      expectError(
+        await api.call('POST', '/api/v1/agent/memory/revert', { token, body: { versionId: 'nope' } }),
+        400,
+        'INVALID_INPUT',
+      );
+      await api.call('POST', '/api/v1/agent/memory', { token, body: { label: 'human', value: 'Name: Ada' } });
+
       expectError(
         await api.call('POST', '/api/v1/agent/reset', { token, body: { scope: 'everything' } }),
         400,
@@ -472,6 +525,87 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
         token,
       });
       expect(reset.body.blocks.find((b) => b.label === 'human')?.value).not.toBe('Name: Ada');
+    });
+  });
+
+  describe('data rights', () => {
+    it('exports the caller’s data as one document, and deletes the account after the password', async () => {
+      const { token, email, auth } = await register('rest-rights');
+      await api.call('POST', '/api/v1/agent/memory', { token, body: { label: 'human', value: 'Name: Ada' } });
+      const exported = await api.call<{
+        profile: { id: string; email: string };
+        memory: { history: Array<{ value: string; updatedBy: string }> };
+      }>('GET', '/api/v1/user/export', { token });
+      expect(exported.status).toBe(200);
+      expect(exported.headers.get('content-disposition')).toMatch(/^attachment/);
+      expect(exported.body.profile).toMatchObject({ id: auth.user.id, email });
+      expect(exported.body.memory.history.at(-1)).toMatchObject({ value: 'Name: Ada', updatedBy: 'user' });
+
+      expectError(
+        await api.call('POST', '/api/v1/user/delete-account', { token, body: { password: 'wrong password' } }),
+        401,
+        'INVALID_CREDENTIALS',
+      );
+      expectError(await api.call('POST', '/api/v1/user/delete-account', { token, body: {} }), 400, 'INVALID_INPUT');
+      expect(
+        await api.call('POST', '/api/v1/user/delete-account', { token, body: { password: PASSWORD } }),
+      ).toMatchObject({ status: 200, body: { ok: true } });
+      expect((await api.call('GET', '/api/v1/user/export', { token })).status).toBeGreaterThanOrEqual(401);
+      const again = await api.call('POST', '/api/v1/auth/register', { body: { email, password: PASSWORD } });
+      expect(again.status).toBe(201);
+    });
+  });
+
+  describe('archival memory', () => {
+    it('lists the agent’s passages by page and text, and deletes one', async () => {
+      const { token } = await register();
+      const { body: status } = await api.call<{ agentId: string }>('GET', '/api/v1/agent/status', { token });
+      expect(await api.call('GET', '/api/v1/agent/archival', { token })).toMatchObject({
+        status: 200,
+        body: { passages: [], nextCursor: null },
+      });
+      // As the agent's archival_memory_insert files them (the offline model never does).
+      const ids = [randomUUID(), randomUUID()];
+      for (const [i, id] of ids.entries()) {
+        await server.hearth.store.db.execute(
+          sql`insert into archival_passages (id, agent_id, content, tags, created_at)
+              values (${id}, ${status.agentId}, ${`note ${i}`}, '{work}', now() + make_interval(secs => ${i}))`,
+        );
+      }
+      interface Page {
+        passages: Array<{ id: string; content: string; tags: string[]; createdAt: string }>;
+        nextCursor: string | null;
+      }
+      const first = await api.call<Page>('GET', '/api/v1/agent/archival', { token, query: { limit: '1' } });
+      expect(first.body.passages).toMatchObject([{ id: ids[1], content: 'note 1', tags: ['work'] }]);
+      expect(first.body.passages[0]?.createdAt).toMatch(ISO);
+      const second = await api.call<Page>('GET', '/api/v1/agent/archival', {
+        token,
+        query: { limit: '1', cursor: first.body.nextCursor ?? '' },
+      });
+      expect(second.body).toMatchObject({ passages: [{ id: ids[0] }], nextCursor: null });
+      const found = await api.call<Page>('GET', '/api/v1/agent/archival', { token, query: { query: 'NOTE 0' } });
+      expect(found.body.passages.map((p) => p.id)).toEqual([ids[0]]);
+      expectError(
+        await api.call('GET', '/api/v1/agent/archival', { token, query: { limit: '0' } }),
+        400,
+        'INVALID_INPUT',
+      );
+
+      const other = await register();
+      expectError(
+        await api.call('DELETE', `/api/v1/agent/archival/${ids[0]}`, { token: other.token }),
+        404,
+        'NOT_FOUND',
+      );
+      expectError(await api.call('DELETE', '/api/v1/agent/archival/nope', { token }), 400, 'INVALID_INPUT');
+      expect(await api.call('DELETE', `/api/v1/agent/archival/${ids[0]}`, { token })).toMatchObject({
+        status: 200,
+        body: { ok: true },
+      });
+      expectError(await api.call('DELETE', `/api/v1/agent/archival/${ids[0]}`, { token }), 404, 'NOT_FOUND');
+      const left = await api.call<Page>('GET', '/api/v1/agent/archival', { token });
+      expect(left.body.passages.map((p) => p.id)).toEqual([ids[1]]);
     });
   });
 

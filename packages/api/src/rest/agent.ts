@@ -1,8 +1,23 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import { resetInput, updateMemoryInput } from '../schemas';
+import {
+  archivalDeleteInput,
+  archivalListQuery,
+  memoryHistoryQuery,
+  resetInput,
+  revertMemoryInput,
+  updateMemoryInput,
+} from '../schemas';
 import { bearerSecurity, jsonBody, jsonResponse, type RestEnv, type RestOptions, requireUser } from './context';
 import { errorResponses } from './errors';
-import { agentStatusSchema, memoryBlockSchema, memorySchema, okSchema } from './wire';
+import {
+  agentStatusSchema,
+  archivalPageSchema,
+  memoryBlockSchema,
+  memoryHistorySchema,
+  memorySchema,
+  okSchema,
+  revertedMemorySchema,
+} from './wire';
 
 const AUTH = ['UNAUTHENTICATED', 'SESSION_REVOKED'] as const;
 // With the Letta backend the agent lives in another service.
@@ -54,6 +69,69 @@ export function agentRoutes(options: RestOptions) {
       async (c) => {
         const { label, value } = c.req.valid('json');
         return c.json(await deps.agent.updateMemory(c.get('user'), label, value), 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/memory/history',
+        tags: ['agent'],
+        summary: 'Every change of the memory blocks (or of one, by `label`), newest first',
+        security: bearerSecurity,
+        request: { query: memoryHistoryQuery },
+        responses: {
+          200: jsonResponse(memoryHistorySchema, 'A page of versions'),
+          ...errorResponses(['INVALID_INPUT', ...AUTH, ...UPSTREAM]),
+        },
+      }),
+      async (c) => c.json(await deps.agent.memoryHistory(c.get('user'), c.req.valid('query')), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/memory/revert',
+        tags: ['agent'],
+        summary: 'Write a version’s value again, as a new version by the user',
+        security: bearerSecurity,
+        request: { body: jsonBody(revertMemoryInput) },
+        responses: {
+          200: jsonResponse(revertedMemorySchema, 'The block as stored, and the new version'),
+          ...errorResponses(['INVALID_INPUT', ...AUTH, 'NOT_FOUND', 'MEMORY_LIMIT', ...UPSTREAM], { body: true }),
+        },
+      }),
+      async (c) => c.json(await deps.agent.revertMemory(c.get('user'), c.req.valid('json').versionId), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/archival',
+        tags: ['agent'],
+        summary: 'What the agent filed in archival memory, newest first; `query` matches the text',
+        security: bearerSecurity,
+        request: { query: archivalListQuery },
+        responses: {
+          200: jsonResponse(archivalPageSchema, 'A page of passages'),
+          ...errorResponses(['INVALID_INPUT', ...AUTH, ...UPSTREAM]),
+        },
+      }),
+      async (c) => c.json(await deps.agent.archival(c.get('user'), c.req.valid('query')), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'delete',
+        path: '/archival/{id}',
+        tags: ['agent'],
+        summary: 'Remove a passage from archival memory',
+        security: bearerSecurity,
+        request: { params: archivalDeleteInput },
+        responses: {
+          200: jsonResponse(okSchema, 'Removed'),
+          ...errorResponses(['INVALID_INPUT', ...AUTH, 'NOT_FOUND', ...UPSTREAM]),
+        },
+      }),
+      async (c) => {
+        await deps.agent.deleteArchival(c.get('user'), c.req.valid('param').id);
+        return c.json({ ok: true as const }, 200);
       },
     )
     .openapi(

@@ -80,6 +80,27 @@ const memoryBlock = z
   })
   .openapi('MemoryBlock');
 export const memoryBlockSchema = memoryBlock;
+const memoryVersion = z
+  .object({
+    id: z.string(),
+    label: z.string(),
+    value: z.string(),
+    previousValue: z.string().nullable(),
+    updatedBy: z.enum(['user', 'agent', 'system']),
+    runId: z
+      .string()
+      .nullable()
+      .describe('The run in which the agent made the change; null for the user and the system.'),
+    messageId: z.string().nullable().describe('The user message that run answered.'),
+    createdAt: isoDate,
+  })
+  .openapi('MemoryVersion');
+export const memoryHistorySchema = z.object({ versions: z.array(memoryVersion), nextCursor: z.string().nullable() });
+const archivalPassage = z
+  .object({ id: z.string(), content: z.string(), tags: z.array(z.string()), createdAt: isoDate })
+  .openapi('ArchivalPassage');
+export const archivalPageSchema = z.object({ passages: z.array(archivalPassage), nextCursor: z.string().nullable() });
+export const revertedMemorySchema = z.object({ block: memoryBlock, version: memoryVersion });
 
 export const sendResultSchema = z
   .object({ runId: z.string(), conversationId: z.string(), userMessage: message })
@@ -114,7 +135,7 @@ export const runEventSchema = z
       ok: z.boolean(),
       result: z.unknown(),
     }),
-    z.object({ type: z.literal('memory.updated'), block: memoryBlock }),
+    z.object({ type: z.literal('memory.updated'), block: memoryBlock, versionId: z.string() }),
     usage.extend({ type: z.literal('usage') }),
     z.object({ type: z.literal('run.completed'), message, usage }),
     z.object({
@@ -230,3 +251,65 @@ export const adminHealthSchema = z.object({
   reservations: z.object({ count: z.number(), amountUsd: z.number() }),
   uptimeSeconds: z.number(),
 });
+
+const exportedMessage = z.object({
+  id: z.string(),
+  seq: z.number(),
+  role: z.enum(['user', 'assistant']),
+  content: z.string(),
+  status: z.enum(['complete', 'incomplete', 'failed']),
+  runId: z.string().nullable(),
+  promptTokens: z.number().nullable(),
+  completionTokens: z.number().nullable(),
+  costUsd: z.number().nullable(),
+  createdAt: isoDate,
+});
+/** GET /user/export: the whole document, as it is streamed. */
+export const userExportSchema = z
+  .object({
+    format: z.literal('hearth.user-export/1'),
+    exportedAt: isoDate,
+    profile: z.object({
+      id: z.string(),
+      email: z.string(),
+      displayName: z.string().nullable(),
+      role: z.enum(['user', 'admin']),
+      createdAt: isoDate,
+      disabledAt: isoDate.nullable(),
+    }),
+    memory: z.object({
+      blocks: z.array(
+        z.object({
+          label: z.string(),
+          value: z.string(),
+          description: z.string(),
+          updatedAt: isoDate,
+          updatedBy: z.enum(['user', 'agent', 'system']),
+        }),
+      ),
+      history: z.array(memoryVersion),
+      archival: z.array(archivalPassage),
+    }),
+    conversations: z.array(
+      z.object({
+        id: z.string(),
+        title: z.string().nullable(),
+        isDefault: z.boolean(),
+        createdAt: isoDate,
+        lastActiveAt: isoDate,
+        messages: z.array(exportedMessage),
+      }),
+    ),
+    usage: z.array(
+      z.object({
+        id: z.string(),
+        runId: z.string().nullable(),
+        model: z.string(),
+        promptTokens: z.number(),
+        completionTokens: z.number(),
+        costUsd: z.number(),
+        createdAt: isoDate,
+      }),
+    ),
+  })
+  .openapi('UserExport');

@@ -1,5 +1,5 @@
 import type { TRPCRouterRecord } from '@trpc/server';
-import { setBudgetInput, updateProfileInput, usageInput } from '../schemas';
+import { deleteAccountInput, setBudgetInput, updateProfileInput, usageInput } from '../schemas';
 import { authedProcedure } from '../trpc';
 
 export const userProcedures = {
@@ -18,4 +18,11 @@ export const userProcedures = {
     .mutation(({ ctx, input }) => ctx.deps.account.setBudget(ctx.user, input)),
 
   health: authedProcedure.query(({ ctx }) => ctx.deps.account.health(ctx.user)),
+
+  // user.exportData is the document GET /api/v1/user/export streams (the SDK's user.exportData()):
+  // a tRPC answer is one JSON value built whole in memory.
+  deleteAccount: authedProcedure.input(deleteAccountInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.dataRights.deleteAccount(ctx.user, input.password, ctx.client);
+    return { ok: true as const };
+  }),
 } satisfies TRPCRouterRecord;

@@ -54,7 +54,8 @@ export class AccountStatus {
       .select({ disabled: sql<boolean>`${users.disabledAt} is not null` })
       .from(users)
       .where(eq(users.id, userId));
-    const disabled = Boolean(row?.disabled);
+    // No row: the account was deleted (by another process), and whatever token it had is refused.
+    const disabled = row ? Boolean(row.disabled) : true;
     if (this.checked.size >= MAX_REMEMBERED) this.checked.clear();
     this.checked.set(userId, { disabled, recheckAt: now + RECHECK_MS });
     return disabled;

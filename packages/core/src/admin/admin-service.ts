@@ -157,13 +157,14 @@ export class AdminService implements AdminOperations {
     const [total] = await queryRows<Sums>(db, sql`select ${sums} from usage_records ur where ${where}`);
     const buckets =
       query.groupBy === 'user'
-        ? await queryRows<Sums & { key: string; email?: string }>(
+        ? // Deleted accounts' spend stays, under no user: one bucket `deleted`, so the buckets add up to the totals.
+          await queryRows<Sums & { key: string; email?: string | null }>(
             db,
-            sql`select ur.user_id::text as key, u.email, ${sums}
-                from usage_records ur join users u on u.id = ur.user_id
-                where ${where} group by ur.user_id, u.email order by cost desc, u.email`,
+            sql`select coalesce(ur.user_id::text, 'deleted') as key, u.email, ${sums}
+                from usage_records ur left join users u on u.id = ur.user_id
+                where ${where} group by ur.user_id, u.email order by ur.user_id is null, cost desc, u.email`,
           )
-        : await queryRows<Sums & { key: string; email?: string }>(
+        : await queryRows<Sums & { key: string; email?: string | null }>(
             db,
             query.groupBy === 'model'
               ? sql`select ur.model as key, ${sums} from usage_records ur where ${where} group by ur.model order by ur.model`
@@ -174,7 +175,7 @@ export class AdminService implements AdminOperations {
       totals: totalsOf(total),
       buckets: buckets.map((bucket) => ({
         key: bucket.key,
-        ...(bucket.email === undefined ? {} : { email: bucket.email }),
+        ...(bucket.email === undefined || bucket.email === null ? {} : { email: bucket.email }),
         ...totalsOf(bucket),
       })),
     };

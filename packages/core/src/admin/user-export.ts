@@ -1,6 +1,16 @@
 import { and, asc, eq, gt } from 'drizzle-orm';
+import type { AgentRuntime } from '../ports/agent-runtime';
 import type { Database } from '../store/database';
-import { agents, archivalPassages, conversations, memoryBlocks, messages, usageRecords, users } from '../store/schema';
+import {
+  agents,
+  archivalPassages,
+  conversations,
+  memoryBlocks,
+  memoryVersions,
+  messages,
+  usageRecords,
+  users,
+} from '../store/schema';
 
 const PAGE = 500;
 
@@ -10,17 +20,23 @@ export interface ExportProgress {
   messages: number;
 }
 
+export interface ExportOptions {
+  now: Date;
+  onProgress?: (progress: ExportProgress) => void;
+  /**
+   * The agent backend, to read the core blocks and archival memory from where they live (Letta
+   * keeps them itself); without it they are read from Hearth's store, where the built-in agent keeps them.
+   */
+  agent?: Pick<AgentRuntime, 'memory' | 'archival'>;
+}
+
 /**
  * One user's data as a JSON document, written piece by piece so a long history never sits in
- * memory whole: the profile, every conversation with its messages, the agent's memory (core blocks
- * and archival passages kept by the built-in agent) and every usage record. Credentials, sessions
+ * memory whole: the profile, the agent's memory (core blocks, every version of them, archival
+ * passages), every conversation with its messages, and every usage record. Credentials, sessions
  * and keys are not part of it. `onProgress` hears after each conversation.
  */
-export async function* exportUser(
-  db: Database,
-  userId: string,
-  options: { now: Date; onProgress?: (progress: ExportProgress) => void },
-): AsyncGenerator<string> {
+export async function* exportUser(db: Database, userId: string, options: ExportOptions): AsyncGenerator<string> {
   const [profile] = await db
     .select({
       id: users.id,
@@ -36,33 +52,32 @@ export async function* exportUser(
   const json = (value: unknown) => JSON.stringify(value);
   yield `{"format":"hearth.user-export/1","exportedAt":${json(options.now)},"profile":${json(profile)}`;
 
-  const [agent] = await db.select().from(agents).where(eq(agents.userId, userId));
-  const blocks = agent
-    ? await db
-        .select({
-          label: memoryBlocks.label,
-          value: memoryBlocks.value,
-          description: memoryBlocks.description,
-          updatedAt: memoryBlocks.updatedAt,
-          updatedBy: memoryBlocks.updatedBy,
-        })
-        .from(memoryBlocks)
-        .where(eq(memoryBlocks.agentId, agent.id))
-        .orderBy(asc(memoryBlocks.label))
-    : [];
-  const passages = agent
-    ? await db
-        .select({
-          id: archivalPassages.id,
-          content: archivalPassages.content,
-          tags: archivalPassages.tags,
-          createdAt: archivalPassages.createdAt,
-        })
-        .from(archivalPassages)
-        .where(eq(archivalPassages.agentId, agent.id))
-        .orderBy(asc(archivalPassages.createdAt))
-    : [];
-  yield `,"memory":{"blocks":${json(blocks)},"archival":${json(passages)}}`;
+  yield `,"memory":{"blocks":${json(options.agent ? await options.agent.memory(userId) : await storedBlocks(db, userId))}`;
+  yield `,"history":[`;
+  let afterSeq = 0;
+  let firstVersion = true;
+  for (;;) {
+    const page = await db
+      .select()
+      .from(memoryVersions)
+      .where(and(eq(memoryVersions.userId, userId), gt(memoryVersions.seq, afterSeq)))
+      .orderBy(asc(memoryVersions.seq))
+      .limit(PAGE);
+    for (const { seq: _seq, userId: _owner, author, ...version } of page) {
+      yield `${firstVersion ? '' : ','}${json({ ...version, updatedBy: author })}`;
+      firstVersion = false;
+    }
+    const last = page.at(-1);
+    if (!last || page.length < PAGE) break;
+    afterSeq = last.seq;
+  }
+  yield `],"archival":[`;
+  let firstPassage = true;
+  for await (const passage of archival(db, userId, options.agent)) {
+    yield `${firstPassage ? '' : ','}${json(passage)}`;
+    firstPassage = false;
+  }
+  yield ']}';
 
   const owned = await db
     .select({
@@ -134,4 +149,51 @@ export async function* exportUser(
     afterId = last.id;
   }
   yield ']}\n';
+}
+
+async function storedBlocks(db: Database, userId: string) {
+  return db
+    .select({
+      label: memoryBlocks.label,
+      value: memoryBlocks.value,
+      description: memoryBlocks.description,
+      updatedAt: memoryBlocks.updatedAt,
+      updatedBy: memoryBlocks.updatedBy,
+    })
+    .from(memoryBlocks)
+    .innerJoin(agents, eq(agents.id, memoryBlocks.agentId))
+    .where(eq(agents.userId, userId))
+    .orderBy(asc(memoryBlocks.label));
+}
+
+/** Archival passages, a page at a time: from the agent backend when given, else from Hearth's store. */
+async function* archival(db: Database, userId: string, agent: ExportOptions['agent']) {
+  if (agent) {
+    let cursor: string | undefined;
+    do {
+      const page = await agent.archival(userId, { limit: 100, ...(cursor ? { cursor } : {}) });
+      yield* page.passages;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return;
+  }
+  let after = '00000000-0000-0000-0000-000000000000';
+  for (;;) {
+    const page = await db
+      .select({
+        id: archivalPassages.id,
+        content: archivalPassages.content,
+        tags: archivalPassages.tags,
+        createdAt: archivalPassages.createdAt,
+      })
+      .from(archivalPassages)
+      .innerJoin(agents, eq(agents.id, archivalPassages.agentId))
+      .where(and(eq(agents.userId, userId), gt(archivalPassages.id, after)))
+      .orderBy(asc(archivalPassages.id))
+      .limit(PAGE);
+    yield* page;
+    const last = page.at(-1);
+    if (!last || page.length < PAGE) return;
+    after = last.id;
+  }
 }

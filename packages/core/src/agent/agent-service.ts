@@ -1,8 +1,15 @@
 import type { ChatStore } from '../chat/chat-store';
 import type { RunHub } from '../chat/run-hub';
-import type { MemoryBlock } from '../domain/chat';
+import type { MemoryBlock, MemoryVersion } from '../domain/chat';
+import { AppError } from '../domain/errors';
 import type { AuthenticatedUser } from '../domain/user';
-import type { AgentRuntime } from '../ports/agent-runtime';
+import type {
+  AgentRuntime,
+  ArchivalInput,
+  ArchivalPage,
+  MemoryHistoryInput,
+  MemoryHistoryPage,
+} from '../ports/agent-runtime';
 import type { AgentOperations, AgentStatus } from '../ports/chat';
 
 /** The user's view of their agent: status, memory they can read and edit, and resets. */
@@ -38,8 +45,29 @@ export class AgentService implements AgentOperations {
     return { blocks: await this.runtime.memory(caller.id) };
   }
 
-  updateMemory(caller: AuthenticatedUser, label: string, value: string): Promise<MemoryBlock> {
-    return this.runtime.updateMemory(caller.id, label, value);
+  async updateMemory(caller: AuthenticatedUser, label: string, value: string): Promise<MemoryBlock> {
+    return (await this.runtime.updateMemory(caller.id, label, value)).block;
+  }
+
+  memoryHistory(caller: AuthenticatedUser, input: MemoryHistoryInput): Promise<MemoryHistoryPage> {
+    return this.runtime.memoryHistory(caller.id, input);
+  }
+
+  async revertMemory(
+    caller: AuthenticatedUser,
+    versionId: string,
+  ): Promise<{ block: MemoryBlock; version: MemoryVersion }> {
+    const target = await this.runtime.memoryVersion(caller.id, versionId);
+    if (!target) throw new AppError('NOT_FOUND', 'That memory version does not exist.');
+    return this.runtime.updateMemory(caller.id, target.label, target.value);
+  }
+
+  archival(caller: AuthenticatedUser, input: ArchivalInput): Promise<ArchivalPage> {
+    return this.runtime.archival(caller.id, input);
+  }
+
+  deleteArchival(caller: AuthenticatedUser, passageId: string): Promise<void> {
+    return this.runtime.deleteArchival(caller.id, passageId);
   }
 
   async reset(caller: AuthenticatedUser, scope: 'messages' | 'memory' | 'all'): Promise<void> {

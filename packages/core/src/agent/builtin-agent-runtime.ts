@@ -1,8 +1,17 @@
-import type { MemoryBlock, Usage } from '../domain/chat';
-import type { AgentInfo, AgentRuntime, AgentTurn } from '../ports/agent-runtime';
+import type { MemoryBlock, MemoryVersion, Usage } from '../domain/chat';
+import { AppError } from '../domain/errors';
+import type {
+  AgentInfo,
+  AgentRuntime,
+  AgentTurn,
+  ArchivalInput,
+  ArchivalPage,
+  MemoryHistoryInput,
+  MemoryHistoryPage,
+} from '../ports/agent-runtime';
 import type { Ledger } from '../ports/ledger';
 import type { LlmClient, LlmMessage } from '../ports/llm-client';
-import type { AgentRecord, AgentStore } from './agent-store';
+import type { AgentRecord, AgentStore, WrittenBlock } from './agent-store';
 import { messagesToEvict, trimToWindow } from './context-window';
 import { MEMORY_TOOLS, runTool } from './memory-tools';
 import { meteredStep, type StepUsage } from './metered-step';
@@ -52,14 +61,40 @@ export class BuiltinAgentRuntime implements AgentRuntime {
     return this.options.store.blocks(agent.id);
   }
 
-  async updateMemory(userId: string, label: string, value: string): Promise<MemoryBlock> {
+  async updateMemory(userId: string, label: string, value: string): Promise<WrittenBlock> {
     const agent = await this.options.store.ensure(userId, this.options.llm.defaultModel);
-    return this.options.store.writeBlock(agent.id, label, value, 'user');
+    return this.options.store.writeBlock(agent, label, value, { by: 'user' });
+  }
+
+  async memoryHistory(userId: string, input: MemoryHistoryInput): Promise<MemoryHistoryPage> {
+    // A new agent's default blocks are its first versions.
+    await this.options.store.ensure(userId, this.options.llm.defaultModel);
+    return this.options.store.versions.page(userId, input);
+  }
+
+  memoryVersion(userId: string, versionId: string): Promise<MemoryVersion | null> {
+    return this.options.store.versions.find(userId, versionId);
   }
 
   async resetMemory(userId: string): Promise<void> {
     const agent = await this.options.store.ensure(userId, this.options.llm.defaultModel);
-    await this.options.store.resetBlocks(agent.id);
+    await this.options.store.resetBlocks(agent);
+  }
+
+  async archival(userId: string, input: ArchivalInput): Promise<ArchivalPage> {
+    const agent = await this.options.store.ensure(userId, this.options.llm.defaultModel);
+    return this.options.store.listPassages(agent.id, input);
+  }
+
+  async deleteArchival(userId: string, passageId: string): Promise<void> {
+    const agent = await this.options.store.ensure(userId, this.options.llm.defaultModel);
+    if (!(await this.options.store.deletePassage(agent.id, passageId))) {
+      throw new AppError('NOT_FOUND', 'That archival memory passage does not exist.');
+    }
+  }
+
+  async deleteAgent(userId: string): Promise<void> {
+    this.options.store.forget(userId);
   }
 
   async resetMessages(): Promise<void> {
@@ -112,12 +147,16 @@ export class BuiltinAgentRuntime implements AgentRuntime {
       conversation.push({ role: 'assistant', content: text || null, toolCalls: calls });
       for (const call of calls) {
         turn.emit({ type: 'tool.call', callId: call.id, name: call.name, arguments: parseArguments(call.arguments) });
-        const outcome = await runTool(call.name, call.arguments, { agentId: agent.id, userId: turn.userId, store });
+        const outcome = await runTool(call.name, call.arguments, {
+          agent,
+          store,
+          author: { by: 'agent', runId: turn.runId, messageId: turn.userMessageId },
+        });
         turn.emit({ type: 'tool.result', callId: call.id, name: call.name, ok: outcome.ok, result: outcome.result });
-        const updated = outcome.updatedBlock;
+        const updated = outcome.written;
         if (updated) {
-          blocks = blocks.map((block) => (block.label === updated.label ? updated : block));
-          turn.emit({ type: 'memory.updated', block: updated });
+          blocks = blocks.map((block) => (block.label === updated.block.label ? updated.block : block));
+          turn.emit({ type: 'memory.updated', block: updated.block, versionId: updated.version.id });
         }
         conversation.push({
           role: 'tool',

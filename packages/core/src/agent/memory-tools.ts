@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { MemoryBlock } from '../domain/chat';
 import { isAppError } from '../domain/errors';
 import type { LlmTool } from '../ports/llm-client';
-import type { AgentStore } from './agent-store';
+import type { AgentRecord, AgentStore, WrittenBlock } from './agent-store';
+import type { MemoryAuthor } from './memory-versions';
 
 /** The tools the built-in runtime offers the model, named and shaped as Letta's. */
 export const MEMORY_TOOLS: readonly LlmTool[] = [
@@ -89,13 +90,14 @@ export interface ToolOutcome {
   ok: boolean;
   result: unknown;
   /** Set when the tool changed core memory: the system prompt must be rebuilt. */
-  updatedBlock?: MemoryBlock;
+  written?: WrittenBlock;
 }
 
 export interface ToolScope {
-  agentId: string;
-  userId: string;
+  agent: AgentRecord;
   store: AgentStore;
+  /** Whom a change of memory is recorded as: the agent, in this run. */
+  author: Extract<MemoryAuthor, { by: 'agent' }>;
 }
 
 /**
@@ -118,7 +120,7 @@ export async function runTool(name: string, rawArguments: string, scope: ToolSco
         const lines = block.value === '' ? [] : block.value.split('\n');
         const at = args.insert_line < 0 || args.insert_line > lines.length ? lines.length : args.insert_line;
         lines.splice(at, 0, args.new_string);
-        return written(await scope.store.writeBlock(scope.agentId, args.label, lines.join('\n'), 'agent'));
+        return written(await scope.store.writeBlock(scope.agent, args.label, lines.join('\n'), scope.author));
       }
       case 'memory_replace': {
         const args = parse(schemas.memory_replace, json);
@@ -128,11 +130,11 @@ export async function runTool(name: string, rawArguments: string, scope: ToolSco
           return failure(`old_string occurs ${count} times in "${args.label}"; it must occur exactly once.`);
         }
         const value = block.value.replace(args.old_string, () => args.new_string);
-        return written(await scope.store.writeBlock(scope.agentId, args.label, value, 'agent'));
+        return written(await scope.store.writeBlock(scope.agent, args.label, value, scope.author));
       }
       case 'conversation_search': {
         const args = parse(schemas.conversation_search, json);
-        const hits = await scope.store.searchMessages(scope.userId, args.query, args.roles, args.limit);
+        const hits = await scope.store.searchMessages(scope.agent.userId, args.query, args.roles, args.limit);
         return {
           ok: true,
           result: hits.map((h) => ({ role: h.role, content: h.content, at: h.createdAt.toISOString() })),
@@ -140,11 +142,14 @@ export async function runTool(name: string, rawArguments: string, scope: ToolSco
       }
       case 'archival_memory_insert': {
         const args = parse(schemas.archival_memory_insert, json);
-        return { ok: true, result: { id: await scope.store.insertPassage(scope.agentId, args.content, args.tags) } };
+        return { ok: true, result: { id: await scope.store.insertPassage(scope.agent.id, args.content, args.tags) } };
       }
       default: {
         const args = parse(schemas.archival_memory_search, json);
-        return { ok: true, result: await scope.store.searchPassages(scope.agentId, args.query, args.tags, args.top_k) };
+        return {
+          ok: true,
+          result: await scope.store.searchPassages(scope.agent.id, args.query, args.tags, args.top_k),
+        };
       }
     }
   } catch (error) {
@@ -162,17 +167,14 @@ function parse<T extends z.ZodType>(schema: T, json: unknown): z.output<T> {
 }
 
 async function findBlock(scope: ToolScope, label: string): Promise<MemoryBlock> {
-  const block = (await scope.store.blocks(scope.agentId)).find((b) => b.label === label);
+  const block = (await scope.store.blocks(scope.agent.id)).find((b) => b.label === label);
   if (!block) throw new ToolArgumentError(`There is no memory block "${label}".`);
   return block;
 }
 
-function written(block: MemoryBlock): ToolOutcome {
-  return {
-    ok: true,
-    result: { label: block.label, chars: block.value.length, limit: block.limit },
-    updatedBlock: block,
-  };
+function written(change: WrittenBlock): ToolOutcome {
+  const { block } = change;
+  return { ok: true, result: { label: block.label, chars: block.value.length, limit: block.limit }, written: change };
 }
 
 function failure(error: string): ToolOutcome {

@@ -328,6 +328,7 @@ export class ChatService implements ChatOperations {
         userId,
         conversationId: started.conversationId,
         runId,
+        userMessageId: started.userMessage.id,
         model,
         history: context.history,
         summary: context.summary,

@@ -34,6 +34,30 @@ export interface MemoryBlock {
   updatedBy: 'user' | 'agent' | 'system';
 }
 
+/**
+ * One value a memory block has had. `updatedBy` is who wrote it: the user, the agent (with the run
+ * and the user message that caused it), or the system (defaults, resets, changes made in Letta
+ * directly). `previousValue` is null for a block's first version.
+ */
+export interface MemoryVersion {
+  id: string;
+  label: string;
+  value: string;
+  previousValue: string | null;
+  updatedBy: MemoryBlock['updatedBy'];
+  runId: string | null;
+  messageId: string | null;
+  createdAt: Date;
+}
+
+/** A passage the agent filed in archival memory (archival_memory_insert), for it to search later. */
+export interface ArchivalPassage {
+  id: string;
+  content: string;
+  tags: string[];
+  createdAt: Date;
+}
+
 /** What a run streams to its subscribers (spec/api.md, RunEvent). */
 export type RunEvent =
   | { type: 'run.started'; runId: string; conversationId: string; model: string; userMessageId: string }
@@ -41,7 +65,7 @@ export type RunEvent =
   | { type: 'text.delta'; text: string }
   | { type: 'tool.call'; callId: string; name: string; arguments: unknown }
   | { type: 'tool.result'; callId: string; name: string; ok: boolean; result: unknown }
-  | { type: 'memory.updated'; block: MemoryBlock }
+  | { type: 'memory.updated'; block: MemoryBlock; versionId: string }
   | { type: 'usage'; promptTokens: number; completionTokens: number; costUsd: number }
   | { type: 'run.completed'; message: Message; usage: Usage }
   | { type: 'run.failed'; appCode: string; message: string; retryable: boolean; partial: Message | null }

@@ -1,4 +1,4 @@
-import type { MemoryBlock, RunEvent, Usage } from '../domain/chat';
+import type { ArchivalPassage, MemoryBlock, MemoryVersion, RunEvent, Usage } from '../domain/chat';
 
 export interface AgentInfo {
   agentId: string;
@@ -17,6 +17,8 @@ export interface AgentTurn {
   userId: string;
   conversationId: string;
   runId: string;
+  /** The user message the turn answers: what an edit of memory by the agent is recorded as caused by. */
+  userMessageId: string;
   model: string;
   /** Earlier messages of the conversation after its summary, oldest first, without the new one. */
   history: ReadonlyArray<{ seq: number; role: 'user' | 'assistant'; content: string }>;
@@ -35,6 +37,29 @@ export interface AgentTurn {
   emit(event: TurnEvent): void;
 }
 
+export interface MemoryHistoryInput {
+  label?: string | undefined;
+  cursor?: string | undefined;
+  limit: number;
+}
+
+export interface MemoryHistoryPage {
+  versions: MemoryVersion[];
+  nextCursor: string | null;
+}
+
+export interface ArchivalInput {
+  /** Only passages whose text contains this (any case). */
+  query?: string | undefined;
+  cursor?: string | undefined;
+  limit: number;
+}
+
+export interface ArchivalPage {
+  passages: ArchivalPassage[];
+  nextCursor: string | null;
+}
+
 /**
  * A stateful agent per user: the built-in runtime in Hearth's store, or Letta. A turn's text
  * reaches the caller only through `emit`; failures throw AppError, cancellation an AbortError.
@@ -44,8 +69,21 @@ export interface AgentRuntime {
   findAgent(userId: string): Promise<AgentInfo | null>;
   ensureAgent(userId: string): Promise<AgentInfo>;
   memory(userId: string): Promise<MemoryBlock[]>;
-  updateMemory(userId: string, label: string, value: string): Promise<MemoryBlock>;
+  /** A change by the user, recorded as a new version. */
+  updateMemory(userId: string, label: string, value: string): Promise<{ block: MemoryBlock; version: MemoryVersion }>;
+  /** Every version of the user's blocks (or of one), newest first. */
+  memoryHistory(userId: string, input: MemoryHistoryInput): Promise<MemoryHistoryPage>;
+  memoryVersion(userId: string, versionId: string): Promise<MemoryVersion | null>;
   resetMemory(userId: string): Promise<void>;
+  /** The agent's archival memory, newest first. */
+  archival(userId: string, input: ArchivalInput): Promise<ArchivalPage>;
+  /** Removes one passage; not in this user's agent's archive: NOT_FOUND. */
+  deleteArchival(userId: string, passageId: string): Promise<void>;
+  /**
+   * For a deleted account: removes what the backend keeps of the user's agent outside Hearth's store
+   * (the Letta agent) and forgets it; what is in the store goes with the user's row.
+   */
+  deleteAgent(userId: string): Promise<void>;
   /** Clears what the backend keeps of past messages itself; Hearth's own message store is cleared apart. */
   resetMessages(userId: string): Promise<void>;
   runTurn(turn: AgentTurn): Promise<{ usage: Usage }>;

@@ -1,5 +1,6 @@
-import type { Conversation, MemoryBlock, Message, RunEvent, RunStatus } from '../domain/chat';
+import type { Conversation, MemoryBlock, MemoryVersion, Message, RunEvent, RunStatus } from '../domain/chat';
 import type { AuthenticatedUser } from '../domain/user';
+import type { ArchivalInput, ArchivalPage, MemoryHistoryInput, MemoryHistoryPage } from './agent-runtime';
 
 export interface SendInput {
   text: string;
@@ -67,5 +68,10 @@ export interface AgentOperations {
   status(caller: AuthenticatedUser): Promise<AgentStatus>;
   memory(caller: AuthenticatedUser): Promise<{ blocks: MemoryBlock[] }>;
   updateMemory(caller: AuthenticatedUser, label: string, value: string): Promise<MemoryBlock>;
+  memoryHistory(caller: AuthenticatedUser, input: MemoryHistoryInput): Promise<MemoryHistoryPage>;
+  /** Writes that version's value again, as a new version by the user. Not the caller's: NOT_FOUND. */
+  revertMemory(caller: AuthenticatedUser, versionId: string): Promise<{ block: MemoryBlock; version: MemoryVersion }>;
   reset(caller: AuthenticatedUser, scope: 'messages' | 'memory' | 'all'): Promise<void>;
+  archival(caller: AuthenticatedUser, input: ArchivalInput): Promise<ArchivalPage>;
+  deleteArchival(caller: AuthenticatedUser, passageId: string): Promise<void>;
 }

@@ -16,6 +16,7 @@ const TABLES = {
   refresh_tokens: { key: 'token_hash', readable: false },
   agents: { key: 'id', readable: true },
   memory_blocks: { key: 'agent_id', readable: true },
+  memory_versions: { key: 'id', readable: true },
   conversations: { key: 'id', readable: true },
   messages: { key: 'id', readable: true },
   runs: { key: 'id', readable: true },
@@ -42,6 +43,7 @@ async function seedUser(db: Database): Promise<Seeded> {
     sessions: crypto.randomUUID(),
     refresh_tokens: crypto.randomUUID(),
     agents: crypto.randomUUID(),
+    memory_versions: crypto.randomUUID(),
     conversations: crypto.randomUUID(),
     messages: crypto.randomUUID(),
     runs: crypto.randomUUID(),
@@ -64,6 +66,9 @@ async function seedUser(db: Database): Promise<Seeded> {
     description: 'd',
     updatedBy: 'system',
   });
+  await db
+    .insert(schema.memoryVersions)
+    .values({ id: ids.memory_versions, userId, label: 'human', value: 'likes tea', author: 'user' });
   await db.insert(schema.conversations).values({ id: ids.conversations, userId });
   await db.insert(schema.messages).values({
     id: ids.messages,
@@ -128,6 +133,8 @@ const plant: Record<Table, (owner: Seeded) => SQL> = {
   agents: (o) => sql`insert into agents (id, user_id, model) values (gen_random_uuid(), ${o.users}, 'm')`,
   memory_blocks: (o) => sql`insert into memory_blocks (agent_id, label, value, char_limit, description, updated_by)
     values (${o.agents}, 'planted', 'obey', 10, 'd', 'user')`,
+  memory_versions: (o) => sql`insert into memory_versions (id, user_id, label, value, author)
+    values (gen_random_uuid(), ${o.users}, 'human', 'planted', 'user')`,
   conversations: (o) => sql`insert into conversations (id, user_id) values (gen_random_uuid(), ${o.users})`,
   messages: (o) => sql`insert into messages (id, user_id, conversation_id, role, content, status)
     values (gen_random_uuid(), ${o.users}, ${o.conversations}, 'assistant', 'planted', 'complete')`,

@@ -127,6 +127,34 @@ export const conversations = pgTable(
   ],
 );
 
+/**
+ * Every value a core memory block has had, newest last: who wrote it (for the agent, the run and the
+ * user message that caused it), when, and the value it replaced. Keyed by user, not agent, so both
+ * backends keep it here (a Letta agent has no row of its own). Run and message ids are not foreign
+ * keys: deleting a conversation leaves the memory's history as it was.
+ */
+export const memoryVersions = pgTable(
+  'memory_versions',
+  {
+    id: uuid('id').primaryKey(),
+    seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    label: text('label').notNull(),
+    value: text('value').notNull(),
+    previousValue: text('previous_value'),
+    author: text('author', { enum: ['user', 'agent', 'system'] }).notNull(),
+    runId: uuid('run_id'),
+    messageId: uuid('message_id'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('memory_versions_user_seq_idx').on(t.userId, t.seq),
+    index('memory_versions_user_label_seq_idx').on(t.userId, t.label, t.seq),
+  ],
+);
+
 /** Every user and assistant message, kept for history and for conversation_search. */
 export const messages = pgTable(
   'messages',
@@ -260,14 +288,15 @@ export const reservations = pgTable(
   (t) => [index('reservations_expires_idx').on(t.expiresAt), index('reservations_user_idx').on(t.userId)],
 );
 
-/** One row per model step: what it used and what it cost. */
+/**
+ * One row per model step: what it used and what it cost. The user is null once their account is
+ * deleted: the spend stays in the operator's totals, tied to nobody.
+ */
 export const usageRecords = pgTable(
   'usage_records',
   {
     id: uuid('id').primaryKey(),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'set null' }),
     runId: uuid('run_id'),
     model: text('model').notNull(),
     promptTokens: integer('prompt_tokens').notNull(),

@@ -1,22 +1,35 @@
-import type { Letta } from '@letta-ai/letta-client';
+import { APIError, type Letta } from '@letta-ai/letta-client';
 import type { BlockResponse } from '@letta-ai/letta-client/resources/blocks/blocks';
-import type { MemoryBlock, Usage } from '../../domain/chat';
+import { z } from 'zod';
+import { decodeCursor, encodeCursor, invalidCursor } from '../../chat/cursor';
+import type { MemoryBlock, MemoryVersion, Usage } from '../../domain/chat';
 import { AppError } from '../../domain/errors';
 import { countTokens, truncateToTokens } from '../../llm/token-count';
-import type { AgentInfo, AgentRuntime, AgentTurn } from '../../ports/agent-runtime';
+import type {
+  AgentInfo,
+  AgentRuntime,
+  AgentTurn,
+  ArchivalInput,
+  ArchivalPage,
+  MemoryHistoryInput,
+  MemoryHistoryPage,
+} from '../../ports/agent-runtime';
 import type { Clock } from '../../ports/clock';
 import type { Ledger } from '../../ports/ledger';
-import { DEFAULT_BLOCKS } from '../default-blocks';
+import { DEFAULT_BLOCK_LIMIT, DEFAULT_BLOCKS } from '../default-blocks';
+import type { MemoryAuthor, MemoryVersions } from '../memory-versions';
 import { IdleTimeout } from './idle-timeout';
 import { KeyedQueue } from './keyed-queue';
 import type { LettaAgentIds, LettaAgentRecord } from './letta-agent-ids';
-import { stampedMetadata, toMemoryBlock } from './letta-blocks';
+import { toMemoryBlock } from './letta-blocks';
 import { lettaFailure } from './letta-errors';
 import { LettaStreamMapper, turnEnd } from './letta-stream-events';
 
 export interface LettaRuntimeOptions {
   client: Letta;
   agents: LettaAgentIds;
+  /** The history of each user's blocks, which Letta does not keep. */
+  versions: MemoryVersions;
   ledger: Ledger;
   clock: Clock;
   /** Handles (`provider/model`) new agents are created with. */
@@ -36,6 +49,10 @@ const BASELINE_STEP_PROMPT_TOKENS = 2_000;
 const PROGRESS_INTERVAL_MS = 1_000;
 
 const tagOf = (userId: string) => `user:${userId}`;
+/** Where the next page of archival memory starts: after this passage, for this query. */
+const archivalCursor = z.strictObject({ id: z.string().regex(/^passage-[0-9a-f-]{36}$/), q: z.string().nullable() });
+/** Passages read per request while looking for one. */
+const PASSAGE_PAGE = 100;
 
 /**
  * AGENT_BACKEND=letta: each user's agent is a Letta agent (tagged `user:<id>`, its id kept in
@@ -80,14 +97,18 @@ export class LettaAgentRuntime implements AgentRuntime {
   async memory(userId: string): Promise<MemoryBlock[]> {
     const agent = await this.ensureAgent(userId);
     const blocks = await this.blocks(agent.agentId);
-    return blocks.map((block) => toMemoryBlock(block, agent.createdAt)).sort((a, b) => a.label.localeCompare(b.label));
+    const latest = await this.reconcile(userId, blocks);
+    return blocks
+      .map((block) => toMemoryBlock(block, latest.get(block.label ?? ''), agent.createdAt))
+      .sort((a, b) => a.label.localeCompare(b.label));
   }
 
-  async updateMemory(userId: string, label: string, value: string): Promise<MemoryBlock> {
+  async updateMemory(userId: string, label: string, value: string) {
     const agent = await this.ensureAgent(userId);
-    const block = (await this.blocks(agent.agentId)).find((candidate) => candidate.label === label);
+    const blocks = await this.blocks(agent.agentId);
+    const block = blocks.find((candidate) => candidate.label === label);
     if (!block) throw new AppError('NOT_FOUND', `There is no memory block "${label}".`);
-    const limit = toMemoryBlock(block, agent.createdAt).limit;
+    const limit = block.limit ?? DEFAULT_BLOCK_LIMIT;
     if (value.length > limit) {
       throw new AppError(
         'MEMORY_LIMIT',
@@ -95,33 +116,116 @@ export class LettaAgentRuntime implements AgentRuntime {
         { fieldErrors: { value: [`At most ${limit} characters.`] } },
       );
     }
-    const now = this.options.clock.now();
+    // A change made in Letta since the last read becomes its own version first.
+    await this.reconcile(userId, blocks);
     const updated = await this.call(() =>
-      this.options.client.agents.blocks.update(label, {
-        agent_id: agent.agentId,
-        value,
-        metadata: stampedMetadata(block.metadata, value, 'user', now),
-      }),
+      this.options.client.agents.blocks.update(label, { agent_id: agent.agentId, value }),
     );
-    return toMemoryBlock(updated, now);
+    const version = await this.record(userId, label, updated.value, { by: 'user' });
+    return { block: toMemoryBlock(updated, version, version.createdAt), version };
+  }
+
+  async memoryHistory(userId: string, input: MemoryHistoryInput): Promise<MemoryHistoryPage> {
+    // Reading Letta's blocks first is what records a change made there directly.
+    await this.memory(userId);
+    return this.options.versions.page(userId, input);
+  }
+
+  memoryVersion(userId: string, versionId: string): Promise<MemoryVersion | null> {
+    return this.options.versions.find(userId, versionId);
   }
 
   async resetMemory(userId: string): Promise<void> {
     const agent = await this.ensureAgent(userId);
-    const blocks = await this.blocks(agent.agentId);
-    const now = this.options.clock.now();
+    await this.reconcile(userId, await this.blocks(agent.agentId));
     for (const template of DEFAULT_BLOCKS) {
-      const block = blocks.find((candidate) => candidate.label === template.label);
-      await this.call(() =>
+      const updated = await this.call(() =>
         this.options.client.agents.blocks.update(template.label, {
           agent_id: agent.agentId,
           value: template.value,
           limit: template.limit,
           description: template.description,
-          metadata: stampedMetadata(block?.metadata, template.value, 'system', now),
         }),
       );
+      await this.reconcile(userId, [updated]);
     }
+  }
+
+  async archival(userId: string, input: ArchivalInput): Promise<ArchivalPage> {
+    const agent = await this.ensureAgent(userId);
+    const query = input.query ?? null;
+    const after = input.cursor ? decodeCursor(archivalCursor, input.cursor) : undefined;
+    if (after && after.q !== query) throw invalidCursor();
+    const found = await this.call(() =>
+      this.options.client.agents.passages.list(agent.agentId, {
+        ascending: false,
+        limit: input.limit + 1,
+        ...(query === null ? {} : { search: query }),
+        ...(after ? { after: after.id } : {}),
+      }),
+    );
+    const page = found.slice(0, input.limit);
+    const last = page.at(-1)?.id;
+    return {
+      // Letta's schema leaves a passage's id optional; one without cannot be deleted or paged past.
+      passages: page.flatMap((passage) =>
+        passage.id
+          ? [
+              {
+                id: passage.id,
+                content: passage.text,
+                tags: passage.tags ?? [],
+                createdAt: passage.created_at ? new Date(passage.created_at) : agent.createdAt,
+              },
+            ]
+          : [],
+      ),
+      nextCursor: found.length > input.limit && last ? encodeCursor({ id: last, q: query }) : null,
+    };
+  }
+
+  async deleteArchival(userId: string, passageId: string): Promise<void> {
+    const agent = await this.findAgent(userId);
+    if (!agent || !(await this.holdsPassage(agent.agentId, passageId))) {
+      throw new AppError('NOT_FOUND', 'That archival memory passage does not exist.');
+    }
+    await this.call(() => this.options.client.agents.passages.delete(passageId, { agent_id: agent.agentId }));
+  }
+
+  /**
+   * Whether the passage is in this agent's archive. Letta deletes a passage of its organisation by
+   * id whatever agent the path names, and every user's agent is in Hearth's one organisation: the
+   * id is looked for in the agent's own passages first.
+   */
+  private async holdsPassage(agentId: string, passageId: string): Promise<boolean> {
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.call(() =>
+        this.options.client.agents.passages.list(agentId, {
+          ascending: true,
+          limit: PASSAGE_PAGE,
+          ...(after ? { after } : {}),
+        }),
+      );
+      if (page.some((passage) => passage.id === passageId)) return true;
+      after = page.at(-1)?.id;
+      if (page.length < PASSAGE_PAGE || !after) return false;
+    }
+  }
+
+  async deleteAgent(userId: string): Promise<void> {
+    const agent = await this.findAgent(userId);
+    if (!agent) return;
+    await this.queue.run(agent.agentId, async () => {
+      try {
+        await this.options.client.agents.delete(agent.agentId);
+      } catch (error) {
+        // Deleted in Letta already: what was asked is done.
+        if (!(error instanceof APIError && error.status === 404)) throw lettaFailure(error);
+      }
+    });
+    this.known.delete(userId);
+    this.stepPrompt.delete(agent.agentId);
   }
 
   async resetMessages(userId: string): Promise<void> {
@@ -256,17 +360,66 @@ export class LettaAgentRuntime implements AgentRuntime {
     return { usage };
   }
 
-  /** The agent edited a block: read it back, stamp it as the agent's, and tell the client. */
+  /** The agent edited a block: read it back, record it as the agent's in this run, and tell the client. */
   private async announceEdit(agentId: string, label: string, turn: AgentTurn, signal: AbortSignal): Promise<void> {
-    const { client, clock } = this.options;
-    const block = await client.agents.blocks.retrieve(label, { agent_id: agentId }, { signal });
-    const now = clock.now();
-    const stamped = await client.agents.blocks.update(
-      label,
-      { agent_id: agentId, metadata: stampedMetadata(block.metadata, block.value, 'agent', now) },
-      { signal },
-    );
-    turn.emit({ type: 'memory.updated', block: toMemoryBlock(stamped, now) });
+    const block = await this.options.client.agents.blocks.retrieve(label, { agent_id: agentId }, { signal });
+    const version = await this.record(turn.userId, label, block.value, {
+      by: 'agent',
+      runId: turn.runId,
+      messageId: turn.userMessageId,
+    });
+    turn.emit({
+      type: 'memory.updated',
+      block: toMemoryBlock(block, version, version.createdAt),
+      versionId: version.id,
+    });
+  }
+
+  /** Records a change Hearth made or saw, after the newest version of its block. */
+  private record(userId: string, label: string, value: string, author: MemoryAuthor): Promise<MemoryVersion> {
+    const { versions, clock } = this.options;
+    return versions.serialized(userId, async (tx) => {
+      const previous = (await versions.latest(userId, tx)).get(label);
+      return versions.record(
+        { userId, label, value, previousValue: previous?.value ?? null, author, at: clock.now() },
+        tx,
+      );
+    });
+  }
+
+  /**
+   * Brings the history up to Letta's blocks: a value no version holds was written in Letta by
+   * someone other than Hearth (or by an agent step Hearth never saw), and becomes a `system`
+   * version. Returns the newest version of each block.
+   */
+  private async reconcile(
+    userId: string,
+    blocks: ReadonlyArray<Pick<BlockResponse, 'label' | 'value'>>,
+  ): Promise<Map<string, MemoryVersion>> {
+    const { versions, clock } = this.options;
+    const differs = (latest: Map<string, MemoryVersion>) =>
+      blocks.filter((block) => latest.get(block.label ?? '')?.value !== block.value);
+    const latest = await versions.latest(userId);
+    if (differs(latest).length === 0) return latest;
+    return versions.serialized(userId, async (tx) => {
+      const current = await versions.latest(userId, tx);
+      for (const block of differs(current)) {
+        const label = block.label ?? '';
+        const version = await versions.record(
+          {
+            userId,
+            label,
+            value: block.value,
+            previousValue: current.get(label)?.value ?? null,
+            author: { by: 'system' },
+            at: clock.now(),
+          },
+          tx,
+        );
+        current.set(label, version);
+      }
+      return current;
+    });
   }
 
   private async cancelUpstream(agentId: string, runId: string | null): Promise<void> {
@@ -284,7 +437,6 @@ export class LettaAgentRuntime implements AgentRuntime {
     );
     const existing = page.items[0];
     if (existing) return this.remember(userId, await agents.claim(userId, existing.id));
-    const now = this.options.clock.now();
     const created = await this.call(() =>
       client.agents.create({
         name: `hearth-${userId}`,
@@ -297,7 +449,6 @@ export class LettaAgentRuntime implements AgentRuntime {
           value: block.value,
           limit: block.limit,
           description: block.description,
-          metadata: stampedMetadata(null, block.value, 'system', now),
         })),
         tags: [tagOf(userId)],
         metadata: { hearth_user_id: userId },
@@ -306,6 +457,8 @@ export class LettaAgentRuntime implements AgentRuntime {
     const claimed = await agents.claim(userId, created.id);
     // Another process created one at the same moment and recorded it first: keep one agent per user.
     if (claimed.lettaAgentId !== created.id) await client.agents.delete(created.id).catch(() => {});
+    // The default blocks are the first versions.
+    else await this.reconcile(userId, created.blocks);
     return this.remember(userId, claimed);
   }
 

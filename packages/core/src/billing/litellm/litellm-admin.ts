@@ -99,6 +99,12 @@ export class LiteLlmAdmin {
     });
   }
 
+  /** Removes the user's virtual key, then the proxy's user. */
+  async deleteUser(userId: string, key: string): Promise<void> {
+    await this.request('/key/delete', { method: 'POST', body: { keys: [key] } });
+    await this.request('/user/delete', { method: 'POST', body: { user_ids: [userId] } });
+  }
+
   async userInfo(userId: string): Promise<LiteLlmUserInfo | null> {
     return this.request<LiteLlmUserInfo>('/user/info', { query: { user_id: userId } });
   }

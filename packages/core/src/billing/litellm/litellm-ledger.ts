@@ -119,6 +119,14 @@ export class LiteLlmLedger implements Ledger {
     return this.inner.releaseExpired(all);
   }
 
+  /** For a deleted account: its key and user on the proxy go (the row here goes with the user's row). */
+  async deleteUser(userId: string): Promise<void> {
+    const [stored] = await this.db.select().from(litellmKeys).where(eq(litellmKeys.userId, userId));
+    this.keys.delete(userId);
+    // Never provisioned: the proxy has nothing of this user.
+    if (stored) await this.admin.deleteUser(userId, stored.key);
+  }
+
   releaseRuns(runIds: readonly string[]) {
     return this.inner.releaseRuns(runIds);
   }
