@@ -66,6 +66,9 @@ const hugeText = (min: number) =>
     fc.integer({ min, max: min + 50_000 }).map((n) => `${MARKER}${'y'.repeat(n)}`),
     fc.constant(OVER_BODY_LIMIT),
   );
+/** Past a size rule but short enough for a query string (a URL past Node's header limit never reaches Hearth). */
+const longQueryText = (min: number) =>
+  fc.integer({ min, max: min + 500 }).map((n) => `${MARKER}${'y'.repeat(n)}`);
 /** Anything but a string. */
 const notString = fc.oneof(
   fc.constant(null),
@@ -228,6 +231,18 @@ function arbitraries(ids: Ids): Record<string, fc.Arbitrary<unknown>> {
         value: fc.oneof(unstorable, notString, hugeText(20_001)),
       }),
     ),
+    'agent.memoryHistory': fc.oneof(
+      v.queryJunk,
+      fc.record({ label: fc.oneof(unstorable, notString, fc.constant(''), longQueryText(65)) }),
+      fc.record({ cursor: v.forgedCursor, limit }, { requiredKeys: ['cursor'] }),
+    ),
+    'agent.revertMemory': fc.oneof(notObject, fc.record({ versionId: fc.oneof(v.anyUuid, notUuid) })),
+    'agent.archival.list': fc.oneof(
+      v.queryJunk,
+      fc.record({ query: fc.oneof(unstorable, notString, longQueryText(201), fc.constantFrom('', '   ')) }),
+      fc.record({ cursor: v.forgedCursor, limit }, { requiredKeys: ['cursor'] }),
+    ),
+    'agent.archival.delete': fc.oneof(notObject, fc.record({ id: fc.oneof(v.anyUuid, notUuid) })),
     'agent.reset': fc.oneof(
       notObject,
       fc.record({ scope: fc.oneof(marked(20), notString, fc.constantFrom('MESSAGES', 'every')) }),
@@ -267,6 +282,11 @@ function arbitraries(ids: Ids): Record<string, fc.Arbitrary<unknown>> {
       fc.record({ limitUsd: fc.constantFrom(1, null), period: fc.oneof(marked(10), notString) }),
     ),
     'user.health': noInput,
+    // Never the password: a fuzzed call must not delete the account the other calls run as.
+    'user.deleteAccount': fc.oneof(
+      notObject,
+      fc.record({ password: fc.oneof(notString, fc.constant(''), fc.string({ minLength: 129, maxLength: 200 })) }),
+    ),
     // The fuzzing caller is an admin (ADMIN_EMAILS), so these reach their input rules and services;
     // no id it can generate is its own, so nothing of its own changes. admin.test.ts tries them as a plain user.
     'admin.users': fc.oneof(
