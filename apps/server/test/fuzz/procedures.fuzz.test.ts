@@ -67,8 +67,7 @@ const hugeText = (min: number) =>
     fc.constant(OVER_BODY_LIMIT),
   );
 /** Past a size rule but short enough for a query string (a URL past Node's header limit never reaches Hearth). */
-const longQueryText = (min: number) =>
-  fc.integer({ min, max: min + 500 }).map((n) => `${MARKER}${'y'.repeat(n)}`);
+const longQueryText = (min: number) => fc.integer({ min, max: min + 500 }).map((n) => `${MARKER}${'y'.repeat(n)}`);
 /** Anything but a string. */
 const notString = fc.oneof(
   fc.constant(null),
