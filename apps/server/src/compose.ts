@@ -102,7 +102,7 @@ export function storeLocationFor(config: Config): StoreLocation {
         maxConnections: config.DATABASE_POOL_SIZE,
         connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT_SECONDS,
       }
-    : { kind: 'pglite', dataDir: join(config.dataDir, 'pgdata') };
+    : { kind: 'pglite', dataDir: join(config.dataDir, 'pgdata'), sharedBuffers: config.PGLITE_SHARED_BUFFERS };
 }
 
 export function pricesFor(config: Config): PriceTable {
