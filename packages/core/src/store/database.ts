@@ -75,12 +75,10 @@ export async function openStore(location: StoreLocation): Promise<Store> {
   const client = await PgliteThread.open(
     location.kind === 'pglite' ? location.dataDir : undefined,
     location.kind === 'pglite' ? { sharedBuffers: location.sharedBuffers } : {},
-  ).catch(
-    (error: unknown) => {
-      unlock();
-      throw error;
-    },
-  );
+  ).catch((error: unknown) => {
+    unlock();
+    throw error;
+  });
   // Drizzle calls only query and transaction, which the worker-backed client answers as PGlite does.
   const db = drizzlePglite(client as unknown as PGlite, { schema });
   return {
