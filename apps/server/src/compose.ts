@@ -139,7 +139,7 @@ export function modelCatalogFor(config: Config, llm: LlmClient, prices: PriceTab
 }
 
 /**
- * Who writes conversation titles: the default model on the built-in runtime (the offline model's
+ * Who writes conversation titles: the run's own model on the built-in runtime (the offline model's
  * title is the message's first words). On Letta, whose model calls are Letta's, Hearth's own model
  * client when one is configured and priced (LLM_BASE_URL, LLM_MODELS' first), else the offline one.
  */
@@ -149,15 +149,12 @@ function titleWriterFor(
     llm: LlmClient;
     ledger: Ledger;
     prices: PriceTable;
-    catalog: ModelCatalog;
     logger: Logger;
     apiKeyFor: ((userId: string) => Promise<string>) | undefined;
   },
 ): TitleWriter {
-  const { llm, ledger, prices, catalog, logger, apiKeyFor } = deps;
-  if (config.AGENT_BACKEND !== 'letta') {
-    return new TitleWriter({ llm, ledger, model: catalog.defaultModel, apiKeyFor, logger });
-  }
+  const { llm, ledger, prices, logger, apiKeyFor } = deps;
+  if (config.AGENT_BACKEND !== 'letta') return new TitleWriter({ llm, ledger, apiKeyFor, logger });
   if (!llm.isOffline && prices.get(llm.defaultModel)) {
     return new TitleWriter({ llm, ledger, model: llm.defaultModel, apiKeyFor, logger });
   }
@@ -340,7 +337,13 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     clock,
     logger,
     models: catalog,
-    titles: titleWriterFor(config, { llm, ledger, prices, catalog, logger, apiKeyFor: litellmLedger ? (userId: string) => litellmLedger.keyFor(userId) : undefined }),
+    titles: titleWriterFor(config, {
+      llm,
+      ledger,
+      prices,
+      logger,
+      apiKeyFor: litellmLedger ? (userId: string) => litellmLedger.keyFor(userId) : undefined,
+    }),
     historyLimit: 200,
     deltaBatchMs: config.STREAM_BATCH_MS,
     signals: store.runSignals,

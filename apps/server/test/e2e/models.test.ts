@@ -212,7 +212,7 @@ describe('models: the offline default and start-up', () => {
       LLM_MODELS: 'gpt-4o-mini,my-unpriced-model',
       HEARTH_DATA_DIR: '/tmp/hearth-models-unpriced',
     });
-    await expect(createHearth(config, { storeLocation: { kind: 'memory' }, webAppDir: null })).rejects.toThrow(
+    await expect(createHearth(config, { storeLocation: { kind: 'pglite-memory' }, webAppDir: null })).rejects.toThrow(
       'Invalid setting LLM_MODELS: "my-unpriced-model" has no price; add it to a MODEL_PRICES_FILE',
     );
   });

@@ -360,7 +360,7 @@ export class ChatService implements ChatOperations {
     const publish = (event: RunEvent) => {
       if (!ended) events.push(event);
     };
-    const title = writeTitle ? this.titleBeside(userId, started, stored, signal, ids, publish) : null;
+    const title = writeTitle ? this.titleBeside(userId, started, model, stored, signal, ids, publish) : null;
     const record = { id: runId, userId, conversationId: started.conversationId };
     // Chosen now, so the partial text saved while streaming and the final message are one row.
     const messageId = randomUUID();
@@ -491,6 +491,7 @@ export class ChatService implements ChatOperations {
   private titleBeside(
     userId: string,
     started: StartedRun,
+    model: string,
     stored: Promise<void>,
     runSignal: AbortSignal,
     ids: { requestId: string | null; userId: string; runId: string },
@@ -508,6 +509,7 @@ export class ChatService implements ChatOperations {
           .write({
             userId,
             runId: started.runId,
+            model,
             text: started.userMessage.content,
             signal: stop.signal,
             accepted: succeeds(stored),

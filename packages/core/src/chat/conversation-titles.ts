@@ -8,8 +8,11 @@ export interface TitleWriterOptions {
   /** Hearth's own model client: the offline model writes a deterministic title (the message's first words). */
   llm: LlmClient;
   ledger: Ledger;
-  /** The model titles are written with (the server's default), billed at its price. */
-  model: string;
+  /**
+   * The model every title is written with (Letta: Hearth's own model, not the agent's, which runs
+   * inside Letta). Unset: the model answering the run, at its price.
+   */
+  model?: string | undefined;
   /** The key a user's model traffic is sent with, when a billing proxy gives each user one. */
   apiKeyFor?: ((userId: string) => Promise<string>) | undefined;
   logger: { warn(fields: object, message?: string): void };
@@ -18,6 +21,8 @@ export interface TitleWriterOptions {
 export interface TitleRequest {
   userId: string;
   runId: string;
+  /** The model the run answers with. */
+  model: string;
   /** The conversation's first message. */
   text: string;
   signal: AbortSignal;
@@ -40,7 +45,8 @@ export class TitleWriter {
   constructor(private readonly options: TitleWriterOptions) {}
 
   async write(request: TitleRequest): Promise<string | null> {
-    const { llm, ledger, model, logger } = this.options;
+    const { llm, ledger, logger } = this.options;
+    const model = this.options.model ?? request.model;
     try {
       const apiKey = await this.options.apiKeyFor?.(request.userId);
       const { text } = await meteredStep(
