@@ -337,13 +337,16 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     clock,
     logger,
     models: catalog,
-    titles: titleWriterFor(config, {
+    titles:
+      config.CONVERSATION_TITLES === 'off'
+        ? null
+        : titleWriterFor(config, {
       llm,
       ledger,
       prices,
       logger,
-      apiKeyFor: litellmLedger ? (userId: string) => litellmLedger.keyFor(userId) : undefined,
-    }),
+            apiKeyFor: litellmLedger ? (userId: string) => litellmLedger.keyFor(userId) : undefined,
+          }),
     historyLimit: 200,
     deltaBatchMs: config.STREAM_BATCH_MS,
     signals: store.runSignals,

@@ -195,6 +195,12 @@ export const configSchema = z
     LLM_IDLE_TIMEOUT_MS: integer(100, 600_000)
       .default(60_000)
       .describe('How long a model stream may stay silent between chunks.'),
+    CONVERSATION_TITLES: z
+      .enum(['on', 'off'])
+      .default('on')
+      .describe(
+        '`on`: a conversation with no title gets one after its first answer, written by the model and billed to the user. `off`: titles are only what users set.',
+      ),
     AGENT_MAX_STEPS: integer(1, 50)
       .default(8)
       .describe('Model steps (calls) one agent turn may take, tool calls included.'),

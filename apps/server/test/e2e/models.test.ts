@@ -196,10 +196,13 @@ describe('models: the offline default and start-up', () => {
           default: true,
         },
       ]);
-      const conversation = await client.chat.createConversation.mutate({ title: 'offline', model: 'hearth/offline' });
+      const conversation = await client.chat.createConversation.mutate({ model: 'hearth/offline' });
       expect((await sendAndFollow(client, { text: 'hi', conversationId: conversation.id })).model).toBe(
         'hearth/offline',
       );
+      // CONVERSATION_TITLES=off (the test servers' default): no title is written.
+      expect((await client.chat.conversations.query({})).conversations[0]?.title).toBeNull();
+      expect((await client.user.usage.query({})).totals.requests).toBe(1);
     } finally {
       await server.close();
     }

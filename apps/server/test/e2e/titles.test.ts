@@ -43,7 +43,7 @@ describe.each(testDatabases())('conversation titles with the offline model ($nam
 
   beforeAll(async () => {
     // Paced so the answer outlasts its title's few words, as a real answer does.
-    server = await startTestServer({ store: location, env: { OFFLINE_WORD_DELAY_MS: '10' } });
+    server = await startTestServer({ store: location, env: { OFFLINE_WORD_DELAY_MS: '10', CONVERSATION_TITLES: 'on' } });
     rest = await RestContract.load(server.url);
   });
   afterAll(async () => {
@@ -109,7 +109,7 @@ describe.each(testDatabases())('conversation titles with a real model ($name)', 
     llm = await startLlmTestServer({
       respond: (request) => (isTitleRequest(request) ? title() : answer),
     });
-    server = await startTestServer({ store: location, llm: testLlmClient(llm) });
+    server = await startTestServer({ store: location, llm: testLlmClient(llm), env: { CONVERSATION_TITLES: 'on' } });
   });
   afterEach(() => {
     title = () => ({ text: '"Lisbon weekend trip."' });
@@ -198,7 +198,7 @@ describe.each(testDatabases())('conversation titles on Letta ($name)', ({ locati
 
   beforeAll(async () => {
     backend = await startBackend('letta', 'offline');
-    server = await startTestServer({ store: location, ...backend.server });
+    server = await startTestServer({ store: location, env: { ...backend.server.env, CONVERSATION_TITLES: 'on' } });
   });
   afterEach(() => backend.assertClean());
   afterAll(async () => {
