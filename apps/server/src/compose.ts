@@ -41,10 +41,10 @@ import {
   type Store,
   type StoreLocation,
   StoreUserService,
-  TitleWriter,
   safeError,
   schema,
   systemClock,
+  TitleWriter,
   traceMethods,
 } from '@hearth/core';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -341,10 +341,10 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
       config.CONVERSATION_TITLES === 'off'
         ? null
         : titleWriterFor(config, {
-      llm,
-      ledger,
-      prices,
-      logger,
+            llm,
+            ledger,
+            prices,
+            logger,
             apiKeyFor: litellmLedger ? (userId: string) => litellmLedger.keyFor(userId) : undefined,
           }),
     historyLimit: 200,
@@ -393,8 +393,7 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     ledger,
     prices,
     chat,
-    models:
-      config.AGENT_BACKEND === 'letta' ? (prices.get(llm.defaultModel) ? [llm.defaultModel] : []) : catalog.ids,
+    models: config.AGENT_BACKEND === 'letta' ? (prices.get(llm.defaultModel) ? [llm.defaultModel] : []) : catalog.ids,
     maxOutputTokens: config.LLM_MAX_OUTPUT_TOKENS,
     outputSliceTokens: config.BUDGET_OUTPUT_SLICE_TOKENS,
     apiKeyFor: litellmLedger ? (userId: string) => litellmLedger.keyFor(userId) : undefined,

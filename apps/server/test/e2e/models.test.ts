@@ -269,9 +269,9 @@ describe.each(testDatabases())('models on Letta: the agent has one ($name)', ({ 
     expect(switched.model).toBe(PRICEY_HANDLE);
     expect(switched.terminal.type).toBe('run.completed');
     // Naming the agent's own model is fine; naming another is refused, and nothing is stored.
-    expect((await sendAndFollow(client, { text: 'once more', conversationId: conversation.id, model: PRICEY_HANDLE })).model).toBe(
-      PRICEY_HANDLE,
-    );
+    expect(
+      (await sendAndFollow(client, { text: 'once more', conversationId: conversation.id, model: PRICEY_HANDLE })).model,
+    ).toBe(PRICEY_HANDLE);
     const before = (await client.chat.history.query({ conversationId: conversation.id })).messages.length;
     const refused = await expectHearthError(
       client.chat.send.mutate({ text: 'nope', conversationId: conversation.id, model: DEFAULT_HANDLE }),

@@ -43,7 +43,10 @@ describe.each(testDatabases())('conversation titles with the offline model ($nam
 
   beforeAll(async () => {
     // Paced so the answer outlasts its title's few words, as a real answer does.
-    server = await startTestServer({ store: location, env: { OFFLINE_WORD_DELAY_MS: '10', CONVERSATION_TITLES: 'on' } });
+    server = await startTestServer({
+      store: location,
+      env: { OFFLINE_WORD_DELAY_MS: '10', CONVERSATION_TITLES: 'on' },
+    });
     rest = await RestContract.load(server.url);
   });
   afterAll(async () => {

@@ -67,8 +67,7 @@ const hugeText = (min: number) =>
     fc.constant(OVER_BODY_LIMIT),
   );
 /** Past a size rule but short enough for a query string (a URL past Node's header limit never reaches Hearth). */
-const longQueryText = (min: number) =>
-  fc.integer({ min, max: min + 500 }).map((n) => `${MARKER}${'y'.repeat(n)}`);
+const longQueryText = (min: number) => fc.integer({ min, max: min + 500 }).map((n) => `${MARKER}${'y'.repeat(n)}`);
 /** Anything but a string. */
 const notString = fc.oneof(
   fc.constant(null),
@@ -211,7 +210,10 @@ function arbitraries(ids: Ids): Record<string, fc.Arbitrary<unknown>> {
       fc.array(fc.jsonValue(), { maxLength: 3 }),
       fc.record({ title: badTitle }),
       // Not a model the server offers, or not a model name at all.
-      fc.record({ title: marked(20), model: fc.oneof(marked(50), unstorable, notString, hugeText(201), fc.constant('')) }),
+      fc.record({
+        title: marked(20),
+        model: fc.oneof(marked(50), unstorable, notString, hugeText(201), fc.constant('')),
+      }),
     ),
     'chat.models': noInput,
     'chat.setConversationModel': fc.oneof(
@@ -239,7 +241,9 @@ function arbitraries(ids: Ids): Record<string, fc.Arbitrary<unknown>> {
     // The built-in runtime has no agent-wide model: every input is refused, a well-formed one too.
     'agent.setModel': fc.oneof(
       notObject,
-      fc.record({ model: fc.oneof(marked(50), unstorable, notString, hugeText(201), fc.constantFrom('', 'test-model')) }),
+      fc.record({
+        model: fc.oneof(marked(50), unstorable, notString, hugeText(201), fc.constantFrom('', 'test-model')),
+      }),
     ),
     'agent.memory': noInput,
     'agent.updateMemory': fc.oneof(

@@ -49,8 +49,7 @@ export function agentRoutes(options: RestOptions) {
         path: '/model',
         tags: ['agent'],
         summary: 'Switch the caller’s agent to another model (Letta, where an agent has one model)',
-        description:
-          'On the built-in runtime models are chosen per conversation or per message: INVALID_INPUT there.',
+        description: 'On the built-in runtime models are chosen per conversation or per message: INVALID_INPUT there.',
         security: bearerSecurity,
         request: { body: jsonBody(setAgentModelInput) },
         responses: {

@@ -22,8 +22,8 @@ import { inSpan } from '../tracing/tracing';
 import { type ChatStore, type RunRecord, runActiveError, type StartedRun } from './chat-store';
 import type { ConversationSettings } from './conversation-states';
 import type { TitleWriter } from './conversation-titles';
-import type { ModelCatalog } from './model-catalog';
 import { DeltaCoalescer } from './delta-coalescer';
+import type { ModelCatalog } from './model-catalog';
 import type { RunHub } from './run-hub';
 import { runEndedEarly, runEndTraced, runSpanAttributes } from './run-tracing';
 

@@ -175,7 +175,11 @@ export class ChatStore {
       .update(conversations)
       .set({ title })
       .where(
-        and(eq(conversations.id, conversationId), eq(conversations.userId, userId), sql`${conversations.title} is null`),
+        and(
+          eq(conversations.id, conversationId),
+          eq(conversations.userId, userId),
+          sql`${conversations.title} is null`,
+        ),
       )
       .returning();
     if (!row) return null;

@@ -82,7 +82,9 @@ export class TitleWriter {
 /** The model's answer as a title: its first line, without quotes or a final full stop, at most 80 characters. */
 export function cleanTitle(text: string): string | null {
   // What the store cannot hold (U+0000, a lone surrogate half) is dropped, as the API refuses it from a client.
-  const storable = text.replace(/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '');
+  const storable = text
+    .replaceAll('\u0000', '')
+    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '');
   const line =
     storable
       .split('\n')
@@ -95,5 +97,10 @@ export function cleanTitle(text: string): string | null {
     .trim();
   if (!unquoted) return null;
   const chars = [...unquoted];
-  return chars.length > TITLE_MAX_CHARACTERS ? `${chars.slice(0, TITLE_MAX_CHARACTERS - 1).join('').trimEnd()}…` : unquoted;
+  return chars.length > TITLE_MAX_CHARACTERS
+    ? `${chars
+        .slice(0, TITLE_MAX_CHARACTERS - 1)
+        .join('')
+        .trimEnd()}…`
+    : unquoted;
 }

@@ -1,6 +1,6 @@
+import type { ModelPrice } from '../billing/model-price';
 import type { ModelInfo } from '../domain/chat';
 import { AppError } from '../domain/errors';
-import type { ModelPrice } from '../billing/model-price';
 
 const PER_MILLION = 1_000_000;
 

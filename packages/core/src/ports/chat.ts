@@ -50,7 +50,10 @@ export interface ChatOperations {
   ): Promise<{ conversations: Conversation[]; nextCursor: string | null }>;
   /** The models a send or a conversation may name, the default marked. */
   models(caller: AuthenticatedUser): Promise<{ models: ModelInfo[] }>;
-  createConversation(caller: AuthenticatedUser, input: { title?: string | undefined; model?: string | undefined }): Promise<Conversation>;
+  createConversation(
+    caller: AuthenticatedUser,
+    input: { title?: string | undefined; model?: string | undefined },
+  ): Promise<Conversation>;
   /** `model: null` goes back to the server's default. */
   setConversationModel(caller: AuthenticatedUser, conversationId: string, model: string | null): Promise<Conversation>;
   renameConversation(caller: AuthenticatedUser, conversationId: string, title: string): Promise<Conversation>;
