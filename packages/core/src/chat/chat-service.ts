@@ -504,7 +504,8 @@ export class ChatService implements ChatOperations {
     let writing: Promise<void> | null = null;
     return {
       start: () => {
-        if (writing || !titles) return;
+        // A run cancelled before its answer began gets no title: nothing to reserve for.
+        if (writing || !titles || stop.signal.aborted) return;
         writing = titles
           .write({
             userId,
