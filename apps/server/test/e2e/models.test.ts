@@ -97,6 +97,8 @@ describe.each(testDatabases())('models on the built-in runtime ($name)', ({ loca
     expect(reset).toMatchObject({ id: pricey.id, model: null, title: 'pricey' });
     expect((await sendAndFollow(client, { text: 'hi', conversationId: pricey.id })).model).toBe(CHEAP);
 
+    // On the built-in runtime the agent's model is the default, whatever the conversations chose.
+    expect((await client.agent.status.query()).model).toBe(CHEAP);
     // The list carries each conversation's model.
     const { conversations } = await client.chat.conversations.query({});
     expect(conversations.find((c) => c.id === plain.id)?.model).toBeNull();

@@ -42,7 +42,8 @@ export class AgentService implements AgentOperations {
     return {
       agentId: agent.agentId,
       backend: this.runtime.backend,
-      model: agent.model,
+      // Letta: the agent's own model. Built-in: the model a conversation without one answers with.
+      model: this.runtime.modelPerAgent ? agent.model : (this.models?.defaultModel ?? agent.model),
       createdAt: agent.createdAt,
       lastActiveAt: agent.lastActiveAt,
       messageCount,
