@@ -320,7 +320,10 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     observe: metrics?.runEventObserved,
     shared: shared.runEvents,
   });
+  // The chat service is made after maintenance starts (start-up recovery first), and read by it later.
+  let titlingRunIds: () => string[] = () => [];
   const stopMaintenance = await startMaintenance({
+    titlingRunIds: () => titlingRunIds(),
     chatStore,
     hub,
     ledger,
@@ -359,6 +362,7 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
       sharedStore: location.kind === 'postgres',
     },
   });
+  titlingRunIds = () => chat.titlingRunIds();
   // A cancel that reached another process sharing the store, for a run that lives here.
   cleanup.defer(await store.runSignals.listen((runId) => void hub.cancel(runId)));
   if (config.AGENT_BACKEND === 'builtin' && llm.isOffline) {

@@ -1,12 +1,25 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { testDatabases } from '@hearth/core/testing';
-import type { Conversation, HearthClient, RunEvent } from '@hearth/sdk';
+import { type Conversation, createHearthClient, type HearthClient, type RunEvent } from '@hearth/sdk';
 import { type LlmRequestRecord, type LlmTestServer, startLlmTestServer } from '@hearth/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Backend, startBackend } from '../support/agent-backends';
 import { dataOf, RestContract } from '../support/rest';
 import { collectRun } from '../support/run-events';
-import { signedInClient, startTestServer, type TestServer, testLlmClient } from '../support/test-server';
+import { type Started, startProcess, stop } from '../support/server-process';
+import {
+  PASSWORD,
+  signedInClient,
+  startTestServer,
+  TEST_JWT_SECRET,
+  type TestServer,
+  testLlmClient,
+  uniqueEmail,
+} from '../support/test-server';
 
 const FIRST_MESSAGE = 'Plan a weekend trip to Lisbon with my two sisters in May';
 /** The offline model's title: the message's first six words. */
@@ -220,4 +233,78 @@ describe.each(testDatabases())('conversation titles on Letta ($name)', ({ locati
     // The title is Hearth's call, not a message to the agent.
     expect(backend.letta?.sends.map((send) => send.text)).toEqual([FIRST_MESSAGE]);
   });
+});
+
+const postgres = testDatabases().find((db) => db.name === 'postgres');
+
+// A title outlives its run; its process killed mid-title on a shared PostgreSQL, another instance
+// settles the title's reservation within the orphan sweep's 15 s, as it does a dead run's.
+describe.skipIf(!postgres)('a title left unfinished by a killed instance (postgres)', () => {
+  let llm: LlmTestServer;
+  let dataDir: string;
+  let killedServer: Started | undefined;
+  let survivor: TestServer | undefined;
+
+  beforeAll(async () => {
+    // The title never comes: its request stays open until the process dies.
+    llm = await startLlmTestServer({
+      respond: (request) =>
+        isTitleRequest(request) ? { text: 'never', stallAfterTokens: 0 } : { text: 'fine thanks' },
+    });
+    dataDir = mkdtempSync(join(tmpdir(), 'hearth-titles-'));
+  });
+  afterAll(async () => {
+    const child = killedServer?.child;
+    if (child && child.exitCode === null && child.signalCode === null) await stop(child);
+    await survivor?.close();
+    await llm?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('settles the title’s reservation from another instance, and the run stays completed', async () => {
+    if (postgres?.location.kind !== 'postgres') throw new Error('needs TEST_DATABASE_URL');
+    killedServer = await startProcess({
+      DATABASE_URL: postgres.location.url,
+      HEARTH_DATA_DIR: dataDir,
+      JWT_SECRET: TEST_JWT_SECRET,
+      LLM_BASE_URL: llm.url,
+      LLM_MODEL: 'test-model',
+      MODEL_PRICES_FILE: fileURLToPath(new URL('../fixtures/model-prices.json', import.meta.url)),
+      CONVERSATION_TITLES: 'on',
+    });
+    const client = createHearthClient({ url: killedServer.url });
+    await client.auth.register.mutate({ email: uniqueEmail('titles-killed'), password: PASSWORD });
+    await client.user.setBudget.mutate({ limitUsd: 1, period: 'month' });
+    const created = await client.chat.createConversation.mutate({});
+    const run = await turn(client, created.id);
+    expect(run.terminal.type).toBe('run.completed');
+    // The answer is settled; the title's step holds its reservation.
+    let reserved = 0;
+    for (let i = 0; i < 40 && reserved === 0; i += 1) {
+      reserved = (await client.user.budget.query()).reservedUsd;
+      if (reserved === 0) await sleep(50);
+    }
+    expect(reserved).toBeGreaterThan(0);
+    await new Promise<void>((resolve) => {
+      killedServer?.child.once('exit', () => resolve());
+      killedServer?.child.kill('SIGKILL');
+    });
+
+    survivor = await startTestServer({ store: postgres.location });
+    const again = createHearthClient({ url: survivor.url, session: client.session });
+    const deadline = Date.now() + 20_000;
+    let budget = await again.user.budget.query();
+    while (budget.reservedUsd > 0 && Date.now() < deadline) {
+      await sleep(500);
+      budget = await again.user.budget.query();
+    }
+    expect(budget.reservedUsd).toBe(0);
+    // Billed for what it was sent (its prompt), as a dead run's step is; no title, the run as it ended.
+    expect((await again.user.usage.query({})).totals.requests).toBe(2);
+    expect((await conversation(again, created.id))?.title).toBeNull();
+    expect((await again.chat.history.query({ conversationId: created.id })).messages.map((m) => m.status)).toEqual([
+      'complete',
+      'complete',
+    ]);
+  }, 60_000);
 });

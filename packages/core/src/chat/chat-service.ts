@@ -98,6 +98,8 @@ const STREAM_RETRY_AFTER_SECONDS = 5;
 export class ChatService implements ChatOperations {
   /** Sends of each user admitted in this process and not yet in the hub (or failed). */
   private readonly starting = new Map<string, number>();
+  /** Runs whose title is being written here: they beat while it is, even after the run ended. */
+  private readonly titling = new Set<string>();
 
   constructor(private readonly options: ChatServiceOptions) {}
 
@@ -281,6 +283,11 @@ export class ChatService implements ChatOperations {
     }
     run = await store.run(caller.id, runId);
     return { runId, status: run.status };
+  }
+
+  /** The runs this process is writing a title for (see ChatStore.endedRunsHoldingReservations). */
+  titlingRunIds(): string[] {
+    return [...this.titling];
   }
 
   /** Ends every queued or running run of the user (an operator disabled the account), here or where it runs. */
@@ -506,6 +513,7 @@ export class ChatService implements ChatOperations {
       start: () => {
         // A run cancelled before its answer began gets no title: nothing to reserve for.
         if (writing || !titles || stop.signal.aborted) return;
+        this.titling.add(started.runId);
         writing = titles
           .write({
             userId,
@@ -521,7 +529,10 @@ export class ChatService implements ChatOperations {
             if (conversation) publish({ type: 'conversation.updated', conversation });
           })
           .catch((error: unknown) => logger.warn({ ...ids, err: error }, 'could not store a conversation title'))
-          .finally(() => runSignal.removeEventListener('abort', stopWithRun));
+          .finally(() => {
+            runSignal.removeEventListener('abort', stopWithRun);
+            this.titling.delete(started.runId);
+          });
       },
       outliveRun: () => runSignal.removeEventListener('abort', stopWithRun),
       stop: async () => {

@@ -5,7 +5,7 @@ import { AppError } from '../domain/errors';
 import type { Clock } from '../ports/clock';
 import { type Database, queryRows } from '../store/database';
 import { isUniqueViolation } from '../store/errors';
-import { conversationSummaries, conversations, messages, runs } from '../store/schema';
+import { conversationSummaries, conversations, messages, reservations, runs } from '../store/schema';
 import { ContextCache } from './context-cache';
 import { type ConversationSettings, ConversationStates } from './conversation-states';
 import { conversationsCursor, decodeCursor, encodeCursor, historyCursor, invalidCursor } from './cursor';
@@ -560,6 +560,29 @@ export class ChatStore {
       // The database's clock, for every process alike: hosts whose clocks disagree must not end each other's runs.
       .set({ heartbeatAt: sql`now()` })
       .where(inArray(runs.id, [...runIds]));
+  }
+
+  /**
+   * Runs that have ended but still hold a reservation whose process stopped beating them: only a
+   * title outlives its run (ChatService beats the runs it is titling), so these are titles of a dead
+   * process, whose reservations are to be settled for what they received. `ownInstance` as in
+   * failOrphanedRuns.
+   */
+  async endedRunsHoldingReservations(staleForMs: number, ownInstance?: string): Promise<string[]> {
+    const rows = await this.db
+      .selectDistinct({ id: runs.id })
+      .from(reservations)
+      .innerJoin(runs, eq(runs.id, reservations.runId))
+      .where(
+        and(
+          sql`${runs.status} not in ('queued', 'running')`,
+          or(
+            lt(runs.heartbeatAt, sql`now() - make_interval(secs => ${staleForMs / 1000})`),
+            ownInstance ? eq(runs.instanceId, ownInstance) : undefined,
+          ),
+        ),
+      );
+    return rows.map((row) => row.id);
   }
 
   /**
