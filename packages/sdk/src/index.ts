@@ -25,6 +25,7 @@ export type {
   MemoryBlock,
   MemoryVersion,
   Message,
+  ModelInfo,
   RouterInputs,
   RouterOutputs,
   RunEvent,

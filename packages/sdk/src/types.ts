@@ -18,6 +18,8 @@ export type ApiKey = RouterOutputs['auth']['listApiKeys']['apiKeys'][number];
 export type CreatedApiKey = RouterOutputs['auth']['createApiKey'];
 export type Message = RouterOutputs['chat']['send']['userMessage'];
 export type Conversation = RouterOutputs['chat']['createConversation'];
+/** A model the server offers (`chat.models`): window, output cap, prices per million tokens, the default. */
+export type ModelInfo = RouterOutputs['chat']['models']['models'][number];
 export type MemoryBlock = RouterOutputs['agent']['updateMemory'];
 export type MemoryVersion = RouterOutputs['agent']['memoryHistory']['versions'][number];
 export type ArchivalPassage = RouterOutputs['agent']['archival']['list']['passages'][number];

@@ -14,6 +14,8 @@ export const startProcess = (env: Record<string, string>, { built = false } = {}
       STREAMS_PER_USER_MAX: '1000',
       SENDS_PER_MINUTE_MAX: '100000',
       RUNS_PER_USER_MAX: '10000',
+      // As test-server.ts: titles are extra model calls that suites scripting the model would see.
+      CONVERSATION_TITLES: 'off',
       ...env,
     },
     { keepOutput: true, built },

@@ -10,6 +10,7 @@ import {
   renameConversationInput,
   runInput,
   sendInput,
+  setConversationModelInput,
 } from '../schemas';
 import { authedProcedure } from '../trpc';
 import { sharedWireForm } from '../wire-form';
@@ -45,9 +46,15 @@ export const chatProcedures = {
     .input(conversationsInput)
     .query(({ ctx, input }) => ctx.deps.chat.conversations(ctx.user, input)),
 
+  models: authedProcedure.query(({ ctx }) => ctx.deps.chat.models(ctx.user)),
+
   createConversation: authedProcedure
     .input(createConversationInput)
-    .mutation(({ ctx, input }) => ctx.deps.chat.createConversation(ctx.user, input.title ?? null)),
+    .mutation(({ ctx, input }) => ctx.deps.chat.createConversation(ctx.user, input)),
+
+  setConversationModel: authedProcedure
+    .input(setConversationModelInput)
+    .mutation(({ ctx, input }) => ctx.deps.chat.setConversationModel(ctx.user, input.conversationId, input.model)),
 
   renameConversation: authedProcedure
     .input(renameConversationInput)

@@ -1,9 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Conversation, isTerminal, type Message, type RunEvent, type RunStatus, type Usage } from '../domain/chat';
+import {
+  type Conversation,
+  isTerminal,
+  type Message,
+  type ModelInfo,
+  type RunEvent,
+  type RunStatus,
+  type Usage,
+} from '../domain/chat';
 import { AppError, isAppError } from '../domain/errors';
 import type { AuthenticatedUser } from '../domain/user';
-import type { AgentRuntime, TurnEvent } from '../ports/agent-runtime';
+import type { AgentInfo, AgentRuntime, TurnEvent } from '../ports/agent-runtime';
 import type { ChatOperations, SendInput, SendOrigin, StreamedEvent } from '../ports/chat';
 import type { Clock } from '../ports/clock';
 import type { RateLimiter } from '../ports/rate-limiter';
@@ -12,7 +20,10 @@ import type { SharedRunEvents } from '../ports/shared-run-events';
 import type { StreamCap, StreamSlots } from '../ports/stream-slots';
 import { inSpan } from '../tracing/tracing';
 import { type ChatStore, type RunRecord, runActiveError, type StartedRun } from './chat-store';
+import type { ConversationSettings } from './conversation-states';
+import type { TitleWriter } from './conversation-titles';
 import { DeltaCoalescer } from './delta-coalescer';
+import type { ModelCatalog } from './model-catalog';
 import type { RunHub } from './run-hub';
 import { runEndedEarly, runEndTraced, runSpanAttributes } from './run-tracing';
 
@@ -28,8 +39,13 @@ export interface ChatServiceOptions {
   runtime: AgentRuntime;
   clock: Clock;
   logger: ChatLogger;
-  /** Models a client may ask for; the first is the default. */
-  models: readonly string[];
+  /** Models a client may ask for, with their prices; the first is the default. */
+  models: ModelCatalog;
+  /**
+   * Writes the title of a conversation that has none, from its first message, beside the answer.
+   * Unset: conversations keep the title the user gives them.
+   */
+  titles?: TitleWriter | null | undefined;
   /** Earlier messages loaded as a turn's history (the runtime trims them to the context window). */
   historyLimit: number;
   /** Text deltas within this long of the last one sent are merged into one event (see DeltaCoalescer). */
@@ -82,6 +98,8 @@ const STREAM_RETRY_AFTER_SECONDS = 5;
 export class ChatService implements ChatOperations {
   /** Sends of each user admitted in this process and not yet in the hub (or failed). */
   private readonly starting = new Map<string, number>();
+  /** Runs whose title is being written here: they beat while it is, even after the run ended. */
+  private readonly titling = new Set<string>();
 
   constructor(private readonly options: ChatServiceOptions) {}
 
@@ -146,21 +164,22 @@ export class ChatService implements ChatOperations {
 
   private async start(caller: AuthenticatedUser, input: SendInput, origin: SendOrigin): Promise<StartedRun> {
     const { store, runtime, models } = this.options;
-    const model = input.model ?? models[0] ?? '';
-    if (!models.includes(model)) {
-      throw new AppError('INVALID_INPUT', `The model "${model}" is not available here.`, {
-        fieldErrors: { model: [`Available: ${models.join(', ')}`] },
-      });
-    }
-    await runtime.ensureAgent(caller.id);
-    const start = (conversationId: string) =>
-      store.startRun({
+    if (input.model !== undefined) models.check(input.model);
+    const agent = await runtime.ensureAgent(caller.id);
+    let model = '';
+    let untitled = false;
+    const start = async (conversationId: string) => {
+      const settings = await store.conversationSettings(caller.id, conversationId);
+      model = this.modelFor(agent, input.model, settings);
+      untitled = settings !== null && !settings.titled;
+      return store.startRun({
         userId: caller.id,
         conversationId,
         text: input.text,
         model,
         clientMessageId: input.clientMessageId,
       });
+    };
     let started = await start(input.conversationId ?? (await store.defaultConversationId(caller.id)));
     if (!input.conversationId && 'conflict' in started && started.conflict === 'no_conversation') {
       // The remembered default conversation was deleted (perhaps by another process): find or make it anew.
@@ -182,8 +201,9 @@ export class ChatService implements ChatOperations {
     // the model request, not this response, is what the first token waits for (the client
     // subscribes while the model thinks).
     // Its span is a child of the request's, and outlives it: the run streams on after send answers.
+    const writeTitle = untitled && Boolean(this.options.titles);
     void inSpan('chat.run', runSpanAttributes(run, caller.id, model, origin.requestId), () =>
-      this.execute(caller.id, run, stored, model, signal, origin.requestId ?? null),
+      this.execute(caller.id, run, stored, model, signal, origin.requestId ?? null, writeTitle),
     );
     await stored.catch((error: unknown) => {
       // Never stored, so never started as far as anyone knows: stop the model call, keep no trace.
@@ -191,6 +211,32 @@ export class ChatService implements ChatOperations {
       throw error;
     });
     return run;
+  }
+
+  /**
+   * The model of a send: the one it names, else its conversation's (while the server still offers
+   * it), else the default. Where an agent has one model (Letta) it is that model, and a send naming
+   * another is refused: switching it is agent.setModel's, for every conversation at once.
+   */
+  private modelFor(agent: AgentInfo, requested: string | undefined, settings: ConversationSettings | null): string {
+    const { runtime, models } = this.options;
+    if (runtime.modelPerAgent) {
+      if (requested !== undefined && requested !== agent.model) {
+        throw new AppError(
+          'INVALID_INPUT',
+          `Your agent answers every conversation with "${agent.model}": switch it with agent.setModel.`,
+          { fieldErrors: { model: [`This agent backend runs one model per agent: "${agent.model}".`] } },
+        );
+      }
+      return agent.model;
+    }
+    if (requested !== undefined) return requested;
+    const chosen = settings?.model;
+    return chosen && models.has(chosen) ? chosen : models.defaultModel;
+  }
+
+  async models(_caller: AuthenticatedUser): Promise<{ models: ModelInfo[] }> {
+    return { models: this.options.models.list() };
   }
 
   /**
@@ -239,6 +285,11 @@ export class ChatService implements ChatOperations {
     return { runId, status: run.status };
   }
 
+  /** The runs this process is writing a title for (see ChatStore.endedRunsHoldingReservations). */
+  titlingRunIds(): string[] {
+    return [...this.titling];
+  }
+
   /** Ends every queued or running run of the user (an operator disabled the account), here or where it runs. */
   async cancelUserRuns(userId: string): Promise<number> {
     const { store, hub, signals } = this.options;
@@ -261,8 +312,32 @@ export class ChatService implements ChatOperations {
     return this.options.store.listConversations(caller.id, input.cursor, input.limit);
   }
 
-  createConversation(caller: AuthenticatedUser, title: string | null): Promise<Conversation> {
-    return this.options.store.createConversation(caller.id, title);
+  createConversation(
+    caller: AuthenticatedUser,
+    input: { title?: string | undefined; model?: string | undefined },
+  ): Promise<Conversation> {
+    const model = input.model === undefined ? null : this.conversationModel(input.model);
+    return this.options.store.createConversation(caller.id, input.title ?? null, model);
+  }
+
+  setConversationModel(caller: AuthenticatedUser, conversationId: string, model: string | null): Promise<Conversation> {
+    return this.options.store.setConversationModel(
+      caller.id,
+      conversationId,
+      model === null ? null : this.conversationModel(model),
+    );
+  }
+
+  /** A model a conversation may keep: an offered one, where models are chosen per conversation. */
+  private conversationModel(model: string): string {
+    if (this.options.runtime.modelPerAgent) {
+      throw new AppError(
+        'INVALID_INPUT',
+        'Here your agent has one model for every conversation: switch it with agent.setModel.',
+        { fieldErrors: { model: ['This agent backend runs one model per agent.'] } },
+      );
+    }
+    return this.options.models.check(model);
   }
 
   renameConversation(caller: AuthenticatedUser, conversationId: string, title: string): Promise<Conversation> {
@@ -280,13 +355,19 @@ export class ChatService implements ChatOperations {
     model: string,
     signal: AbortSignal,
     requestId: string | null,
+    writeTitle: boolean,
   ): Promise<void> {
     const { store, hub, runtime, clock, logger, historyLimit } = this.options;
     const runId = started.runId;
     const startedAt = performance.now();
     const ids = { requestId, userId, runId };
     const events = new DeltaCoalescer((event) => hub.publish(runId, event), this.options.deltaBatchMs);
-    const publish = (event: RunEvent) => events.push(event);
+    // Nothing follows the terminal event: a title stored after it is only in the store.
+    let ended = false;
+    const publish = (event: RunEvent) => {
+      if (!ended) events.push(event);
+    };
+    const title = writeTitle ? this.titleBeside(userId, started, model, stored, signal, ids, publish) : null;
     const record = { id: runId, userId, conversationId: started.conversationId };
     // Chosen now, so the partial text saved while streaming and the final message are one row.
     const messageId = randomUUID();
@@ -337,6 +418,8 @@ export class ChatService implements ChatOperations {
         accepted: succeeds(stored),
         signal,
         emit: (event: TurnEvent) => {
+          // The answer's first step holds its grant by now: the title's reservation cannot take it.
+          title?.start();
           // After a cancel only the bill of the interrupted step still comes through.
           if (signal.aborted && event.type !== 'usage') return;
           if (event.type === 'text.delta') {
@@ -352,6 +435,7 @@ export class ChatService implements ChatOperations {
         },
       });
       if (signal.aborted) throw new DOMException('cancelled', 'AbortError');
+      title?.start();
       await stored;
       await saving;
       const message = await store.finishRun({
@@ -363,8 +447,13 @@ export class ChatService implements ChatOperations {
         firstTokenAt,
       });
       if (!message) throw new Error('a completed run stored no message');
+      // A title still being written goes on after the run, and is stored without an event.
+      title?.outliveRun();
       publish({ type: 'run.completed', message, usage });
+      ended = true;
     } catch (error) {
+      // A run that ends early ends its title too, and settles its bill before the run's end is told.
+      await title?.stop();
       events.flush();
       // A run whose start was never stored has nothing to end: send answered with the error.
       if (!(await succeeds(stored))) return;
@@ -381,6 +470,7 @@ export class ChatService implements ChatOperations {
         });
         return 'failed' as const;
       });
+      ended = true;
     }
     // Sizes and times only: what was said stays out of the logs.
     logger.info(
@@ -396,6 +486,60 @@ export class ChatService implements ChatOperations {
       'run ended',
     );
     runEndTraced(outcome, usage);
+  }
+
+  /**
+   * The title of an untitled conversation, written from the run's user message beside the answer.
+   * `start` begins it (once the answer holds its first grant); once stored it is published as
+   * `conversation.updated` if the run has not ended yet. `stop` cuts it short with a run that ends
+   * early, and resolves once its step is settled; after `outliveRun` (the run completed) it goes
+   * on unbound from the run's cancel. Its failure is never the run's: it is no title.
+   */
+  private titleBeside(
+    userId: string,
+    started: StartedRun,
+    model: string,
+    stored: Promise<void>,
+    runSignal: AbortSignal,
+    ids: { requestId: string | null; userId: string; runId: string },
+    publish: (event: RunEvent) => void,
+  ): { start(): void; outliveRun(): void; stop(): Promise<void> } {
+    const { titles, store, logger } = this.options;
+    const stop = new AbortController();
+    const stopWithRun = () => stop.abort();
+    runSignal.addEventListener('abort', stopWithRun, { once: true });
+    let writing: Promise<void> | null = null;
+    return {
+      start: () => {
+        // A run cancelled before its answer began gets no title: nothing to reserve for.
+        if (writing || !titles || stop.signal.aborted) return;
+        this.titling.add(started.runId);
+        writing = titles
+          .write({
+            userId,
+            runId: started.runId,
+            model,
+            text: started.userMessage.content,
+            signal: stop.signal,
+            accepted: succeeds(stored),
+          })
+          .then(async (title) => {
+            if (!title || stop.signal.aborted || !(await succeeds(stored))) return;
+            const conversation = await store.setGeneratedTitle(userId, started.conversationId, title);
+            if (conversation) publish({ type: 'conversation.updated', conversation });
+          })
+          .catch((error: unknown) => logger.warn({ ...ids, err: error }, 'could not store a conversation title'))
+          .finally(() => {
+            runSignal.removeEventListener('abort', stopWithRun);
+            this.titling.delete(started.runId);
+          });
+      },
+      outliveRun: () => runSignal.removeEventListener('abort', stopWithRun),
+      stop: async () => {
+        stop.abort();
+        await writing;
+      },
+    };
   }
 
   private async endEarly(
