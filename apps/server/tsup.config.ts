@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { cpSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
@@ -35,5 +36,11 @@ export default defineConfig({
       cpSync(`../../packages/core/src/store/${file}`, `dist/${file}`);
     }
     cpSync('../../packages/core/src/store/migrations', 'dist/migrations', { recursive: true });
+    // A new data directory to unpack at a first start instead of running initdb (pglite-template.mjs),
+    // made by this install's PGlite, so the two always match.
+    execFileSync(process.execPath, [
+      '../../packages/core/src/store/pglite-template.mjs',
+      'dist/pgdata-template.tar.gz',
+    ]);
   },
 });

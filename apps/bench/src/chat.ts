@@ -185,7 +185,9 @@ async function throughputPass(turnOf: (user: number) => Promise<number>, cpuMs: 
   await Promise.all(
     Array.from({ length: USERS }, async (_, user) => {
       while (performance.now() < deadline) {
-        delivered += await turnOf(user);
+        // Awaited first: `delivered += await …` would add to the value read before the wait.
+        const tokens = await turnOf(user);
+        delivered += tokens;
         completed += 1;
       }
     }),

@@ -1,7 +1,9 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error plain JavaScript, which the server's build runs with Node alone
+import { TEMPLATE_SHARED_BUFFERS, writePgliteTemplate } from './pglite-template.mjs';
 import { PgliteThread } from './pglite-thread';
 
 describe('PgliteThread', () => {
@@ -64,4 +66,34 @@ describe('PgliteThread', () => {
       rmSync(parent, { recursive: true, force: true });
     }
   }, 90_000); // initdb in WebAssembly: seconds on an idle machine, far more on a loaded one
+
+  it('unpacks a new directory from a template, with its settings, and keeps what is written there', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'hearth-pglite-'));
+    const template = join(parent, 'template.tar.gz');
+    const dataDir = join(parent, 'pgdata');
+    try {
+      await writePgliteTemplate(template);
+      // The data-dir lock is taken before the database opens: unpacking must leave it there.
+      mkdirSync(dataDir);
+      writeFileSync(join(dataDir, 'hearth.lock'), 'held');
+      const created = await PgliteThread.open(dataDir, { template, sharedBuffers: '8MB' });
+      expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
+      expect(readFileSync(join(dataDir, 'hearth.lock'), 'utf8')).toBe('held');
+      expect(existsSync(join(dataDir, '.unpacking'))).toBe(false);
+      expect((await created.query("select current_setting('shared_buffers') as size")).rows).toEqual([{ size: '8MB' }]);
+      await created.exec('create table kept (id int primary key)');
+      await created.query('insert into kept values (1)');
+      await created.close();
+
+      // The directory is not new any more: the template is not unpacked over it again.
+      const reopened = await PgliteThread.open(dataDir, { template });
+      expect((await reopened.query('select id from kept')).rows).toEqual([{ id: 1 }]);
+      expect((await reopened.query("select current_setting('shared_buffers') as size")).rows).toEqual([
+        { size: TEMPLATE_SHARED_BUFFERS },
+      ]);
+      await reopened.close();
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  }, 90_000);
 });

@@ -1,6 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { extract } from 'tar';
+
+/** Where the server's build leaves a new data directory to unpack (`pglite-template.mjs`); absent when run from source. */
+const BUILT_TEMPLATE = fileURLToPath(new URL('./pgdata-template.tar.gz', import.meta.url));
 
 export interface QueryResult {
   rows: unknown[];
@@ -42,6 +47,8 @@ type Reply = { id: number; result?: unknown; error?: { message: string; fields: 
 export interface PgliteSettings {
   /** PostgreSQL's `shared_buffers` (e.g. `16MB`), which is most of the worker's WebAssembly memory. */
   sharedBuffers?: string | undefined;
+  /** A tarball of a new data directory to create one from; default: the build's, when there is one. */
+  template?: string | undefined;
 }
 
 export class PgliteThread implements PgliteLike {
@@ -65,13 +72,16 @@ export class PgliteThread implements PgliteLike {
 
   /**
    * Starts the worker on `dataDir` (in memory when undefined) and waits until the database is open.
-   * A new directory is created by a worker of its own, which then stops: creating a database leaves
-   * initdb's WebAssembly memory behind for the life of the instance (~430 MB more RSS than the same
-   * database opened again), and only the end of a worker reliably gives all of it back.
+   * A new directory is unpacked from the template when there is one: plain files, no WebAssembly.
+   * Without one, it is created by initdb in a worker of its own, which then stops: initdb leaves its
+   * WebAssembly memory behind for the life of the instance (~430 MB more RSS than the same database
+   * opened again), and only the end of a worker reliably gives all of it back.
    */
   static async open(dataDir: string | undefined, settings: PgliteSettings = {}): Promise<PgliteThread> {
     if (dataDir !== undefined && !existsSync(join(dataDir, 'PG_VERSION'))) {
-      await (await PgliteThread.start(dataDir, settings)).close();
+      const template = settings.template ?? BUILT_TEMPLATE;
+      if (existsSync(template)) await unpack(template, dataDir);
+      else await (await PgliteThread.start(dataDir, settings)).close();
     }
     return PgliteThread.start(dataDir, settings);
   }
@@ -169,4 +179,22 @@ export class PgliteThread implements PgliteLike {
     for (const waiting of this.pending.values()) waiting.reject(error);
     this.pending.clear();
   }
+}
+
+/**
+ * Unpacks a data-directory tarball into `dataDir` (which may hold the data-dir lock): into a
+ * directory of its own first, then each entry moved into place with PG_VERSION last, as its
+ * presence is what says the database is whole. A crash halfway is unpacked again at the next start.
+ */
+async function unpack(template: string, dataDir: string): Promise<void> {
+  const staging = join(dataDir, '.unpacking');
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true, mode: 0o700 });
+  await extract({ file: template, cwd: staging });
+  const entries = readdirSync(staging).filter((entry) => entry !== 'PG_VERSION');
+  for (const entry of [...entries, 'PG_VERSION']) {
+    rmSync(join(dataDir, entry), { recursive: true, force: true });
+    renameSync(join(staging, entry), join(dataDir, entry));
+  }
+  rmSync(staging, { recursive: true, force: true });
 }
