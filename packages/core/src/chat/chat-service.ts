@@ -4,14 +4,28 @@ import { type Conversation, isTerminal, type Message, type RunEvent, type RunSta
 import { AppError, isAppError } from '../domain/errors';
 import type { AuthenticatedUser } from '../domain/user';
 import type { AgentRuntime, TurnEvent } from '../ports/agent-runtime';
-import type { ChatOperations, SendInput, SendOrigin, StreamedEvent } from '../ports/chat';
+import type {
+  ChatOperations,
+  EditInput,
+  RegenerateInput,
+  SendInput,
+  SendOrigin,
+  StreamedEvent,
+} from '../ports/chat';
 import type { Clock } from '../ports/clock';
 import type { RateLimiter } from '../ports/rate-limiter';
 import type { RunSignals } from '../ports/run-signals';
 import type { SharedRunEvents } from '../ports/shared-run-events';
 import type { StreamCap, StreamSlots } from '../ports/stream-slots';
 import { inSpan } from '../tracing/tracing';
-import { type ChatStore, type RunRecord, runActiveError, type StartedRun } from './chat-store';
+import {
+  type BranchConflict,
+  type ChatStore,
+  type RunRecord,
+  type RunStart,
+  runActiveError,
+  type StartedRun,
+} from './chat-store';
 import { DeltaCoalescer } from './delta-coalescer';
 import type { RunHub } from './run-hub';
 import { runEndedEarly, runEndTraced, runSpanAttributes } from './run-tracing';
@@ -144,14 +158,67 @@ export class ChatService implements ChatOperations {
     return release;
   }
 
-  private async start(caller: AuthenticatedUser, input: SendInput, origin: SendOrigin): Promise<StartedRun> {
-    const { store, runtime, models } = this.options;
-    const model = input.model ?? models[0] ?? '';
+  /**
+   * A new run answering the conversation's last user message again (`messageId`: the last answer, or
+   * that message). Admitted, stored, billed and streamed as a send is; the old answer stays, a version.
+   */
+  async regenerate(caller: AuthenticatedUser, input: RegenerateInput, origin: SendOrigin = {}): Promise<StartedRun> {
+    const releaseStart = await this.admitSend(caller.id);
+    try {
+      const model = this.modelFor(input.model);
+      await this.options.runtime.ensureAgent(caller.id);
+      const started = await this.options.store.startRegenerate({ userId: caller.id, messageId: input.messageId, model });
+      return this.launch(caller, branchStarted(started), model, origin);
+    } finally {
+      releaseStart();
+    }
+  }
+
+  /**
+   * A new version of the user message `messageId` with `text`, and a run answering it from there, as a
+   * send is run. The edited message and what followed it stay, on their own branch.
+   */
+  async editMessage(caller: AuthenticatedUser, input: EditInput, origin: SendOrigin = {}): Promise<StartedRun> {
+    const releaseStart = await this.admitSend(caller.id);
+    try {
+      const model = this.modelFor(input.model);
+      await this.options.runtime.ensureAgent(caller.id);
+      const started = await this.options.store.startEdit({
+        userId: caller.id,
+        messageId: input.messageId,
+        text: input.text,
+        model,
+      });
+      return this.launch(caller, branchStarted(started), model, origin);
+    } finally {
+      releaseStart();
+    }
+  }
+
+  /** Shows (and answers from) the branch through `messageId`: its newest version at each point below. */
+  async switchBranch(caller: AuthenticatedUser, messageId: string): Promise<{ conversationId: string; leafId: string }> {
+    const switched = await this.options.store.switchBranch(caller.id, messageId);
+    if ('conflict' in switched) {
+      if (switched.conflict === 'run_active') throw runActiveError();
+      throw new AppError('NOT_FOUND', 'That message does not exist.');
+    }
+    return switched;
+  }
+
+  private modelFor(asked: string | undefined): string {
+    const { models } = this.options;
+    const model = asked ?? models[0] ?? '';
     if (!models.includes(model)) {
       throw new AppError('INVALID_INPUT', `The model "${model}" is not available here.`, {
         fieldErrors: { model: [`Available: ${models.join(', ')}`] },
       });
     }
+    return model;
+  }
+
+  private async start(caller: AuthenticatedUser, input: SendInput, origin: SendOrigin): Promise<StartedRun> {
+    const { store, runtime } = this.options;
+    const model = this.modelFor(input.model);
     await runtime.ensureAgent(caller.id);
     const start = (conversationId: string) =>
       store.startRun({
@@ -175,6 +242,16 @@ export class ChatService implements ChatOperations {
       }
       throw runActiveError();
     }
+    return this.launch(caller, started, model, origin);
+  }
+
+  /** Runs a stored start in the background; answers once its message and run are stored. */
+  private async launch(
+    caller: AuthenticatedUser,
+    started: RunStart,
+    model: string,
+    origin: SendOrigin,
+  ): Promise<StartedRun> {
     const { stored, ...run } = started;
     const { hub } = this.options;
     const signal = hub.open(run.runId, caller.id);
@@ -287,7 +364,12 @@ export class ChatService implements ChatOperations {
     const ids = { requestId, userId, runId };
     const events = new DeltaCoalescer((event) => hub.publish(runId, event), this.options.deltaBatchMs);
     const publish = (event: RunEvent) => events.push(event);
-    const record = { id: runId, userId, conversationId: started.conversationId };
+    const record = {
+      id: runId,
+      userId,
+      conversationId: started.conversationId,
+      userMessageId: started.userMessage.id,
+    };
     // Chosen now, so the partial text saved while streaming and the final message are one row.
     const messageId = randomUUID();
     let text = '';
@@ -400,7 +482,7 @@ export class ChatService implements ChatOperations {
 
   private async endEarly(
     ending: {
-      run: { id: string; userId: string; conversationId: string };
+      run: { id: string; userId: string; conversationId: string; userMessageId: string };
       messageId: string;
       text: string;
       usage: Usage;
@@ -485,6 +567,27 @@ export class ChatService implements ChatOperations {
         },
       };
     }
+  }
+}
+
+/** A regenerate's or an edit's start, or the error its refusal is to the caller. */
+function branchStarted(started: RunStart | { conflict: BranchConflict }): RunStart {
+  if (!('conflict' in started)) return started;
+  switch (started.conflict) {
+    case 'run_active':
+      throw runActiveError();
+    case 'not_last_answer':
+      throw new AppError('INVALID_INPUT', 'Only the last answer of the conversation can be regenerated.', {
+        fieldErrors: {
+          messageId: ['Pass the last answer of the branch shown (or the user message it answers).'],
+        },
+      });
+    case 'not_user_message':
+      throw new AppError('INVALID_INPUT', 'Only a message you wrote can be edited.', {
+        fieldErrors: { messageId: ['Pass the id of one of your messages; regenerate an answer instead.'] },
+      });
+    default:
+      throw new AppError('NOT_FOUND', 'That message does not exist.');
   }
 }
 
