@@ -359,7 +359,8 @@ export class ChatStore {
       const [row] = await queryRows<{ id: string }>(
         this.db,
         sql`with conv as (
-              update conversations set last_active_at = ${at}::timestamptz, leaf_message_id = ${answered}::uuid
+              update conversations set last_active_at = ${at.toISOString()}::timestamptz,
+                     leaf_message_id = ${answered}::uuid
               where id = ${conversationId}::uuid and user_id = ${input.userId}::uuid
                 and leaf_message_id = ${leafId}::uuid
               returning id
@@ -367,7 +368,7 @@ export class ChatStore {
             insert into runs (id, user_id, conversation_id, user_message_id, status, model, created_at,
                               heartbeat_at, instance_id)
             select ${runId}::uuid, ${input.userId}::uuid, conv.id, ${answered}::uuid, 'running', ${input.model},
-                   ${at}::timestamptz, now(), ${this.instanceId}
+                   ${at.toISOString()}::timestamptz, now(), ${this.instanceId}
             from conv
             returning id`,
       );
