@@ -37,9 +37,9 @@ export { BUDGET_PERIODS, type BudgetPeriod } from './domain/budget';
 export type {
   ArchivalPassage,
   Conversation,
+  HistoryMessage,
   MemoryBlock,
   MemoryVersion,
-  HistoryMessage,
   Message,
   MessageStatus,
   RunEvent,

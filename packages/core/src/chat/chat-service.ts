@@ -4,14 +4,7 @@ import { type Conversation, isTerminal, type Message, type RunEvent, type RunSta
 import { AppError, isAppError } from '../domain/errors';
 import type { AuthenticatedUser } from '../domain/user';
 import type { AgentRuntime, TurnEvent } from '../ports/agent-runtime';
-import type {
-  ChatOperations,
-  EditInput,
-  RegenerateInput,
-  SendInput,
-  SendOrigin,
-  StreamedEvent,
-} from '../ports/chat';
+import type { ChatOperations, EditInput, RegenerateInput, SendInput, SendOrigin, StreamedEvent } from '../ports/chat';
 import type { Clock } from '../ports/clock';
 import type { RateLimiter } from '../ports/rate-limiter';
 import type { RunSignals } from '../ports/run-signals';
@@ -167,7 +160,11 @@ export class ChatService implements ChatOperations {
     try {
       const model = this.modelFor(input.model);
       await this.options.runtime.ensureAgent(caller.id);
-      const started = await this.options.store.startRegenerate({ userId: caller.id, messageId: input.messageId, model });
+      const started = await this.options.store.startRegenerate({
+        userId: caller.id,
+        messageId: input.messageId,
+        model,
+      });
       return this.launch(caller, branchStarted(started), model, origin);
     } finally {
       releaseStart();
@@ -196,7 +193,10 @@ export class ChatService implements ChatOperations {
   }
 
   /** Shows (and answers from) the branch through `messageId`: its newest version at each point below. */
-  async switchBranch(caller: AuthenticatedUser, messageId: string): Promise<{ conversationId: string; leafId: string }> {
+  async switchBranch(
+    caller: AuthenticatedUser,
+    messageId: string,
+  ): Promise<{ conversationId: string; leafId: string }> {
     const switched = await this.options.store.switchBranch(caller.id, messageId);
     if ('conflict' in switched) {
       if (switched.conflict === 'run_active') throw runActiveError();
