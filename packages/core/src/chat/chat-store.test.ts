@@ -301,6 +301,20 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
       expect(top[0]?.siblingIds).toEqual([first.userMessage.id, restart.userMessage.id]);
     });
 
+    it('shows the earlier answer again when a regenerate ends with none', async () => {
+      const chat = new ChatStore(store.db, systemClock, sole);
+      const { id } = await chat.createConversation(userId, null);
+      const first = await turn(chat, await chat.startRun({ userId, conversationId: id, text: 'q', model: 'm' }), 'a');
+      const again = await chat.startRegenerate({ userId, messageId: first.message?.id ?? '', model: 'm' });
+      if (!('runId' in again)) throw new Error('regenerate did not start');
+      expect(await contents(chat, id)).toEqual(['q']);
+      const run = { id: again.runId, userId, conversationId: id, userMessageId: again.userMessage.id };
+      await chat.finishRun({ run, status: 'failed', text: '', usage: noUsage, firstTokenAt: null });
+      expect(await contents(chat, id)).toEqual(['q', 'a']);
+      const next = await turn(chat, await chat.startRun({ userId, conversationId: id, text: 'q2', model: 'm' }), 'a2');
+      expect(next.context).toEqual(['q', 'a']);
+    });
+
     it('pages back along the branch, and drops a summary written on another branch', async () => {
       const chat = new ChatStore(store.db, systemClock, sole);
       const { id } = await chat.createConversation(userId, null);

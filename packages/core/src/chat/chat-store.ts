@@ -653,7 +653,17 @@ export class ChatStore {
                  ${leafAfterAnswer(run, message.id)}
           where id = ${run.conversationId}::uuid
         ),`
-      : sql``;
+      : // No answer (refused by the budget, failed or cancelled before any text): a regenerated
+        // answer's branch goes back to the answer it was to replace, the newest earlier version.
+        sql`conv as (
+          update conversations set leaf_message_id = (
+            select m.id from messages m where m.parent_id = ${run.userMessageId}::uuid
+              and m.conversation_id = ${run.conversationId}::uuid
+            order by m.seq desc limit 1)
+          where id = ${run.conversationId}::uuid and leaf_message_id = ${run.userMessageId}::uuid
+            and exists (select 1 from messages m where m.parent_id = ${run.userMessageId}::uuid
+                          and m.conversation_id = ${run.conversationId}::uuid)
+        ),`;
     const [finished] = await queryRows<{ seq: number | null }>(
       this.db,
       sql`with ${stored} agent as (
@@ -671,6 +681,8 @@ export class ChatStore {
       throw error;
     });
     this.states?.ended(run.conversationId, run.id);
+    // The branch may have gone back to an earlier answer the cache no longer holds (see above).
+    if (!message) this.contexts?.forget(run.conversationId);
     if (message && finished?.seq != null) {
       this.contexts?.append(run.conversationId, {
         id: message.id,
