@@ -203,7 +203,10 @@ describe.each(testDatabases())('regenerate and edit on the built-in runtime ($na
       return run.terminal.usage.costUsd;
     });
     expect(billed.every((cost) => cost > 0)).toBe(true);
-    expect(after.totals.costUsd - before.totals.costUsd).toBeCloseTo(billed[0]! + billed[1]!, 6);
+    expect(after.totals.costUsd - before.totals.costUsd).toBeCloseTo(
+      billed.reduce((sum, cost) => sum + cost, 0),
+      6,
+    );
     const budget = await client.user.budget.query();
     expect(budget.reservedUsd).toBe(0);
 
