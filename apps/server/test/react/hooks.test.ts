@@ -152,6 +152,38 @@ describe('useChat', () => {
     expect(history.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
   });
 
+  it('regenerates the last answer and edits a message, showing the new branch and its versions', async () => {
+    const storage = await signedInStorage();
+    const { result } = renderHook(() => useChat(), { wrapper: providerFor(storage) });
+    await waitFor(() => expect(result.current.isLoadingHistory).toBe(false));
+    await act(() => result.current.send('My name is Ada'));
+    await waitFor(() => expect(result.current.status).toBe('idle'), { timeout: 10_000 });
+    await waitFor(() => expect(result.current.messages.every((m) => !m.pending)).toBe(true));
+    const [question, oldAnswer] = result.current.messages;
+
+    await act(() => result.current.regenerate());
+    // While the new answer streams, the one it replaces is not shown next to it.
+    await waitFor(() => expect(result.current.status).toBe('streaming'));
+    expect(result.current.messages.map((m) => m.id)).not.toContain(oldAnswer?.id);
+    await waitFor(() => expect(result.current.status).toBe('idle'), { timeout: 10_000 });
+    await waitFor(() => expect(result.current.messages.at(-1)?.siblingIds).toHaveLength(2));
+    expect(result.current.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
+    expect(result.current.messages[0]?.id).toBe(question?.id);
+    expect(result.current.messages.at(-1)?.siblingIds[0]).toBe(oldAnswer?.id);
+
+    await act(() => result.current.edit(question?.id ?? '', 'My name is Grace'));
+    await waitFor(() => expect(result.current.status).toBe('idle'), { timeout: 10_000 });
+    await waitFor(() => expect(result.current.messages[0]?.siblingIds).toHaveLength(2));
+    expect(result.current.messages.map((m) => [m.role, m.pending])).toEqual([
+      ['user', false],
+      ['assistant', false],
+    ]);
+    expect(result.current.messages[0]?.content).toBe('My name is Grace');
+
+    await act(() => result.current.switchBranch(question?.id ?? ''));
+    await waitFor(() => expect(result.current.messages[0]?.content).toBe('My name is Ada'));
+  });
+
   it('picks a running answer up again after a remount, from the last event: no gap, no repeat', async () => {
     const storage = await signedInStorage();
     const first = renderHook(() => useChat(), { wrapper: providerFor(storage) });
