@@ -370,8 +370,11 @@ export function useChat(options: UseChatOptions = {}): UseChatResult {
 
   const switchBranch = useCallback(
     async (messageId: string): Promise<void> => {
-      setCutAt(null);
       await client.chat.switchBranch.mutate({ messageId });
+      // The last message sent and its answer may be on the branch left: the history alone says what is shown.
+      setCutAt(null);
+      setPendingUser(null);
+      setLive(null);
       await queryClient.invalidateQueries({ queryKey: trpc.chat.history.queryKey(historyInput) });
     },
     [client, queryClient, trpc, historyInput],
