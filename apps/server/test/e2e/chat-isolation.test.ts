@@ -1,6 +1,6 @@
 import { schema } from '@hearth/core';
-import { eq } from 'drizzle-orm';
 import { testDatabases } from '@hearth/core/testing';
+import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, type Backend, startBackend } from '../support/agent-backends';
 import { expectHearthError } from '../support/expect-error';
