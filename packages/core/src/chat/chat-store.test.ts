@@ -315,6 +315,19 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
       expect(next.context).toEqual(['q', 'a']);
     });
 
+    it.runIf(location.kind !== 'postgres')(
+      'shows the earlier answer again after a crash stopped a regenerate',
+      async () => {
+        const chat = new ChatStore(store.db, systemClock, sole);
+        const { id } = await chat.createConversation(userId, null);
+        const first = await turn(chat, await chat.startRun({ userId, conversationId: id, text: 'q', model: 'm' }), 'a');
+        const again = await chat.startRegenerate({ userId, messageId: first.message?.id ?? '', model: 'm' });
+        if (!('runId' in again)) throw new Error('regenerate did not start');
+        expect(await chat.failOrphanedRuns()).toContain(again.runId);
+        expect(await contents(chat, id)).toEqual(['q', 'a']);
+      },
+    );
+
     it('pages back along the branch, and drops a summary written on another branch', async () => {
       const chat = new ChatStore(store.db, systemClock, sole);
       const { id } = await chat.createConversation(userId, null);

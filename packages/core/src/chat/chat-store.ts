@@ -848,6 +848,23 @@ export class ChatStore {
       .where(and(inArray(runs.status, ACTIVE), orphaned))
       .returning({ id: runs.id, conversationId: runs.conversationId });
     for (const { conversationId } of failed) this.states?.forget(conversationId);
+    if (failed.length > 0) {
+      // A regenerate stopped before any text left its branch ending at the user message it was to
+      // answer again, which has answers: the newest of them is shown again (as finishRun does).
+      // Nowhere else does a leaf have children.
+      const ids = [...new Set(failed.map((run) => run.conversationId))];
+      await this.db.execute(
+        sql`update conversations c set leaf_message_id = (
+              select m.id from messages m where m.parent_id = c.leaf_message_id and m.conversation_id = c.id
+              order by m.seq desc limit 1)
+            where c.id in (${sql.join(
+              ids.map((id) => sql`${id}::uuid`),
+              sql`, `,
+            )})
+              and exists (select 1 from messages m where m.parent_id = c.leaf_message_id and m.conversation_id = c.id)`,
+      );
+      for (const id of ids) this.contexts?.forget(id);
+    }
     return failed.map((run) => run.id);
   }
 }
