@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, get } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHearthClient } from '@hearth/sdk';
+import { healthProbe } from './health-probe';
 import { startLlmProcess } from './llm-process';
 import { reportFigures } from './results';
 import { startBenchedServer } from './server-process';
-import { percentile, round } from './stats';
+import { round } from './stats';
 import { startStreamReaders } from './stream-readers';
 
 /**
@@ -25,52 +25,6 @@ const OPEN_TIMEOUT_SECONDS = Number(process.env.BENCH_OPEN_TIMEOUT_SECONDS ?? 40
 const IDLE_SECONDS = 2;
 /** The run's first token waits this long, so the streams mostly open on a run that is not yet talking. */
 const TTFT_MS = 3_000;
-const PROBE_PAUSE_MS = 20;
-
-type Phase = 'idle' | 'opening' | 'flowing' | 'done';
-
-/** Asks /healthz over and over (one request at a time, on one kept-alive connection), noting each latency by phase. */
-function healthProbe(url: string) {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const samples: Record<Phase, number[]> = { idle: [], opening: [], flowing: [], done: [] };
-  let phase: Phase = 'idle';
-  let running = true;
-  const once = () =>
-    new Promise<void>((resolvePromise, reject) => {
-      const started = performance.now();
-      get(`${url}/healthz`, { agent }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          samples[phase].push(performance.now() - started);
-          resolvePromise();
-        });
-      }).on('error', reject);
-    });
-  const loop = (async () => {
-    while (running) {
-      await once();
-      await sleep(PROBE_PAUSE_MS);
-    }
-  })();
-  return {
-    setPhase: (next: Phase) => {
-      phase = next;
-    },
-    stop: async () => {
-      running = false;
-      await loop;
-      agent.destroy();
-      return samples;
-    },
-  };
-}
-
-const latency = (values: number[]) => ({
-  samples: values.length,
-  p50: round(percentile(values, 50)),
-  p99: round(percentile(values, 99)),
-  max: round(Math.max(...values)),
-});
 
 async function main(): Promise<void> {
   const runSeconds = TTFT_MS / 1000 + OPEN_TIMEOUT_SECONDS + FLOW_SECONDS + 10;
@@ -106,7 +60,7 @@ async function main(): Promise<void> {
     const accessToken = client.session?.accessToken;
     if (!accessToken) throw new Error('the bench client has no session');
 
-    const probe = healthProbe(server.url);
+    const probe = healthProbe(server.url, 'idle' as 'idle' | 'opening' | 'flowing' | 'done');
     await sleep(IDLE_SECONDS * 1000);
     const { runId } = await client.chat.send.mutate({ text: 'talk for a long time', conversationId });
     probe.setPhase('opening');
@@ -136,7 +90,7 @@ async function main(): Promise<void> {
     const eventLoopCpuMs = server.mainThreadCpuMs() - eventLoopCpuBefore;
     const readersCpuMs = readers.cpuMs() - readersCpuBefore;
     probe.setPhase('done');
-    const samples = await probe.stop();
+    const healthz = await probe.stop();
     await client.chat.cancel.mutate({ runId });
 
     const published = after.published - before.published;
@@ -157,9 +111,9 @@ async function main(): Promise<void> {
         eventsPublishedMeanwhile: publishedWhileOpening,
       },
       healthzMs: {
-        idle: latency(samples.idle),
-        opening: latency(samples.opening),
-        flowing: latency(samples.flowing),
+        idle: healthz('idle'),
+        opening: healthz('opening'),
+        flowing: healthz('flowing'),
       },
       flowing: {
         publishedEventsPerSecond: round(published / (flowMs / 1000), 1),

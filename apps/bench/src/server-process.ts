@@ -16,9 +16,15 @@ export interface BenchedServer extends ServerProcess {
 /** Extra Node flags for the server, e.g. BENCH_SERVER_NODE_ARGS=--cpu-prof to profile it. */
 const nodeArgs = () => (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
-/** The real server as `pnpm start` runs it, in its own process, so its event loop and memory are its own. */
+/**
+ * The real server as `pnpm start` runs it (the built bundle; `pnpm bench:chat` builds it first), in
+ * its own process, so its event loop and memory are its own.
+ */
 export async function startBenchedServer(env: Record<string, string>): Promise<BenchedServer> {
-  const server = await startServerProcess({ HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env }, { nodeArgs: nodeArgs() });
+  const server = await startServerProcess(
+    { HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    { nodeArgs: nodeArgs(), built: true },
+  );
   const pid = server.child.pid ?? 0;
   return {
     ...server,

@@ -10,7 +10,7 @@ import {
   LettaAgentRuntime,
   type LlmClient,
   MemoryVersions,
-  type ModelPrice,
+  type ModelCatalog,
 } from '@hearth/core';
 import type { Config } from './config';
 
@@ -35,7 +35,8 @@ export interface BackendDeps {
   clock: Clock;
   ledger: Ledger;
   llm: LlmClient;
-  price: ModelPrice;
+  /** The models users may choose, priced; its first is the default. */
+  catalog: ModelCatalog;
   /** The key a user's model traffic is sent with (BILLING=litellm). */
   apiKeyFor: ((userId: string) => Promise<string>) | undefined;
 }
@@ -47,10 +48,24 @@ export function agentBackendFor({
   clock,
   ledger,
   llm,
-  price,
+  catalog,
   apiKeyFor,
 }: BackendDeps): AgentBackend {
-  const maxOutputTokens = Math.min(config.LLM_MAX_OUTPUT_TOKENS, price.maxOutputTokens);
+  // Each model's window and output cap from its price, under the operator's caps.
+  const limitsFor = (model: string) => {
+    const price = catalog.price(model);
+    return price
+      ? {
+          contextWindow: config.LLM_CONTEXT_WINDOW ?? price.contextWindow,
+          maxOutputTokens: Math.min(config.LLM_MAX_OUTPUT_TOKENS, price.maxOutputTokens),
+        }
+      : undefined;
+  };
+  const defaults = limitsFor(catalog.defaultModel) ?? {
+    contextWindow: config.LLM_CONTEXT_WINDOW ?? 8_192,
+    maxOutputTokens: config.LLM_MAX_OUTPUT_TOKENS,
+  };
+  const { maxOutputTokens } = defaults;
   if (config.AGENT_BACKEND === 'letta' && config.LETTA_BASE_URL) {
     const runtime = new LettaAgentRuntime({
       client: createLettaClient({
@@ -62,18 +77,19 @@ export function agentBackendFor({
       versions: new MemoryVersions(db),
       ledger,
       clock,
-      model: config.LETTA_MODEL,
+      model: catalog.defaultModel,
       embedding: config.LETTA_EMBEDDING,
       maxSteps: config.AGENT_MAX_STEPS,
       maxOutputTokens,
+      maxOutputTokensFor: (model) => limitsFor(model)?.maxOutputTokens ?? maxOutputTokens,
       idleTimeoutMs: config.LETTA_TIMEOUT_MS,
     });
     const ping = () => runtime.ping();
     return {
       runtime,
-      model: config.LETTA_MODEL,
+      model: catalog.defaultModel,
       modelInfo: {
-        defaultModel: config.LETTA_MODEL,
+        defaultModel: catalog.defaultModel,
         isOffline: false,
         probe: () =>
           ping().then(
@@ -82,7 +98,7 @@ export function agentBackendFor({
           ),
       },
       readiness: [{ name: 'letta', check: ping }],
-      description: `agents on Letta at ${config.LETTA_BASE_URL} (${config.LETTA_MODEL})`,
+      description: `agents on Letta at ${config.LETTA_BASE_URL} (${catalog.ids.join(', ')})`,
     };
   }
   const runtime = new BuiltinAgentRuntime({
@@ -90,8 +106,9 @@ export function agentBackendFor({
     llm,
     ledger,
     maxSteps: config.AGENT_MAX_STEPS,
-    contextWindow: config.LLM_CONTEXT_WINDOW ?? price.contextWindow,
+    contextWindow: defaults.contextWindow,
     maxOutputTokens,
+    limitsFor,
     outputSliceTokens: config.BUDGET_OUTPUT_SLICE_TOKENS,
     ...(apiKeyFor ? { apiKeyFor } : {}),
   });
@@ -111,6 +128,6 @@ export function agentBackendFor({
         ],
     description: llm.isOffline
       ? 'model: the offline demo model'
-      : `model: ${llm.defaultModel} at ${config.LLM_BASE_URL}`,
+      : `models: ${catalog.ids.join(', ')} at ${config.LLM_BASE_URL}`,
   };
 }

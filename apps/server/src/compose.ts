@@ -24,6 +24,7 @@ import {
   type LlmClient,
   MemoryRateLimiter,
   MemoryStreamSlots,
+  ModelCatalog,
   migrateStore,
   OFFLINE_MODEL,
   OfflineModel,
@@ -43,6 +44,7 @@ import {
   safeError,
   schema,
   systemClock,
+  TitleWriter,
   traceMethods,
 } from '@hearth/core';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -50,7 +52,7 @@ import { Hono } from 'hono';
 import { agentBackendFor } from './agent-backend';
 import { authFor } from './auth-provider';
 import { CleanupStack } from './cleanup-stack';
-import { type Config, ConfigError, corsPolicy, redactUrls } from './config';
+import { type Config, ConfigError, corsPolicy, lettaModels, llmModels, redactUrls } from './config';
 import { createLogger, type Logger, logFormatFor } from './logger';
 import { startMaintenance } from './maintenance';
 import { HearthMetrics } from './observability/metrics';
@@ -76,7 +78,7 @@ export function llmFor(config: Config): LlmClient {
   return new OpenAiCompatibleClient({
     baseUrl: proxied ? `${config.LITELLM_URL?.replace(/\/+$/, '')}/v1` : (config.LLM_BASE_URL ?? ''),
     apiKey: (proxied ? config.LITELLM_MASTER_KEY : config.LLM_API_KEY) ?? 'none',
-    defaultModel: config.LLM_MODEL,
+    defaultModel: llmModels(config)[0] ?? config.LLM_MODEL,
     connectTimeoutMs: config.LLM_CONNECT_TIMEOUT_MS,
     idleTimeoutMs: config.LLM_IDLE_TIMEOUT_MS,
   });
@@ -102,13 +104,61 @@ export function storeLocationFor(config: Config): StoreLocation {
         maxConnections: config.DATABASE_POOL_SIZE,
         connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT_SECONDS,
       }
-    : { kind: 'pglite', dataDir: join(config.dataDir, 'pgdata') };
+    : { kind: 'pglite', dataDir: join(config.dataDir, 'pgdata'), sharedBuffers: config.PGLITE_SHARED_BUFFERS };
 }
 
 export function pricesFor(config: Config): PriceTable {
   return new PriceTable(config.MODEL_PRICES_FILE ? PriceTable.readLiteLlmFile(config.MODEL_PRICES_FILE) : {}, [
     OFFLINE_MODEL,
   ]);
+}
+
+/**
+ * The models users may choose, each with its price: LETTA_MODELS on Letta; on the built-in runtime
+ * LLM_MODELS (or LLM_MODEL), or `hearth/offline` alone without a model endpoint. A model without a
+ * price stops start-up: it could be neither reserved for nor billed.
+ */
+export function modelCatalogFor(config: Config, llm: LlmClient, prices: PriceTable): ModelCatalog {
+  const [setting, ids] =
+    config.AGENT_BACKEND === 'letta'
+      ? [config.LETTA_MODELS ? 'LETTA_MODELS' : 'LETTA_MODEL', lettaModels(config)]
+      : llm.isOffline
+        ? ['LLM_MODEL', [OFFLINE_MODEL]]
+        : [config.LLM_MODELS ? 'LLM_MODELS' : 'LLM_MODEL', config.LLM_MODELS ?? [llm.defaultModel]];
+  return new ModelCatalog(
+    ids.map((id) => {
+      const price = prices.get(id);
+      if (!price) {
+        throw new ConfigError(
+          `Invalid setting ${setting}: "${id}" has no price; add it to a MODEL_PRICES_FILE (LiteLLM's price-map format)`,
+        );
+      }
+      return { id, price };
+    }),
+  );
+}
+
+/**
+ * Who writes conversation titles: the run's own model on the built-in runtime (the offline model's
+ * title is the message's first words). On Letta, whose model calls are Letta's, Hearth's own model
+ * client when one is configured and priced (LLM_BASE_URL, LLM_MODELS' first), else the offline one.
+ */
+function titleWriterFor(
+  config: Config,
+  deps: {
+    llm: LlmClient;
+    ledger: Ledger;
+    prices: PriceTable;
+    logger: Logger;
+    apiKeyFor: ((userId: string) => Promise<string>) | undefined;
+  },
+): TitleWriter {
+  const { llm, ledger, prices, logger, apiKeyFor } = deps;
+  if (config.AGENT_BACKEND !== 'letta') return new TitleWriter({ llm, ledger, apiKeyFor, logger });
+  if (!llm.isOffline && prices.get(llm.defaultModel)) {
+    return new TitleWriter({ llm, ledger, model: llm.defaultModel, apiKeyFor, logger });
+  }
+  return new TitleWriter({ llm: new OfflineModel(), ledger, model: OFFLINE_MODEL, logger });
 }
 
 /** The operator's limit for everyone an admin has set none for: DEFAULT_BUDGET_USD, else the ceiling. */
@@ -239,14 +289,7 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
   const unmeasuredLlm = overrides.llm ?? llmFor(config);
   const llm = metrics ? metrics.measureLlm(unmeasuredLlm) : unmeasuredLlm;
   const prices = pricesFor(config);
-  const [modelSetting, model] =
-    config.AGENT_BACKEND === 'letta' ? ['LETTA_MODEL', config.LETTA_MODEL] : ['LLM_MODEL', llm.defaultModel];
-  const price = prices.get(model);
-  if (!price) {
-    throw new ConfigError(
-      `Invalid setting ${modelSetting}: "${model}" has no price; add it to a MODEL_PRICES_FILE (LiteLLM's price-map format)`,
-    );
-  }
+  const catalog = modelCatalogFor(config, llm, prices);
   // The embedded PGlite has one process writing it, which may then keep what it wrote in memory.
   const soleWriter = location.kind !== 'postgres';
   const { ledger, litellm, litellmLedger } = ledgerFor(config, {
@@ -264,7 +307,7 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     clock,
     ledger,
     llm,
-    price,
+    catalog,
     apiKeyFor: litellmLedger ? (userId: string) => litellmLedger.keyFor(userId) : undefined,
   });
   const { runtime } = backend;
@@ -277,7 +320,10 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     observe: metrics?.runEventObserved,
     shared: shared.runEvents,
   });
+  // The chat service is made after maintenance starts (start-up recovery first), and read by it later.
+  let titlingRunIds: () => string[] = () => [];
   const stopMaintenance = await startMaintenance({
+    titlingRunIds: () => titlingRunIds(),
     chatStore,
     hub,
     ledger,
@@ -293,7 +339,17 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     runtime,
     clock,
     logger,
-    models: [backend.model],
+    models: catalog,
+    titles:
+      config.CONVERSATION_TITLES === 'off'
+        ? null
+        : titleWriterFor(config, {
+            llm,
+            ledger,
+            prices,
+            logger,
+            apiKeyFor: litellmLedger ? (userId: string) => litellmLedger.keyFor(userId) : undefined,
+          }),
     historyLimit: 200,
     deltaBatchMs: config.STREAM_BATCH_MS,
     signals: store.runSignals,
@@ -306,6 +362,7 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
       sharedStore: location.kind === 'postgres',
     },
   });
+  titlingRunIds = () => chat.titlingRunIds();
   // A cancel that reached another process sharing the store, for a run that lives here.
   cleanup.defer(await store.runSignals.listen((runId) => void hub.cancel(runId)));
   if (config.AGENT_BACKEND === 'builtin' && llm.isOffline) {
@@ -340,7 +397,7 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     ledger,
     prices,
     chat,
-    models: prices.get(llm.defaultModel) ? [llm.defaultModel] : [],
+    models: config.AGENT_BACKEND === 'letta' ? (prices.get(llm.defaultModel) ? [llm.defaultModel] : []) : catalog.ids,
     maxOutputTokens: config.LLM_MAX_OUTPUT_TOKENS,
     outputSliceTokens: config.BUDGET_OUTPUT_SLICE_TOKENS,
     apiKeyFor: litellmLedger ? (userId: string) => litellmLedger.keyFor(userId) : undefined,
@@ -365,7 +422,7 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
       auth: gate,
       users: new StoreUserService(store.db, clock, runtime),
       chat,
-      agent: new AgentService(runtime, chatStore, hub),
+      agent: new AgentService(runtime, chatStore, hub, catalog),
       account: new AccountService(ledger, runtime, chatStore, backend.modelInfo),
       apiKeys,
       admin,

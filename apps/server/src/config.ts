@@ -4,6 +4,24 @@ import { z } from 'zod';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** A comma-separated list of model names, each once; unset (or only commas) is no list. */
+const modelList = () =>
+  z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      const models = (value ?? '')
+        .split(',')
+        .map((model) => model.trim())
+        .filter(Boolean);
+      const repeated = models.find((model, index) => models.indexOf(model) !== index);
+      if (repeated) {
+        context.addIssue({ code: 'custom', message: `"${repeated}" is listed twice` });
+        return z.NEVER;
+      }
+      return models.length > 0 ? models : undefined;
+    });
+
 /** Every setting Hearth reads, with its default. `.env.example` lists the same names. */
 export const configSchema = z
   .object({
@@ -57,6 +75,14 @@ export const configSchema = z
       .default('.hearth')
       .describe(
         'Where the embedded PGlite database and the generated signing key live, relative to where the server starts.',
+      ),
+    PGLITE_SHARED_BUFFERS: z
+      .string()
+      .trim()
+      .regex(/^[1-9]\d*(kB|MB|GB)$/, 'expected a size such as 16MB')
+      .default('16MB')
+      .describe(
+        "PostgreSQL's `shared_buffers` for the embedded PGlite: its page cache inside WebAssembly memory, and most of the server's idle RSS (128MB costs ~120 MB more than 16MB). Reads past it come from the OS file cache.",
       ),
     DATABASE_URL: z
       .url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' })
@@ -159,7 +185,12 @@ export const configSchema = z
       .string()
       .min(1)
       .default('gpt-4o-mini')
-      .describe('The model the agent uses. It needs a price (the built-in table or MODEL_PRICES_FILE).'),
+      .describe(
+        'The model the agent uses: the one-model shorthand of LLM_MODELS, which wins when both are set. It needs a price (the built-in table or MODEL_PRICES_FILE).',
+      ),
+    LLM_MODELS: modelList().describe(
+      'The models users may choose (`chat.models`), comma-separated; the first is the default. Each needs a price (the built-in table or MODEL_PRICES_FILE), or start-up stops naming it. Unset: LLM_MODEL alone. Without LLM_BASE_URL: `hearth/offline` alone.',
+    ),
     LLM_CONTEXT_WINDOW: integer(1_024, 10_000_000)
       .optional()
       .describe("The model's context window in tokens. Unset: the model's window from the price table."),
@@ -172,6 +203,12 @@ export const configSchema = z
     LLM_IDLE_TIMEOUT_MS: integer(100, 600_000)
       .default(60_000)
       .describe('How long a model stream may stay silent between chunks.'),
+    CONVERSATION_TITLES: z
+      .enum(['on', 'off'])
+      .default('on')
+      .describe(
+        '`on`: a conversation with no title gets one after its first answer, written by the model and billed to the user. `off`: titles are only what users set.',
+      ),
     AGENT_MAX_STEPS: integer(1, 50)
       .default(8)
       .describe('Model steps (calls) one agent turn may take, tool calls included.'),
@@ -281,7 +318,12 @@ export const configSchema = z
       .string()
       .min(1)
       .default('openai/gpt-4.1-mini')
-      .describe('The model handle (provider/name) new Letta agents are created with; it needs a price.'),
+      .describe(
+        'The model handle (provider/name) new Letta agents are created with: the one-model shorthand of LETTA_MODELS, which wins when both are set. It needs a price.',
+      ),
+    LETTA_MODELS: modelList().describe(
+      'The model handles (provider/name) a user may switch their Letta agent to (`agent.setModel`), comma-separated; the first is the default. Each needs a price. Unset: LETTA_MODEL alone.',
+    ),
     LETTA_EMBEDDING: z
       .string()
       .min(1)
@@ -356,6 +398,16 @@ const PRODUCTION_DEFAULT_CORS_ORIGINS = ['http://localhost:3000', 'http://localh
  * Which browser origins may call: CORS_ORIGINS; in development (or CORS_ORIGINS unset outside
  * production) also any loopback origin, since dev servers and previews pick their own ports.
  */
+/** The models users may choose on the built-in runtime with a real model: LLM_MODELS, else LLM_MODEL. */
+export function llmModels(config: Pick<Config, 'LLM_MODEL' | 'LLM_MODELS'>): string[] {
+  return config.LLM_MODELS ?? [config.LLM_MODEL];
+}
+
+/** The handles a Letta agent may run with: LETTA_MODELS, else LETTA_MODEL. */
+export function lettaModels(config: Pick<Config, 'LETTA_MODEL' | 'LETTA_MODELS'>): string[] {
+  return config.LETTA_MODELS ?? [config.LETTA_MODEL];
+}
+
 export function corsPolicy(config: Pick<Config, 'NODE_ENV' | 'CORS_ORIGINS'>): {
   origins: string[];
   allowLoopback: boolean;

@@ -21,6 +21,8 @@ export interface MaintenanceParts {
   /** A stable instance id (INSTANCE_ID): the runs left under it were this instance's, before a restart. */
   stableInstanceId: string | undefined;
   store: Pick<Store, 'vacuum'>;
+  /** Runs that ended but are still being titled here: they beat too, so their title is not swept. */
+  titlingRunIds?: () => string[];
 }
 
 /**
@@ -37,8 +39,17 @@ export async function startMaintenance(parts: MaintenanceParts): Promise<() => v
     const reservations = await ledger.releaseRuns(runIds);
     logger.warn({ runs: runIds.length, reservations }, 'ended runs a stopped server process left running');
   };
+  // PGlite releases every reservation at start-up: this process is its one owner.
+  const settleOrphanedTitles = async (ownInstance?: string) => {
+    if (!sharedStore) return;
+    const runIds = await chatStore.endedRunsHoldingReservations(RUN_STALE_MS, ownInstance);
+    if (runIds.length === 0) return;
+    const reservations = await ledger.releaseRuns(runIds);
+    logger.warn({ runs: runIds.length, reservations }, 'settled titles a stopped server process left unfinished');
+  };
 
   await againOnFailure(() => endOrphanedRuns(stableInstanceId));
+  await againOnFailure(() => settleOrphanedTitles(stableInstanceId));
   const reservations = await againOnFailure(() => ledger.releaseExpired(!sharedStore));
   if (reservations > 0) logger.warn({ reservations }, 'settled budget reservations left by an earlier process');
 
@@ -59,8 +70,9 @@ export async function startMaintenance(parts: MaintenanceParts): Promise<() => v
   if (sharedStore) {
     timers.push(
       repeat(HEARTBEAT_MS, 'run heartbeat', async () => {
-        await chatStore.heartbeat(hub.liveRunIds());
+        await chatStore.heartbeat([...hub.liveRunIds(), ...(parts.titlingRunIds?.() ?? [])]);
         await endOrphanedRuns();
+        await settleOrphanedTitles();
       }),
     );
   }

@@ -7,6 +7,9 @@ export const serverDir = resolve(import.meta.dirname, '..');
 /** The Node flags `pnpm start` gives the server (apps/server/package.json says the same). */
 export const SERVER_NODE_FLAGS = ['--max-semi-space-size=32'];
 
+/** The bundle `pnpm start` runs (`pnpm --filter @hearth/server build` writes it). */
+export const BUILT_SERVER = 'dist/main.js';
+
 export interface ServerProcess {
   child: ChildProcess;
   url: string;
@@ -19,12 +22,15 @@ export interface ServerProcessOptions {
   nodeArgs?: string[];
   /** Keep collecting output after start-up; off for long runs, whose pipes are then only drained. */
   keepOutput?: boolean;
+  /** Run the built bundle, as `pnpm start` does, instead of the sources under tsx (what tests change). */
+  built?: boolean;
 }
 
 /**
- * Runs `src/main.ts` as `pnpm start` does, in a process of its own: tsx as a loader, not its CLI
- * (which would fork a second process), so the child is the server — killing it kills the server
- * and /proc describes it. Resolves once it listens; rejects, with its output, if it exits first.
+ * Runs the server in a process of its own: the built bundle as `pnpm start` does, or `src/main.ts`
+ * with tsx as a loader, not its CLI (which would fork a second process), so the child is the
+ * server — killing it kills the server and /proc describes it. Resolves once it listens; rejects,
+ * with its output, if it exits first.
  */
 export function startServerProcess(
   env: Record<string, string>,
@@ -32,7 +38,11 @@ export function startServerProcess(
 ): Promise<ServerProcess> {
   const child = spawn(
     process.execPath,
-    [...SERVER_NODE_FLAGS, ...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'],
+    [
+      ...SERVER_NODE_FLAGS,
+      ...(options.nodeArgs ?? []),
+      ...(options.built ? [BUILT_SERVER] : ['--import', 'tsx', 'src/main.ts']),
+    ],
     { cwd: serverDir, env: { PATH: process.env.PATH ?? '', PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

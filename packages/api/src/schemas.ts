@@ -61,13 +61,20 @@ export const regenerateInput = z.object({ messageId: id('messageId'), model: mod
 /** A user message to write anew (the same rules as chat.send's text), answered from there. */
 export const editMessageInput = z.object({ messageId: id('messageId'), text: messageText, model: model.optional() });
 export const switchBranchInput = z.object({ messageId: id('messageId') });
+/** A model's name as `chat.models` lists it. */
+const modelName = sendInput.shape.model.unwrap();
 export const eventsInput = z.object({ runId: id('runId'), lastEventId: storedText().max(64).nullish() });
 export const runInput = z.object({ runId: id('runId') });
 export const historyInput = z
   .object({ conversationId: id('conversationId').optional(), cursor: cursor.optional(), limit: limit(50) })
   .default({ limit: 50 });
 export const conversationsInput = z.object({ cursor: cursor.optional(), limit: limit(20) }).default({ limit: 20 });
-export const createConversationInput = z.object({ title: title.optional() }).default({});
+export const createConversationInput = z.object({ title: title.optional(), model: modelName.optional() }).default({});
+export const setConversationModelInput = z.object({
+  conversationId: id('conversationId'),
+  model: modelName.nullable().describe("The model to answer with; null: the server's default."),
+});
+export const setAgentModelInput = z.object({ model: modelName });
 export const renameConversationInput = z.object({ conversationId: id('conversationId'), title });
 export const conversationInput = z.object({ conversationId: id('conversationId') });
 

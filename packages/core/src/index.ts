@@ -31,6 +31,8 @@ export { periodEnd, periodStart } from './billing/periods';
 export { costMicros, PriceTable } from './billing/prices';
 export { ChatService, type ChatServiceOptions } from './chat/chat-service';
 export { ChatStore } from './chat/chat-store';
+export { cleanTitle, TitleWriter } from './chat/conversation-titles';
+export { ModelCatalog, type OfferedModel } from './chat/model-catalog';
 export { RunHub } from './chat/run-hub';
 export { CompletionService, type CompletionServiceOptions } from './completions/completion-service';
 export { BUDGET_PERIODS, type BudgetPeriod } from './domain/budget';
@@ -42,6 +44,7 @@ export type {
   MemoryVersion,
   Message,
   MessageStatus,
+  ModelInfo,
   RunEvent,
   RunStatus,
   Usage,

@@ -124,6 +124,8 @@ async function followRun(options: {
   client: HearthClient;
   queryClient: QueryClient;
   memoryKey: readonly unknown[];
+  /** The conversations list, refreshed when a run reports `conversation.updated` (a new title). */
+  conversationsKey: readonly unknown[];
   run: StoredRun;
   signal: AbortSignal;
   save: (run: StoredRun) => void;
@@ -151,6 +153,8 @@ async function followRun(options: {
         options.save(run);
         if (data.type === 'memory.updated') {
           updateMemoryBlock(options.queryClient, options.memoryKey, data.block);
+        } else if (data.type === 'conversation.updated') {
+          void options.queryClient.invalidateQueries({ queryKey: options.conversationsKey });
         } else if (data.type === 'run.completed') {
           return options.onEnd(data.message, { usage: data.usage });
         } else if (data.type === 'run.failed') {
@@ -222,6 +226,7 @@ export function useChat(options: UseChatOptions = {}): UseChatResult {
         client,
         queryClient,
         memoryKey: trpc.agent.memory.queryOptions().queryKey,
+        conversationsKey: trpc.chat.conversations.pathKey(),
         run,
         signal: controller.signal,
         save: (next) => writeJson(storage, runKey, next),

@@ -9,7 +9,10 @@ export interface UseConversationsResult {
   error: unknown;
   hasMore: boolean;
   loadMore(): Promise<void>;
-  create(title?: string): Promise<Conversation>;
+  /** A new conversation; `model` (one of `chat.models`) is what it answers with, the server's default otherwise. */
+  create(title?: string, model?: string): Promise<Conversation>;
+  /** Chooses the model a conversation answers with; null: the server's default. */
+  setModel(conversationId: string, model: string | null): Promise<Conversation>;
   rename(conversationId: string, title: string): Promise<Conversation>;
   remove(conversationId: string): Promise<void>;
 }
@@ -27,7 +30,16 @@ export function useConversations(options: { pageSize?: number } = {}): UseConver
   );
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.chat.conversations.pathKey() });
   const create = useMutation({
-    mutationFn: (title?: string) => client.chat.createConversation.mutate(title ? { title } : {}),
+    mutationFn: (input: { title?: string | undefined; model?: string | undefined }) =>
+      client.chat.createConversation.mutate({
+        ...(input.title ? { title: input.title } : {}),
+        ...(input.model ? { model: input.model } : {}),
+      }),
+    onSuccess: refresh,
+  });
+  const setModel = useMutation({
+    mutationFn: (input: { conversationId: string; model: string | null }) =>
+      client.chat.setConversationModel.mutate(input),
     onSuccess: refresh,
   });
   const rename = useMutation({
@@ -48,7 +60,8 @@ export function useConversations(options: { pageSize?: number } = {}): UseConver
     loadMore: async () => {
       await list.fetchNextPage();
     },
-    create: create.mutateAsync,
+    create: (title, model) => create.mutateAsync({ title, model }),
+    setModel: (conversationId, model) => setModel.mutateAsync({ conversationId, model }),
     rename: (conversationId, title) => rename.mutateAsync({ conversationId, title }),
     remove: remove.mutateAsync,
   };

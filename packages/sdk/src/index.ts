@@ -26,6 +26,7 @@ export type {
   MemoryBlock,
   MemoryVersion,
   Message,
+  ModelInfo,
   RouterInputs,
   RouterOutputs,
   RunEvent,

@@ -22,6 +22,8 @@ export type SendResult = RouterOutputs['chat']['send'];
 /** A message as `chat.history` lists it: with `siblingIds`, every version of its point of the conversation. */
 export type HistoryMessage = RouterOutputs['chat']['history']['messages'][number];
 export type Conversation = RouterOutputs['chat']['createConversation'];
+/** A model the server offers (`chat.models`): window, output cap, prices per million tokens, the default. */
+export type ModelInfo = RouterOutputs['chat']['models']['models'][number];
 export type MemoryBlock = RouterOutputs['agent']['updateMemory'];
 export type MemoryVersion = RouterOutputs['agent']['memoryHistory']['versions'][number];
 export type ArchivalPassage = RouterOutputs['agent']['archival']['list']['passages'][number];

@@ -174,6 +174,12 @@ export async function startFakeLetta(options: FakeLettaOptions): Promise<FakeLet
     const rest = match[2] ?? '';
 
     if (rest === '' && method === 'GET') return reply(200, agentJson(agent));
+    if (rest === '' && method === 'PATCH') {
+      // The fields Hearth changes; the agent's next send calls its model under the new handle.
+      if (typeof input.model === 'string') agent.model = input.model;
+      if (typeof input.max_tokens === 'number') agent.maxTokens = input.max_tokens;
+      return reply(200, agentJson(agent));
+    }
     if (rest === '' && method === 'DELETE') {
       agents.delete(agent.id);
       return reply(200, { message: `Agent id=${agent.id} successfully deleted` });

@@ -113,6 +113,9 @@ async function main(): Promise<number> {
       LOGIN_MAX_ATTEMPTS_PER_IP: '100000',
       SENDS_PER_MINUTE_MAX: '100000',
       STREAMS_PER_USER_MAX: '100',
+      // A title may outlive its run (a stalled title request waits out LLM_IDLE_TIMEOUT_MS); one still
+      // in flight when the suite stops its instances would be counted as a reservation left behind.
+      CONVERSATION_TITLES: 'off',
     });
     const instances: Instance[] = ['a', 'b', 'c'].map((name) => ({ name, process: undefined, stopping: false }));
     const unexpectedExits: UnexpectedExit[] = [];

@@ -34,7 +34,8 @@ describe.each(setups)('budgets are never overspent ($name)', ({ location, twoPro
 
   beforeAll(async () => {
     llm = await startLlmTestServer({ respond: () => ({ ...ANSWER, ttftMs: 20 }) });
-    const llmClient = testLlmClient(llm, { connectTimeoutMs: 5_000, idleTimeoutMs: 10_000 });
+    // Answers are held back below until every send has reserved: long enough for a loaded machine.
+    const llmClient = testLlmClient(llm, { connectTimeoutMs: 60_000, idleTimeoutMs: 10_000 });
     server = await startTestServer({ store: location, llm: llmClient, env: { LLM_MAX_OUTPUT_TOKENS: '50' } });
     if (twoProcesses && location.kind === 'postgres') {
       second = await startProcess({
@@ -45,6 +46,7 @@ describe.each(setups)('budgets are never overspent ($name)', ({ location, twoPro
         LLM_API_KEY: 'k',
         LLM_MODEL: 'test-model',
         LLM_MAX_OUTPUT_TOKENS: '50',
+        LLM_CONNECT_TIMEOUT_MS: '60000',
         MODEL_PRICES_FILE: PRICES_FILE,
         HEARTH_DATA_DIR: server.hearth.config.dataDir,
         LOGIN_MAX_ATTEMPTS_PER_IP: '100000',
@@ -83,8 +85,16 @@ describe.each(setups)('budgets are never overspent ($name)', ({ location, twoPro
     for (let i = 0; i < 100; i += 1) conversations.push((await client.chat.createConversation.mutate({})).id);
 
     llm.reset();
-    // Slow answers, so that every reservation is taken before any is settled.
-    llm.setResponder(() => ({ ...ANSWER, ttftMs: 2_500 }));
+    // Every answer is held back until each run has reserved (it calls the model) or been refused, so
+    // no settlement frees budget while another run is still reserving, however slow the machine is.
+    let release = () => {};
+    const allReserved = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    llm.setResponder(async () => {
+      await allReserved;
+      return { ...ANSWER };
+    });
     const sends = await Promise.all(
       conversations.map(async (conversationId, i) => {
         const sender = clients[i % clients.length] ?? client;
@@ -92,9 +102,20 @@ describe.each(setups)('budgets are never overspent ($name)', ({ location, twoPro
         return { sender, sent };
       }),
     );
-    const outcomes = await Promise.all(
-      sends.map(({ sender, sent }) => collectRun(sender, sent.runId, { timeoutMs: 30_000 })),
+    let ended = 0;
+    const outcomesLater = Promise.all(
+      sends.map(async ({ sender, sent }) => {
+        const outcome = await collectRun(sender, sent.runId, { timeoutMs: 90_000 });
+        ended += 1;
+        return outcome;
+      }),
     );
+    const deadline = Date.now() + 45_000;
+    while (llm.callCount + ended < sends.length && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    release();
+    const outcomes = await outcomesLater;
     const completed = outcomes.filter((o) => o.terminal?.type === 'run.completed');
     const refused = outcomes.filter((o) => o.terminal?.type === 'run.failed');
 
@@ -121,7 +142,7 @@ describe.each(setups)('budgets are never overspent ($name)', ({ location, twoPro
     const usage = await client.user.usage.query({});
     expect(usage.totals.requests).toBe(K + 1);
     expect(Math.round(usage.totals.costUsd * 1_000_000)).toBe(Math.round(budget.spentUsd * 1_000_000));
-  }, 90_000);
+  }, 150_000);
 
   it.runIf(twoProcesses)('reports the end of a run live in the other process', async () => {
     const client = server.client();

@@ -46,6 +46,8 @@ describe.each(testDatabases())('another user’s ids answer as random ids do, on
         conversationId: ids.conversationId,
         title: 'mine now',
       }),
+    'chat.setConversationModel': () =>
+      caller.chat.setConversationModel.mutate({ conversationId: ids.conversationId, model: 'test-model' }),
     'chat.deleteConversation': () => caller.chat.deleteConversation.mutate({ conversationId: ids.conversationId }),
   });
 
@@ -85,13 +87,17 @@ describe.each(testDatabases())('another user’s ids answer as random ids do, on
     expect(await alice.chat.cancel.mutate({ runId: active.runId })).toMatchObject({ status: 'cancelled' });
     expect(await answersOf(idTakingCalls(bob, alicesIds))).toEqual(random);
     expect(random['chat.deleteConversation']).toMatchObject({ appCode: 'NOT_FOUND', httpStatus: 404 });
+    expect(random['chat.setConversationModel']).toMatchObject({ appCode: 'NOT_FOUND', httpStatus: 404 });
     expect(random['chat.events']).toMatchObject({ appCode: 'NOT_FOUND' });
     expect(random['chat.history cursor']).toMatchObject({ appCode: 'INVALID_INPUT' });
 
     // Nothing of Alice's changed, and a clientMessageId is the sender's own: Bob's starts Bob's run.
     const after = await alice.chat.history.query({ conversationId: conversation.id });
     expect(after.messages.map((m) => m.content).slice(0, 4)).toEqual(['one', 'first answer', 'two', 'second answer']);
-    expect((await alice.chat.conversations.query({})).conversations[0]).toMatchObject({ title: 'private' });
+    expect((await alice.chat.conversations.query({})).conversations[0]).toMatchObject({
+      title: 'private',
+      model: null,
+    });
   });
 
   it('keeps clientMessageIds per user', async () => {

@@ -83,8 +83,10 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
           'GET /api/v1/chat/runs/{runId}/events',
           'POST /api/v1/chat/runs/{runId}/cancel',
           'GET /api/v1/chat/history',
+          'GET /api/v1/chat/models',
           'GET /api/v1/chat/conversations',
           'POST /api/v1/chat/conversations',
+          'PUT /api/v1/chat/conversations/{id}/model',
           'PATCH /api/v1/chat/conversations/{id}',
           'DELETE /api/v1/chat/conversations/{id}',
           'GET /api/v1/user/profile',
@@ -96,6 +98,7 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
           'GET /api/v1/user/export',
           'POST /api/v1/user/delete-account',
           'GET /api/v1/agent/status',
+          'PUT /api/v1/agent/model',
           'GET /api/v1/agent/memory',
           'POST /api/v1/agent/memory',
           'GET /api/v1/agent/memory/history',
@@ -334,7 +337,7 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
           .filter(([, operation]) => operation.security)
           .map(([method]) => ({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, randomUUID()) })),
       );
-      expect(secured.length).toBe(39);
+      expect(secured.length).toBe(42);
       for (const { method, path } of secured) {
         const body = method === 'GET' || method === 'DELETE' ? {} : { body: {} };
         for (const bad of [null, 'garbage', expired, forged]) {

@@ -31,6 +31,27 @@ describe('the server process', () => {
     }
   }, 60_000);
 
+  it('runs as `pnpm start` runs it: the built bundle migrates, serves the web app and the API reference, and answers', async () => {
+    const built = await startProcess({ HEARTH_DATA_DIR: join(dataDir, 'built'), INIT_CWD: serverDir }, { built: true });
+    try {
+      const client = createHearthClient({ url: built.url });
+      await client.auth.register.mutate({ email: `built-${Date.now()}@example.com`, password: PASSWORD });
+      const { runId } = await client.chat.send.mutate({ text: 'hello from the bundle' });
+      const { terminal } = await collectRun(client, runId);
+      expect(terminal?.type).toBe('run.completed');
+      const page = await fetch(`${built.url}/`);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await page.text()).toContain('<div id="root">');
+      // The reference page and the script it loads from @scalar/api-reference, resolved at run time.
+      const docs = await (await fetch(`${built.url}/docs`)).text();
+      const script = /<script[^>]+src="([^"]+)"/.exec(docs)?.[1];
+      expect(script).toBeDefined();
+      expect((await fetch(new URL(script ?? '', built.url))).status).toBe(200);
+    } finally {
+      expect(await stop(built.child)).toBe(0);
+    }
+  }, 90_000);
+
   it('marks a run cut off by a crash as failed on the next start, keeping the user message', async () => {
     const env = { HEARTH_DATA_DIR: join(dataDir, 'crash'), INIT_CWD: serverDir, OFFLINE_WORD_DELAY_MS: '500' };
     const first = await startProcess(env);

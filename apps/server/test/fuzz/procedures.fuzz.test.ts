@@ -236,6 +236,24 @@ function arbitraries(ids: Ids): Record<string, fc.Arbitrary<unknown>> {
       marked(),
       fc.array(fc.jsonValue(), { maxLength: 3 }),
       fc.record({ title: badTitle }),
+      // Not a model the server offers, or not a model name at all.
+      fc.record({
+        title: marked(20),
+        model: fc.oneof(marked(50), unstorable, notString, hugeText(201), fc.constant('')),
+      }),
+    ),
+    'chat.models': noInput,
+    'chat.setConversationModel': fc.oneof(
+      notObject,
+      fc.record({
+        conversationId: fc.constant(ids.ownConversationId),
+        model: fc.oneof(marked(50), unstorable, notString, hugeText(201), fc.constant('')),
+      }),
+      fc.record({ conversationId: fc.constant(ids.ownConversationId) }),
+      fc.record({
+        conversationId: fc.oneof(v.conversationIdNotMine, notUuid),
+        model: fc.constantFrom(null, 'test-model'),
+      }),
     ),
     'chat.renameConversation': fc.oneof(
       notObject,
@@ -247,6 +265,13 @@ function arbitraries(ids: Ids): Record<string, fc.Arbitrary<unknown>> {
       fc.record({ conversationId: fc.oneof(v.conversationIdNotMine, notUuid) }),
     ),
     'agent.status': noInput,
+    // The built-in runtime has no agent-wide model: every input is refused, a well-formed one too.
+    'agent.setModel': fc.oneof(
+      notObject,
+      fc.record({
+        model: fc.oneof(marked(50), unstorable, notString, hugeText(201), fc.constantFrom('', 'test-model')),
+      }),
+    ),
     'agent.memory': noInput,
     'agent.updateMemory': fc.oneof(
       notObject,

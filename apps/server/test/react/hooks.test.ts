@@ -345,6 +345,15 @@ describe('useConversations', () => {
     await waitFor(() => expect(result.current.conversations.map((c) => c.title)).toContain('first'));
     await act(() => result.current.remove(made[1]?.id ?? ''));
     await waitFor(() => expect(result.current.conversations.map((c) => c.title)).not.toContain('two'));
+
+    // A model per conversation: one of chat.models, then back to the default.
+    const modelled = await act(() => result.current.create('modelled', 'hearth/offline'));
+    expect(modelled.model).toBe('hearth/offline');
+    await waitFor(() =>
+      expect(result.current.conversations.find((c) => c.id === modelled.id)?.model).toBe('hearth/offline'),
+    );
+    await act(() => result.current.setModel(modelled.id, null));
+    await waitFor(() => expect(result.current.conversations.find((c) => c.id === modelled.id)?.model).toBeNull());
   });
 });
 

@@ -53,6 +53,9 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     // And send back to back; chat-limits.test.ts tests the per-user limits.
     SENDS_PER_MINUTE_MAX: '100000',
     RUNS_PER_USER_MAX: '10000',
+    // A title is one more model call per new conversation: suites that script or count the model's
+    // calls would see it. titles.test.ts (and models.test.ts' Letta suite) turn them on.
+    CONVERSATION_TITLES: 'off',
     ...options.env,
   });
   const captured: string[] = [];

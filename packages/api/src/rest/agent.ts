@@ -5,6 +5,7 @@ import {
   memoryHistoryQuery,
   resetInput,
   revertMemoryInput,
+  setAgentModelInput,
   updateMemoryInput,
 } from '../schemas';
 import { bearerSecurity, jsonBody, jsonResponse, type RestEnv, type RestOptions, requireUser } from './context';
@@ -41,6 +42,22 @@ export function agentRoutes(options: RestOptions) {
         },
       }),
       async (c) => c.json(await deps.agent.status(c.get('user')), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'put',
+        path: '/model',
+        tags: ['agent'],
+        summary: 'Switch the caller’s agent to another model (Letta, where an agent has one model)',
+        description: 'On the built-in runtime models are chosen per conversation or per message: INVALID_INPUT there.',
+        security: bearerSecurity,
+        request: { body: jsonBody(setAgentModelInput) },
+        responses: {
+          200: jsonResponse(agentStatusSchema, 'The agent, with its new model'),
+          ...errorResponses(['INVALID_INPUT', ...AUTH, ...UPSTREAM], { body: true }),
+        },
+      }),
+      async (c) => c.json(await deps.agent.setModel(c.get('user'), c.req.valid('json').model), 200),
     )
     .openapi(
       createRoute({

@@ -10,6 +10,7 @@ import {
   renameConversationInput,
   runInput,
   sendInput,
+  setConversationModelInput,
   switchBranchInput,
 } from '../schemas';
 import { bearerSecurity, jsonBody, jsonResponse, type RestEnv, type RestOptions, requireUser } from './context';
@@ -21,6 +22,7 @@ import {
   conversationsSchema,
   eventStreamDescription,
   historySchema,
+  modelsSchema,
   okSchema,
   sendResultSchema,
   switchedBranchSchema,
@@ -210,6 +212,20 @@ export function chatRoutes(options: RestOptions) {
     .openapi(
       createRoute({
         method: 'get',
+        path: '/models',
+        tags: ['chat'],
+        summary: 'The models a message or a conversation may name, with their windows and prices',
+        security: bearerSecurity,
+        responses: {
+          200: jsonResponse(modelsSchema, 'The models; `default` marks the one used when none is named'),
+          ...errorResponses([...AUTH]),
+        },
+      }),
+      async (c) => c.json(await deps.chat.models(c.get('user')), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
         path: '/conversations',
         tags: ['chat'],
         summary: 'The caller’s conversations, most recently active first',
@@ -235,9 +251,28 @@ export function chatRoutes(options: RestOptions) {
           ...errorResponses(['INVALID_INPUT', ...AUTH], { body: true }),
         },
       }),
+      async (c) => c.json(await deps.chat.createConversation(c.get('user'), c.req.valid('json')), 201),
+    )
+    .openapi(
+      createRoute({
+        method: 'put',
+        path: '/conversations/{id}/model',
+        tags: ['chat'],
+        summary: 'Choose the model a conversation answers with',
+        description: '`model: null` goes back to the server’s default. A message may still name its own.',
+        security: bearerSecurity,
+        request: {
+          params: conversationPath,
+          body: jsonBody(setConversationModelInput.pick({ model: true })),
+        },
+        responses: {
+          200: jsonResponse(conversationSchema, 'The conversation, with its model'),
+          ...errorResponses(['INVALID_INPUT', ...AUTH, 'NOT_FOUND'], { body: true }),
+        },
+      }),
       async (c) => {
-        const { title } = c.req.valid('json');
-        return c.json(await deps.chat.createConversation(c.get('user'), title ?? null), 201);
+        const { id } = c.req.valid('param');
+        return c.json(await deps.chat.setConversationModel(c.get('user'), id, c.req.valid('json').model), 200);
       },
     )
     .openapi(

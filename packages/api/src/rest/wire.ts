@@ -78,11 +78,23 @@ export const conversationSchema = z
   .object({
     id: z.string(),
     title: z.string().nullable(),
+    model: z.string().nullable().describe("The model it answers with; null: the server's default."),
     createdAt: isoDate,
     lastActiveAt: isoDate,
     messageCount: z.number(),
   })
   .openapi('Conversation');
+const modelInfo = z
+  .object({
+    id: z.string(),
+    contextWindow: z.number(),
+    maxOutputTokens: z.number().nullable().describe('null when the price map does not say.'),
+    inputUsdPerMillionTokens: z.number(),
+    outputUsdPerMillionTokens: z.number(),
+    default: z.boolean().describe('Used when neither the send nor the conversation names a model.'),
+  })
+  .openapi('ModelInfo');
+export const modelsSchema = z.object({ models: z.array(modelInfo) });
 const memoryBlock = z
   .object({
     label: z.string(),
@@ -155,6 +167,7 @@ export const runEventSchema = z
     }),
     z.object({ type: z.literal('memory.updated'), block: memoryBlock, versionId: z.string() }),
     usage.extend({ type: z.literal('usage') }),
+    z.object({ type: z.literal('conversation.updated'), conversation: conversationSchema }),
     z.object({ type: z.literal('run.completed'), message, usage }),
     z.object({
       type: z.literal('run.failed'),

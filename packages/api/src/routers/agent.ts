@@ -5,12 +5,17 @@ import {
   memoryHistoryInput,
   resetInput,
   revertMemoryInput,
+  setAgentModelInput,
   updateMemoryInput,
 } from '../schemas';
 import { authedProcedure } from '../trpc';
 
 export const agentProcedures = {
   status: authedProcedure.query(({ ctx }) => ctx.deps.agent.status(ctx.user)),
+
+  setModel: authedProcedure
+    .input(setAgentModelInput)
+    .mutation(({ ctx, input }) => ctx.deps.agent.setModel(ctx.user, input.model)),
 
   memory: authedProcedure.query(({ ctx }) => ctx.deps.agent.memory(ctx.user)),
 

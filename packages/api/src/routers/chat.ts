@@ -12,6 +12,7 @@ import {
   renameConversationInput,
   runInput,
   sendInput,
+  setConversationModelInput,
   switchBranchInput,
 } from '../schemas';
 import { authedProcedure } from '../trpc';
@@ -60,9 +61,15 @@ export const chatProcedures = {
     .input(conversationsInput)
     .query(({ ctx, input }) => ctx.deps.chat.conversations(ctx.user, input)),
 
+  models: authedProcedure.query(({ ctx }) => ctx.deps.chat.models(ctx.user)),
+
   createConversation: authedProcedure
     .input(createConversationInput)
-    .mutation(({ ctx, input }) => ctx.deps.chat.createConversation(ctx.user, input.title ?? null)),
+    .mutation(({ ctx, input }) => ctx.deps.chat.createConversation(ctx.user, input)),
+
+  setConversationModel: authedProcedure
+    .input(setConversationModelInput)
+    .mutation(({ ctx, input }) => ctx.deps.chat.setConversationModel(ctx.user, input.conversationId, input.model)),
 
   renameConversation: authedProcedure
     .input(renameConversationInput)

@@ -1,4 +1,5 @@
 import type { ChatStore } from '../chat/chat-store';
+import type { ModelCatalog } from '../chat/model-catalog';
 import type { RunHub } from '../chat/run-hub';
 import type { MemoryBlock, MemoryVersion } from '../domain/chat';
 import { AppError } from '../domain/errors';
@@ -18,7 +19,16 @@ export class AgentService implements AgentOperations {
     private readonly runtime: AgentRuntime,
     private readonly chat: ChatStore,
     private readonly hub: RunHub,
+    /** The models an agent may be switched to (agent.setModel, Letta). */
+    private readonly models?: ModelCatalog,
   ) {}
+
+  /** Letta: switches the user's agent, for every conversation, to another offered model. */
+  async setModel(caller: AuthenticatedUser, model: string): Promise<AgentStatus> {
+    if (this.runtime.modelPerAgent) this.models?.check(model);
+    await this.runtime.setModel(caller.id, model);
+    return this.status(caller);
+  }
 
   async status(caller: AuthenticatedUser): Promise<AgentStatus> {
     await this.runtime.ensureAgent(caller.id);
@@ -32,7 +42,8 @@ export class AgentService implements AgentOperations {
     return {
       agentId: agent.agentId,
       backend: this.runtime.backend,
-      model: agent.model,
+      // Letta: the agent's own model. Built-in: the model a conversation without one answers with.
+      model: this.runtime.modelPerAgent ? agent.model : (this.models?.defaultModel ?? agent.model),
       createdAt: agent.createdAt,
       lastActiveAt: agent.lastActiveAt,
       messageCount,

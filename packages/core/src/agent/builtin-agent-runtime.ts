@@ -26,6 +26,8 @@ export interface BuiltinRuntimeOptions {
   maxSteps: number;
   contextWindow: number;
   maxOutputTokens: number;
+  /** Each offered model's window and output cap, when they differ from the default's above. */
+  limitsFor?: (model: string) => { contextWindow: number; maxOutputTokens: number } | undefined;
   /**
    * Output tokens a step reserves at a time, extending its reservation while the answer streams:
    * concurrent steps then hold only what they may soon use. Unset: the whole cap at once.
@@ -44,6 +46,7 @@ function toInfo(agent: AgentRecord): AgentInfo {
 /** A Letta-style agent run in-process: core memory in the system prompt, memory tools, a tool loop. */
 export class BuiltinAgentRuntime implements AgentRuntime {
   readonly backend = 'builtin' as const;
+  readonly modelPerAgent = false;
 
   constructor(private readonly options: BuiltinRuntimeOptions) {}
 
@@ -93,6 +96,20 @@ export class BuiltinAgentRuntime implements AgentRuntime {
     }
   }
 
+  async setModel(): Promise<AgentInfo> {
+    throw new AppError(
+      'INVALID_INPUT',
+      'Here the model is chosen per conversation (chat.setConversationModel) or per message (chat.send).',
+      { fieldErrors: { model: ['This agent backend has no agent-wide model.'] } },
+    );
+  }
+
+  /** The window and output cap of a turn's model. */
+  private limits(model: string): { contextWindow: number; maxOutputTokens: number } {
+    const { contextWindow, maxOutputTokens, limitsFor } = this.options;
+    return limitsFor?.(model) ?? { contextWindow, maxOutputTokens };
+  }
+
   async deleteAgent(userId: string): Promise<void> {
     this.options.store.forget(userId);
   }
@@ -102,7 +119,8 @@ export class BuiltinAgentRuntime implements AgentRuntime {
   }
 
   async runTurn(turn: AgentTurn): Promise<{ usage: Usage }> {
-    const { store, llm, ledger, maxSteps, contextWindow, maxOutputTokens } = this.options;
+    const { store, llm, ledger, maxSteps } = this.options;
+    const { contextWindow, maxOutputTokens } = this.limits(turn.model);
     const agent = await store.ensure(turn.userId, llm.defaultModel);
     let blocks = await store.blocks(agent.id);
     const apiKey = await this.options.apiKeyFor?.(turn.userId);
@@ -181,7 +199,8 @@ export class BuiltinAgentRuntime implements AgentRuntime {
   ): Promise<{ summary: string | null; history: LlmMessage[] }> {
     const history: LlmMessage[] = turn.history.map(({ role, content }) => ({ role, content }));
     const current: LlmMessage[] = [{ role: 'user', content: turn.userMessage }];
-    const evict = messagesToEvict({ role: 'system', content: system }, history, current, this.options.contextWindow);
+    const { contextWindow } = this.limits(turn.model);
+    const evict = messagesToEvict({ role: 'system', content: system }, history, current, contextWindow);
     if (evict === 0) return { summary: turn.summary, history };
     const evicted = turn.history.slice(0, evict);
     const throughSeq = evicted.at(-1)?.seq ?? 0;

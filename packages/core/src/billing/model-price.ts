@@ -4,4 +4,6 @@ export interface ModelPrice {
   outputUsdPerToken: number;
   contextWindow: number;
   maxOutputTokens: number;
+  /** The price map did not say: `maxOutputTokens` is a guess, and chat.models says null. */
+  maxOutputTokensUnknown?: true;
 }

@@ -53,6 +53,7 @@ export class PriceTable {
         outputUsdPerToken: output,
         contextWindow: typeof window === 'number' ? window : 128_000,
         maxOutputTokens: typeof maxOutput === 'number' ? maxOutput : 4_096,
+        ...(typeof maxOutput === 'number' ? {} : { maxOutputTokensUnknown: true as const }),
       };
     }
     return prices;

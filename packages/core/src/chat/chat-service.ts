@@ -1,9 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Conversation, isTerminal, type Message, type RunEvent, type RunStatus, type Usage } from '../domain/chat';
+import {
+  type Conversation,
+  isTerminal,
+  type Message,
+  type ModelInfo,
+  type RunEvent,
+  type RunStatus,
+  type Usage,
+} from '../domain/chat';
 import { AppError, isAppError } from '../domain/errors';
 import type { AuthenticatedUser } from '../domain/user';
-import type { AgentRuntime, TurnEvent } from '../ports/agent-runtime';
+import type { AgentInfo, AgentRuntime, TurnEvent } from '../ports/agent-runtime';
 import type { ChatOperations, EditInput, RegenerateInput, SendInput, SendOrigin, StreamedEvent } from '../ports/chat';
 import type { Clock } from '../ports/clock';
 import type { RateLimiter } from '../ports/rate-limiter';
@@ -19,7 +27,10 @@ import {
   runActiveError,
   type StartedRun,
 } from './chat-store';
+import type { ConversationSettings } from './conversation-states';
+import type { TitleWriter } from './conversation-titles';
 import { DeltaCoalescer } from './delta-coalescer';
+import type { ModelCatalog } from './model-catalog';
 import type { RunHub } from './run-hub';
 import { runEndedEarly, runEndTraced, runSpanAttributes } from './run-tracing';
 
@@ -35,8 +46,13 @@ export interface ChatServiceOptions {
   runtime: AgentRuntime;
   clock: Clock;
   logger: ChatLogger;
-  /** Models a client may ask for; the first is the default. */
-  models: readonly string[];
+  /** Models a client may ask for, with their prices; the first is the default. */
+  models: ModelCatalog;
+  /**
+   * Writes the title of a conversation that has none, from its first message, beside the answer.
+   * Unset: conversations keep the title the user gives them.
+   */
+  titles?: TitleWriter | null | undefined;
   /** Earlier messages loaded as a turn's history (the runtime trims them to the context window). */
   historyLimit: number;
   /** Text deltas within this long of the last one sent are merged into one event (see DeltaCoalescer). */
@@ -89,6 +105,8 @@ const STREAM_RETRY_AFTER_SECONDS = 5;
 export class ChatService implements ChatOperations {
   /** Sends of each user admitted in this process and not yet in the hub (or failed). */
   private readonly starting = new Map<string, number>();
+  /** Runs whose title is being written here: they beat while it is, even after the run ended. */
+  private readonly titling = new Set<string>();
 
   constructor(private readonly options: ChatServiceOptions) {}
 
@@ -151,83 +169,24 @@ export class ChatService implements ChatOperations {
     return release;
   }
 
-  /**
-   * A new run answering the conversation's last user message again (`messageId`: the last answer, or
-   * that message). Admitted, stored, billed and streamed as a send is; the old answer stays, a version.
-   */
-  async regenerate(caller: AuthenticatedUser, input: RegenerateInput, origin: SendOrigin = {}): Promise<StartedRun> {
-    const releaseStart = await this.admitSend(caller.id);
-    try {
-      const model = this.modelFor(input.model);
-      await this.options.runtime.ensureAgent(caller.id);
-      const started = await this.options.store.startRegenerate({
-        userId: caller.id,
-        messageId: input.messageId,
-        model,
-      });
-      return this.launch(caller, branchStarted(started), model, origin);
-    } finally {
-      releaseStart();
-    }
-  }
-
-  /**
-   * A new version of the user message `messageId` with `text`, and a run answering it from there, as a
-   * send is run. The edited message and what followed it stay, on their own branch.
-   */
-  async editMessage(caller: AuthenticatedUser, input: EditInput, origin: SendOrigin = {}): Promise<StartedRun> {
-    const releaseStart = await this.admitSend(caller.id);
-    try {
-      const model = this.modelFor(input.model);
-      await this.options.runtime.ensureAgent(caller.id);
-      const started = await this.options.store.startEdit({
-        userId: caller.id,
-        messageId: input.messageId,
-        text: input.text,
-        model,
-      });
-      return this.launch(caller, branchStarted(started), model, origin);
-    } finally {
-      releaseStart();
-    }
-  }
-
-  /** Shows (and answers from) the branch through `messageId`: its newest version at each point below. */
-  async switchBranch(
-    caller: AuthenticatedUser,
-    messageId: string,
-  ): Promise<{ conversationId: string; leafId: string }> {
-    const switched = await this.options.store.switchBranch(caller.id, messageId);
-    if ('conflict' in switched) {
-      if (switched.conflict === 'run_active') throw runActiveError();
-      throw new AppError('NOT_FOUND', 'That message does not exist.');
-    }
-    return switched;
-  }
-
-  private modelFor(asked: string | undefined): string {
-    const { models } = this.options;
-    const model = asked ?? models[0] ?? '';
-    if (!models.includes(model)) {
-      throw new AppError('INVALID_INPUT', `The model "${model}" is not available here.`, {
-        fieldErrors: { model: [`Available: ${models.join(', ')}`] },
-      });
-    }
-    return model;
-  }
-
   private async start(caller: AuthenticatedUser, input: SendInput, origin: SendOrigin): Promise<StartedRun> {
-    const { store, runtime } = this.options;
-    const model = this.modelFor(input.model);
-    await runtime.ensureAgent(caller.id);
-    const start = (conversationId: string) =>
-      store.startRun({
+    const { store, runtime, models } = this.options;
+    if (input.model !== undefined) models.check(input.model);
+    const agent = await runtime.ensureAgent(caller.id);
+    let model = '';
+    let untitled = false;
+    const start = async (conversationId: string) => {
+      const settings = await store.conversationSettings(caller.id, conversationId);
+      model = this.modelFor(agent, input.model, settings);
+      untitled = settings !== null && !settings.titled;
+      return store.startRun({
         userId: caller.id,
         conversationId,
         text: input.text,
         model,
         clientMessageId: input.clientMessageId,
       });
+    };
     let started = await start(input.conversationId ?? (await store.defaultConversationId(caller.id)));
     if (!input.conversationId && 'conflict' in started && started.conflict === 'no_conversation') {
       // The remembered default conversation was deleted (perhaps by another process): find or make it anew.
@@ -242,7 +201,70 @@ export class ChatService implements ChatOperations {
       }
       throw runActiveError();
     }
-    return this.launch(caller, started, model, origin);
+    return this.launch(caller, started, model, origin, untitled);
+  }
+
+  /**
+   * A new run answering the conversation's last user message again (`messageId`: the last answer, or
+   * that message). Admitted, stored, billed and streamed as a send is; the old answer stays, a version.
+   */
+  async regenerate(caller: AuthenticatedUser, input: RegenerateInput, origin: SendOrigin = {}): Promise<StartedRun> {
+    const releaseStart = await this.admitSend(caller.id);
+    try {
+      const { model, untitled } = await this.rerunModel(caller, input.messageId, input.model);
+      const started = await this.options.store.startRegenerate({
+        userId: caller.id,
+        messageId: input.messageId,
+        model,
+      });
+      return await this.launch(caller, branchStarted(started), model, origin, untitled);
+    } finally {
+      releaseStart();
+    }
+  }
+
+  /**
+   * A new version of the user message `messageId` with `text`, and a run answering it from there, as a
+   * send is run. The edited message and what followed it stay, on their own branch.
+   */
+  async editMessage(caller: AuthenticatedUser, input: EditInput, origin: SendOrigin = {}): Promise<StartedRun> {
+    const releaseStart = await this.admitSend(caller.id);
+    try {
+      const { model, untitled } = await this.rerunModel(caller, input.messageId, input.model);
+      const started = await this.options.store.startEdit({
+        userId: caller.id,
+        messageId: input.messageId,
+        text: input.text,
+        model,
+      });
+      return await this.launch(caller, branchStarted(started), model, origin, untitled);
+    } finally {
+      releaseStart();
+    }
+  }
+
+  /** Shows (and answers from) the branch through `messageId`: its newest version at each point below. */
+  async switchBranch(
+    caller: AuthenticatedUser,
+    messageId: string,
+  ): Promise<{ conversationId: string; leafId: string }> {
+    const switched = await this.options.store.switchBranch(caller.id, messageId);
+    if ('conflict' in switched) {
+      if (switched.conflict === 'run_active') throw runActiveError();
+      throw notFoundMessage();
+    }
+    return switched;
+  }
+
+  /** A regenerate's or an edit's model, chosen as a send's is in the message's conversation. */
+  private async rerunModel(caller: AuthenticatedUser, messageId: string, requested: string | undefined) {
+    const { store, runtime, models } = this.options;
+    if (requested !== undefined) models.check(requested);
+    const agent = await runtime.ensureAgent(caller.id);
+    const conversationId = await store.conversationOfMessage(caller.id, messageId);
+    if (!conversationId) throw notFoundMessage();
+    const settings = await store.conversationSettings(caller.id, conversationId);
+    return { model: this.modelFor(agent, requested, settings), untitled: settings !== null && !settings.titled };
   }
 
   /** Runs a stored start in the background; answers once its message and run are stored. */
@@ -251,6 +273,7 @@ export class ChatService implements ChatOperations {
     started: RunStart,
     model: string,
     origin: SendOrigin,
+    untitled: boolean,
   ): Promise<StartedRun> {
     const { stored, ...run } = started;
     const { hub } = this.options;
@@ -259,8 +282,9 @@ export class ChatService implements ChatOperations {
     // the model request, not this response, is what the first token waits for (the client
     // subscribes while the model thinks).
     // Its span is a child of the request's, and outlives it: the run streams on after send answers.
+    const writeTitle = untitled && Boolean(this.options.titles);
     void inSpan('chat.run', runSpanAttributes(run, caller.id, model, origin.requestId), () =>
-      this.execute(caller.id, run, stored, model, signal, origin.requestId ?? null),
+      this.execute(caller.id, run, stored, model, signal, origin.requestId ?? null, writeTitle),
     );
     await stored.catch((error: unknown) => {
       // Never stored, so never started as far as anyone knows: stop the model call, keep no trace.
@@ -268,6 +292,32 @@ export class ChatService implements ChatOperations {
       throw error;
     });
     return run;
+  }
+
+  /**
+   * The model of a send: the one it names, else its conversation's (while the server still offers
+   * it), else the default. Where an agent has one model (Letta) it is that model, and a send naming
+   * another is refused: switching it is agent.setModel's, for every conversation at once.
+   */
+  private modelFor(agent: AgentInfo, requested: string | undefined, settings: ConversationSettings | null): string {
+    const { runtime, models } = this.options;
+    if (runtime.modelPerAgent) {
+      if (requested !== undefined && requested !== agent.model) {
+        throw new AppError(
+          'INVALID_INPUT',
+          `Your agent answers every conversation with "${agent.model}": switch it with agent.setModel.`,
+          { fieldErrors: { model: [`This agent backend runs one model per agent: "${agent.model}".`] } },
+        );
+      }
+      return agent.model;
+    }
+    if (requested !== undefined) return requested;
+    const chosen = settings?.model;
+    return chosen && models.has(chosen) ? chosen : models.defaultModel;
+  }
+
+  async models(_caller: AuthenticatedUser): Promise<{ models: ModelInfo[] }> {
+    return { models: this.options.models.list() };
   }
 
   /**
@@ -316,6 +366,11 @@ export class ChatService implements ChatOperations {
     return { runId, status: run.status };
   }
 
+  /** The runs this process is writing a title for (see ChatStore.endedRunsHoldingReservations). */
+  titlingRunIds(): string[] {
+    return [...this.titling];
+  }
+
   /** Ends every queued or running run of the user (an operator disabled the account), here or where it runs. */
   async cancelUserRuns(userId: string): Promise<number> {
     const { store, hub, signals } = this.options;
@@ -338,8 +393,32 @@ export class ChatService implements ChatOperations {
     return this.options.store.listConversations(caller.id, input.cursor, input.limit);
   }
 
-  createConversation(caller: AuthenticatedUser, title: string | null): Promise<Conversation> {
-    return this.options.store.createConversation(caller.id, title);
+  createConversation(
+    caller: AuthenticatedUser,
+    input: { title?: string | undefined; model?: string | undefined },
+  ): Promise<Conversation> {
+    const model = input.model === undefined ? null : this.conversationModel(input.model);
+    return this.options.store.createConversation(caller.id, input.title ?? null, model);
+  }
+
+  setConversationModel(caller: AuthenticatedUser, conversationId: string, model: string | null): Promise<Conversation> {
+    return this.options.store.setConversationModel(
+      caller.id,
+      conversationId,
+      model === null ? null : this.conversationModel(model),
+    );
+  }
+
+  /** A model a conversation may keep: an offered one, where models are chosen per conversation. */
+  private conversationModel(model: string): string {
+    if (this.options.runtime.modelPerAgent) {
+      throw new AppError(
+        'INVALID_INPUT',
+        'Here your agent has one model for every conversation: switch it with agent.setModel.',
+        { fieldErrors: { model: ['This agent backend runs one model per agent.'] } },
+      );
+    }
+    return this.options.models.check(model);
   }
 
   renameConversation(caller: AuthenticatedUser, conversationId: string, title: string): Promise<Conversation> {
@@ -357,13 +436,19 @@ export class ChatService implements ChatOperations {
     model: string,
     signal: AbortSignal,
     requestId: string | null,
+    writeTitle: boolean,
   ): Promise<void> {
     const { store, hub, runtime, clock, logger, historyLimit } = this.options;
     const runId = started.runId;
     const startedAt = performance.now();
     const ids = { requestId, userId, runId };
     const events = new DeltaCoalescer((event) => hub.publish(runId, event), this.options.deltaBatchMs);
-    const publish = (event: RunEvent) => events.push(event);
+    // Nothing follows the terminal event: a title stored after it is only in the store.
+    let ended = false;
+    const publish = (event: RunEvent) => {
+      if (!ended) events.push(event);
+    };
+    const title = writeTitle ? this.titleBeside(userId, started, model, stored, signal, ids, publish) : null;
     const record = {
       id: runId,
       userId,
@@ -419,6 +504,8 @@ export class ChatService implements ChatOperations {
         accepted: succeeds(stored),
         signal,
         emit: (event: TurnEvent) => {
+          // The answer's first step holds its grant by now: the title's reservation cannot take it.
+          title?.start();
           // After a cancel only the bill of the interrupted step still comes through.
           if (signal.aborted && event.type !== 'usage') return;
           if (event.type === 'text.delta') {
@@ -434,6 +521,7 @@ export class ChatService implements ChatOperations {
         },
       });
       if (signal.aborted) throw new DOMException('cancelled', 'AbortError');
+      title?.start();
       await stored;
       await saving;
       const message = await store.finishRun({
@@ -445,8 +533,13 @@ export class ChatService implements ChatOperations {
         firstTokenAt,
       });
       if (!message) throw new Error('a completed run stored no message');
+      // A title still being written goes on after the run, and is stored without an event.
+      title?.outliveRun();
       publish({ type: 'run.completed', message, usage });
+      ended = true;
     } catch (error) {
+      // A run that ends early ends its title too, and settles its bill before the run's end is told.
+      await title?.stop();
       events.flush();
       // A run whose start was never stored has nothing to end: send answered with the error.
       if (!(await succeeds(stored))) return;
@@ -463,6 +556,7 @@ export class ChatService implements ChatOperations {
         });
         return 'failed' as const;
       });
+      ended = true;
     }
     // Sizes and times only: what was said stays out of the logs.
     logger.info(
@@ -478,6 +572,60 @@ export class ChatService implements ChatOperations {
       'run ended',
     );
     runEndTraced(outcome, usage);
+  }
+
+  /**
+   * The title of an untitled conversation, written from the run's user message beside the answer.
+   * `start` begins it (once the answer holds its first grant); once stored it is published as
+   * `conversation.updated` if the run has not ended yet. `stop` cuts it short with a run that ends
+   * early, and resolves once its step is settled; after `outliveRun` (the run completed) it goes
+   * on unbound from the run's cancel. Its failure is never the run's: it is no title.
+   */
+  private titleBeside(
+    userId: string,
+    started: StartedRun,
+    model: string,
+    stored: Promise<void>,
+    runSignal: AbortSignal,
+    ids: { requestId: string | null; userId: string; runId: string },
+    publish: (event: RunEvent) => void,
+  ): { start(): void; outliveRun(): void; stop(): Promise<void> } {
+    const { titles, store, logger } = this.options;
+    const stop = new AbortController();
+    const stopWithRun = () => stop.abort();
+    runSignal.addEventListener('abort', stopWithRun, { once: true });
+    let writing: Promise<void> | null = null;
+    return {
+      start: () => {
+        // A run cancelled before its answer began gets no title: nothing to reserve for.
+        if (writing || !titles || stop.signal.aborted) return;
+        this.titling.add(started.runId);
+        writing = titles
+          .write({
+            userId,
+            runId: started.runId,
+            model,
+            text: started.userMessage.content,
+            signal: stop.signal,
+            accepted: succeeds(stored),
+          })
+          .then(async (title) => {
+            if (!title || stop.signal.aborted || !(await succeeds(stored))) return;
+            const conversation = await store.setGeneratedTitle(userId, started.conversationId, title);
+            if (conversation) publish({ type: 'conversation.updated', conversation });
+          })
+          .catch((error: unknown) => logger.warn({ ...ids, err: error }, 'could not store a conversation title'))
+          .finally(() => {
+            runSignal.removeEventListener('abort', stopWithRun);
+            this.titling.delete(started.runId);
+          });
+      },
+      outliveRun: () => runSignal.removeEventListener('abort', stopWithRun),
+      stop: async () => {
+        stop.abort();
+        await writing;
+      },
+    };
   }
 
   private async endEarly(
@@ -570,6 +718,8 @@ export class ChatService implements ChatOperations {
   }
 }
 
+const notFoundMessage = () => new AppError('NOT_FOUND', 'That message does not exist.');
+
 /** A regenerate's or an edit's start, or the error its refusal is to the caller. */
 function branchStarted(started: RunStart | { conflict: BranchConflict }): RunStart {
   if (!('conflict' in started)) return started;
@@ -587,7 +737,7 @@ function branchStarted(started: RunStart | { conflict: BranchConflict }): RunSta
         fieldErrors: { messageId: ['Pass the id of one of your messages; regenerate an answer instead.'] },
       });
     default:
-      throw new AppError('NOT_FOUND', 'That message does not exist.');
+      throw notFoundMessage();
   }
 }
 

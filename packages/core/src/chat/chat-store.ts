@@ -5,9 +5,9 @@ import { AppError } from '../domain/errors';
 import type { Clock } from '../ports/clock';
 import { type Database, queryRows } from '../store/database';
 import { isUniqueViolation } from '../store/errors';
-import { conversationSummaries, conversations, messages, runs } from '../store/schema';
+import { conversationSummaries, conversations, messages, reservations, runs } from '../store/schema';
 import { ContextCache } from './context-cache';
-import { ConversationStates } from './conversation-states';
+import { type ConversationSettings, ConversationStates } from './conversation-states';
 import { conversationsCursor, decodeCursor, encodeCursor, historyCursor, invalidCursor } from './cursor';
 import { MICROS_PER_USD, toConversation, toMessage } from './message-row';
 
@@ -137,20 +137,72 @@ export class ChatStore {
     return this.defaultConversation(userId);
   }
 
-  async createConversation(userId: string, title: string | null): Promise<Conversation> {
-    const [row] = await this.db.insert(conversations).values({ id: randomUUID(), userId, title }).returning();
+  async createConversation(userId: string, title: string | null, model: string | null = null): Promise<Conversation> {
+    const [row] = await this.db.insert(conversations).values({ id: randomUUID(), userId, title, model }).returning();
     if (!row) throw new Error('insert returned no row');
     this.states?.started(row.id, userId, null);
+    this.states?.remember(row.id, { model, titled: title !== null });
     return toConversation(row);
   }
 
   async renameConversation(userId: string, conversationId: string, title: string): Promise<Conversation> {
+    return this.updateConversation(userId, conversationId, { title });
+  }
+
+  async setConversationModel(userId: string, conversationId: string, model: string | null): Promise<Conversation> {
+    return this.updateConversation(userId, conversationId, { model });
+  }
+
+  private async updateConversation(
+    userId: string,
+    conversationId: string,
+    set: { title?: string; model?: string | null },
+  ): Promise<Conversation> {
     const [row] = await this.db
       .update(conversations)
-      .set({ title })
+      .set(set)
       .where(and(eq(conversations.id, conversationId), eq(conversations.userId, userId)))
       .returning();
     if (!row) throw notFound('conversation');
+    this.states?.remember(row.id, { model: row.model, titled: row.title !== null });
+    return toConversation(row);
+  }
+
+  /**
+   * The conversation's model and whether it has a title, for a send; from memory on the embedded
+   * store once known. Null when it is not the user's (the send then answers NOT_FOUND).
+   */
+  async conversationSettings(userId: string, conversationId: string): Promise<ConversationSettings | null> {
+    const known = this.states?.settings(conversationId, userId);
+    if (known) return known;
+    const [row] = await this.db
+      .select({ model: conversations.model, title: conversations.title })
+      .from(conversations)
+      .where(and(eq(conversations.id, conversationId), eq(conversations.userId, userId)));
+    if (!row) return null;
+    const settings = { model: row.model, titled: row.title !== null };
+    this.states?.remember(conversationId, settings);
+    return settings;
+  }
+
+  /**
+   * Gives an untitled conversation the title its first answer earned. A title the user set (even a
+   * moment ago, in another process) is never replaced: null when the conversation has one or is gone.
+   */
+  async setGeneratedTitle(userId: string, conversationId: string, title: string): Promise<Conversation | null> {
+    const [row] = await this.db
+      .update(conversations)
+      .set({ title })
+      .where(
+        and(
+          eq(conversations.id, conversationId),
+          eq(conversations.userId, userId),
+          sql`${conversations.title} is null`,
+        ),
+      )
+      .returning();
+    if (!row) return null;
+    this.states?.remember(row.id, { model: row.model, titled: true });
     return toConversation(row);
   }
 
@@ -317,6 +369,15 @@ export class ChatStore {
           select run.id, (select seq::float8 from msg) as seq, (select parent_id from msg) as parent_id from run`,
     );
     return row ? { seq: Number(row.seq), parentId: row.parent_id } : null;
+  }
+
+  /** The conversation a message of the user's is in; null when the message is not the user's. */
+  async conversationOfMessage(userId: string, messageId: string): Promise<string | null> {
+    const [row] = await this.db
+      .select({ conversationId: messages.conversationId })
+      .from(messages)
+      .where(and(eq(messages.id, messageId), eq(messages.userId, userId)));
+    return row?.conversationId ?? null;
   }
 
   /**
@@ -818,6 +879,29 @@ export class ChatStore {
       // The database's clock, for every process alike: hosts whose clocks disagree must not end each other's runs.
       .set({ heartbeatAt: sql`now()` })
       .where(inArray(runs.id, [...runIds]));
+  }
+
+  /**
+   * Runs that have ended but still hold a reservation whose process stopped beating them: only a
+   * title outlives its run (ChatService beats the runs it is titling), so these are titles of a dead
+   * process, whose reservations are to be settled for what they received. `ownInstance` as in
+   * failOrphanedRuns.
+   */
+  async endedRunsHoldingReservations(staleForMs: number, ownInstance?: string): Promise<string[]> {
+    const rows = await this.db
+      .selectDistinct({ id: runs.id })
+      .from(reservations)
+      .innerJoin(runs, eq(runs.id, reservations.runId))
+      .where(
+        and(
+          sql`${runs.status} not in ('queued', 'running')`,
+          or(
+            lt(runs.heartbeatAt, sql`now() - make_interval(secs => ${staleForMs / 1000})`),
+            ownInstance ? eq(runs.instanceId, ownInstance) : undefined,
+          ),
+        ),
+      );
+    return rows.map((row) => row.id);
   }
 
   /**

@@ -1,6 +1,14 @@
 interface ConversationState {
   userId: string;
   activeRunId: string | null;
+  /** Its model and whether it has a title, once read or written here; unset: ask the database. */
+  settings?: ConversationSettings;
+}
+
+/** What a send needs to know of its conversation besides its owner: which model, and whether to title it. */
+export interface ConversationSettings {
+  model: string | null;
+  titled: boolean;
 }
 
 export type Claim = 'claimed' | 'unknown' | 'not_found' | 'run_active';
@@ -30,7 +38,20 @@ export class ConversationStates {
   /** A conversation the database just confirmed: the user's, with `activeRunId` running (or none). */
   started(conversationId: string, userId: string, activeRunId: string | null): void {
     if (this.states.size >= this.maxEntries) this.states.clear();
-    this.states.set(conversationId, { userId, activeRunId });
+    const settings = this.states.get(conversationId)?.settings;
+    this.states.set(conversationId, { userId, activeRunId, ...(settings ? { settings } : {}) });
+  }
+
+  /** The conversation's settings, when this process knows them and it is the user's. */
+  settings(conversationId: string, userId: string): ConversationSettings | undefined {
+    const state = this.states.get(conversationId);
+    return state?.userId === userId ? state.settings : undefined;
+  }
+
+  /** Its settings as just read or written (a known conversation only: the owner comes from `started`). */
+  remember(conversationId: string, settings: ConversationSettings): void {
+    const state = this.states.get(conversationId);
+    if (state) state.settings = settings;
   }
 
   /** The run's end is stored: the conversation is free again. */

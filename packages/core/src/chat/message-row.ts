@@ -27,6 +27,7 @@ export function toConversation(row: typeof conversations.$inferSelect): Conversa
   return {
     id: row.id,
     title: row.title,
+    model: row.model,
     createdAt: row.createdAt,
     lastActiveAt: row.lastActiveAt,
     messageCount: row.messageCount,

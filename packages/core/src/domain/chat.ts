@@ -32,6 +32,8 @@ export interface HistoryMessage extends Message {
 export interface Conversation {
   id: string;
   title: string | null;
+  /** The model it answers with; null: the server's default model. */
+  model: string | null;
   createdAt: Date;
   lastActiveAt: Date;
   messageCount: number;
@@ -79,6 +81,8 @@ export type RunEvent =
   | { type: 'tool.result'; callId: string; name: string; ok: boolean; result: unknown }
   | { type: 'memory.updated'; block: MemoryBlock; versionId: string }
   | { type: 'usage'; promptTokens: number; completionTokens: number; costUsd: number }
+  /** The run's conversation changed (it was given a title): sent before the terminal event, if at all. */
+  | { type: 'conversation.updated'; conversation: Conversation }
   | { type: 'run.completed'; message: Message; usage: Usage }
   | { type: 'run.failed'; appCode: string; message: string; retryable: boolean; partial: Message | null }
   | { type: 'run.cancelled'; partial: Message | null };
@@ -87,4 +91,16 @@ export type TerminalRunEvent = Extract<RunEvent, { type: 'run.completed' | 'run.
 
 export function isTerminal(event: RunEvent): event is TerminalRunEvent {
   return event.type === 'run.completed' || event.type === 'run.failed' || event.type === 'run.cancelled';
+}
+
+/** A model the server offers (chat.models), with what it holds and costs. */
+export interface ModelInfo {
+  id: string;
+  contextWindow: number;
+  /** The most output tokens the model writes in one call; null when the price map does not say. */
+  maxOutputTokens: number | null;
+  inputUsdPerMillionTokens: number;
+  outputUsdPerMillionTokens: number;
+  /** The model used when neither the send nor the conversation names one. */
+  default: boolean;
 }

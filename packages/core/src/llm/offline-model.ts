@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LlmClient, LlmMessage, LlmRequest, LlmStreamEvent, LlmToolCall } from '../ports/llm-client';
 import { splitWords } from './split-words';
 import { SUMMARIZER_INSTRUCTIONS } from './summarizer-instructions';
+import { firstWordsTitle, TITLE_INSTRUCTIONS } from './title-instructions';
 import { countMessageTokens, countTokens } from './token-count';
 
 export const OFFLINE_MODEL = 'hearth/offline';
@@ -50,6 +51,7 @@ const REMEMBER = /^\s*(?:please\s+)?remember(?: that)?\s+(.+?)[.!]?\s*$/i;
 
 function decide(messages: readonly LlmMessage[], tools: Set<string>): Reply {
   if (messages[0]?.content === SUMMARIZER_INSTRUCTIONS) return { text: summarizeLines(messages.at(-1)?.content ?? '') };
+  if (messages[0]?.content === TITLE_INSTRUCTIONS) return { text: firstWordsTitle(lastUserText(messages)) };
   const last = messages.at(-1);
   if (last?.role === 'tool') return afterTool(messages, last.content);
 

@@ -66,6 +66,13 @@ export interface ArchivalPage {
  */
 export interface AgentRuntime {
   readonly backend: 'builtin' | 'letta';
+  /**
+   * Letta: an agent has one model, for every conversation (`setModel`), and a turn runs with it.
+   * Built-in: any offered model, chosen per conversation or per send.
+   */
+  readonly modelPerAgent: boolean;
+  /** Sets the model of the user's agent (modelPerAgent); elsewhere INVALID_INPUT. */
+  setModel(userId: string, model: string): Promise<AgentInfo>;
   findAgent(userId: string): Promise<AgentInfo | null>;
   ensureAgent(userId: string): Promise<AgentInfo>;
   memory(userId: string): Promise<MemoryBlock[]>;

@@ -4,6 +4,7 @@ import type {
   MemoryBlock,
   MemoryVersion,
   Message,
+  ModelInfo,
   RunEvent,
   RunStatus,
 } from '../domain/chat';
@@ -72,7 +73,14 @@ export interface ChatOperations {
     caller: AuthenticatedUser,
     input: { cursor?: string | undefined; limit: number },
   ): Promise<{ conversations: Conversation[]; nextCursor: string | null }>;
-  createConversation(caller: AuthenticatedUser, title: string | null): Promise<Conversation>;
+  /** The models a send or a conversation may name, the default marked. */
+  models(caller: AuthenticatedUser): Promise<{ models: ModelInfo[] }>;
+  createConversation(
+    caller: AuthenticatedUser,
+    input: { title?: string | undefined; model?: string | undefined },
+  ): Promise<Conversation>;
+  /** `model: null` goes back to the server's default. */
+  setConversationModel(caller: AuthenticatedUser, conversationId: string, model: string | null): Promise<Conversation>;
   renameConversation(caller: AuthenticatedUser, conversationId: string, title: string): Promise<Conversation>;
   deleteConversation(caller: AuthenticatedUser, conversationId: string): Promise<void>;
 }
@@ -90,6 +98,8 @@ export interface AgentStatus {
 
 export interface AgentOperations {
   status(caller: AuthenticatedUser): Promise<AgentStatus>;
+  /** The model of the user's agent, where an agent has one (Letta); elsewhere INVALID_INPUT. */
+  setModel(caller: AuthenticatedUser, model: string): Promise<AgentStatus>;
   memory(caller: AuthenticatedUser): Promise<{ blocks: MemoryBlock[] }>;
   updateMemory(caller: AuthenticatedUser, label: string, value: string): Promise<MemoryBlock>;
   memoryHistory(caller: AuthenticatedUser, input: MemoryHistoryInput): Promise<MemoryHistoryPage>;

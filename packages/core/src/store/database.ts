@@ -18,7 +18,12 @@ export type Database = PgDatabase<PgQueryResultHKT, Schema>;
 
 export type StoreLocation =
   | { kind: 'postgres'; url: string; maxConnections?: number; connectTimeoutSeconds?: number }
-  | { kind: 'pglite'; dataDir: string }
+  | {
+      kind: 'pglite';
+      dataDir: string;
+      /** PostgreSQL's `shared_buffers` inside PGlite, e.g. `16MB`; unset: PGlite's own (128MB). */
+      sharedBuffers?: string | undefined;
+    }
   | { kind: 'pglite-memory' };
 
 export interface Store {
@@ -67,12 +72,13 @@ export async function openStore(location: StoreLocation): Promise<Store> {
     createDataDir(location.dataDir);
     unlock = lockDataDir(location.dataDir);
   }
-  const client = await PgliteThread.open(location.kind === 'pglite' ? location.dataDir : undefined).catch(
-    (error: unknown) => {
-      unlock();
-      throw error;
-    },
-  );
+  const client = await PgliteThread.open(
+    location.kind === 'pglite' ? location.dataDir : undefined,
+    location.kind === 'pglite' ? { sharedBuffers: location.sharedBuffers } : {},
+  ).catch((error: unknown) => {
+    unlock();
+    throw error;
+  });
   // Drizzle calls only query and transaction, which the worker-backed client answers as PGlite does.
   const db = drizzlePglite(client as unknown as PGlite, { schema });
   return {

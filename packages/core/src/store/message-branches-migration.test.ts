@@ -14,12 +14,12 @@ async function apply(db: PGlite, name: string) {
   }
 }
 
-describe('migration 0014 (message branches) on conversations stored before it', () => {
+describe('migration 0015 (message branches) on conversations stored before it', () => {
   const db = new PGlite();
   afterAll(() => db.close());
 
   it('links every conversation as one line, in the order stored, its newest message the leaf', async () => {
-    const index = files.findIndex((name) => name.startsWith('0014_'));
+    const index = files.findIndex((name) => name.startsWith('0015_'));
     expect(index).toBeGreaterThan(0);
     for (const name of files.slice(0, index)) await apply(db, name);
 

@@ -39,6 +39,11 @@ type Reply = { id: number; result?: unknown; error?: { message: string; fields: 
  * The worker runs messages in order on its one connection, so a transaction holds the client:
  * statements from outside it wait until it ends instead of landing inside it.
  */
+export interface PgliteSettings {
+  /** PostgreSQL's `shared_buffers` (e.g. `16MB`), which is most of the worker's WebAssembly memory. */
+  sharedBuffers?: string | undefined;
+}
+
 export class PgliteThread implements PgliteLike {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
@@ -64,15 +69,17 @@ export class PgliteThread implements PgliteLike {
    * initdb's WebAssembly memory behind for the life of the instance (~430 MB more RSS than the same
    * database opened again), and only the end of a worker reliably gives all of it back.
    */
-  static async open(dataDir: string | undefined): Promise<PgliteThread> {
+  static async open(dataDir: string | undefined, settings: PgliteSettings = {}): Promise<PgliteThread> {
     if (dataDir !== undefined && !existsSync(join(dataDir, 'PG_VERSION'))) {
-      await (await PgliteThread.start(dataDir)).close();
+      await (await PgliteThread.start(dataDir, settings)).close();
     }
-    return PgliteThread.start(dataDir);
+    return PgliteThread.start(dataDir, settings);
   }
 
-  private static async start(dataDir: string | undefined): Promise<PgliteThread> {
-    const worker = new Worker(new URL('./pglite-worker.mjs', import.meta.url), { workerData: { dataDir } });
+  private static async start(dataDir: string | undefined, settings: PgliteSettings): Promise<PgliteThread> {
+    const worker = new Worker(new URL('./pglite-worker.mjs', import.meta.url), {
+      workerData: { dataDir, sharedBuffers: settings.sharedBuffers },
+    });
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: { ready?: boolean }) => {
         if (!message.ready) return;

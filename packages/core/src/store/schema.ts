@@ -116,6 +116,8 @@ export const conversations = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
     title: text('title'),
+    /** The model the conversation answers with; null: the server's default (the first of LLM_MODELS). */
+    model: text('model'),
     isDefault: boolean('is_default').notNull().default(false),
     createdAt: createdAt(),
     lastActiveAt: timestamp('last_active_at', { withTimezone: true }).notNull().defaultNow(),
@@ -335,6 +337,8 @@ export const lettaAgents = pgTable('letta_agents', {
     .primaryKey()
     .references(() => users.id, { onDelete: 'cascade' }),
   lettaAgentId: text('letta_agent_id').notNull().unique(),
+  /** The model handle the user chose for their agent (agent.setModel); null: LETTA_MODELS' first. */
+  model: text('model'),
   createdAt: createdAt(),
 });
 

@@ -4,6 +4,8 @@ import { lettaAgents } from '../../store/schema';
 
 export interface LettaAgentRecord {
   lettaAgentId: string;
+  /** The handle the user chose (agent.setModel); null: the default. */
+  model: string | null;
   createdAt: Date;
 }
 
@@ -13,10 +15,18 @@ export class LettaAgentIds {
 
   async find(userId: string): Promise<LettaAgentRecord | null> {
     const [row] = await this.db
-      .select({ lettaAgentId: lettaAgents.lettaAgentId, createdAt: lettaAgents.createdAt })
+      .select({ lettaAgentId: lettaAgents.lettaAgentId, model: lettaAgents.model, createdAt: lettaAgents.createdAt })
       .from(lettaAgents)
       .where(eq(lettaAgents.userId, userId));
     return row ?? null;
+  }
+
+  /** Records the model the user's agent was switched to. */
+  async setModel(userId: string, model: string): Promise<LettaAgentRecord> {
+    await this.db.update(lettaAgents).set({ model }).where(eq(lettaAgents.userId, userId));
+    const stored = await this.find(userId);
+    if (!stored) throw new Error('letta agent row vanished while its model was set');
+    return stored;
   }
 
   /** Records the user's agent unless another process recorded one first; returns the one that stands. */

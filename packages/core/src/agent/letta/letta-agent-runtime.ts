@@ -39,6 +39,8 @@ export interface LettaRuntimeOptions {
   maxSteps: number;
   /** Output tokens per step, set on each new agent. */
   maxOutputTokens: number;
+  /** The output cap per step of another model (agent.setModel); unset: `maxOutputTokens`. */
+  maxOutputTokensFor?: (model: string) => number;
   /** A stream silent this long has stalled (Letta pings every 20 s while it works). */
   idleTimeoutMs: number;
 }
@@ -63,6 +65,7 @@ const PASSAGE_PAGE = 100;
  */
 export class LettaAgentRuntime implements AgentRuntime {
   readonly backend = 'letta' as const;
+  readonly modelPerAgent = true;
   private readonly known = new Map<string, AgentInfo>();
   private readonly pending = new Map<string, Promise<AgentInfo>>();
   private readonly queue = new KeyedQueue();
@@ -213,6 +216,23 @@ export class LettaAgentRuntime implements AgentRuntime {
     }
   }
 
+  /**
+   * Switches the user's agent to another model handle (`PATCH /v1/agents/{id}`, with the output cap
+   * that model takes), between sends: queued behind the agent's send in flight, if one is.
+   */
+  async setModel(userId: string, model: string): Promise<AgentInfo> {
+    const agent = await this.ensureAgent(userId);
+    const maxTokens = this.options.maxOutputTokensFor?.(model) ?? this.options.maxOutputTokens;
+    await this.queue.run(agent.agentId, () =>
+      this.call(() => this.options.client.agents.update(agent.agentId, { model, max_tokens: maxTokens })),
+    );
+    const row = await this.options.agents.setModel(userId, model);
+    this.stepPrompt.delete(agent.agentId);
+    const info = { ...this.remember(userId, row), lastActiveAt: agent.lastActiveAt };
+    this.known.set(userId, info);
+    return info;
+  }
+
   async deleteAgent(userId: string): Promise<void> {
     const agent = await this.findAgent(userId);
     if (!agent) return;
@@ -249,7 +269,8 @@ export class LettaAgentRuntime implements AgentRuntime {
    * Letta's usage_statistics (or, if the stream broke off, with what arrived), report the usage.
    */
   private async send(agentId: string, turn: AgentTurn): Promise<{ usage: Usage }> {
-    const { client, ledger, maxSteps, maxOutputTokens } = this.options;
+    const { client, ledger, maxSteps } = this.options;
+    const maxOutputTokens = this.options.maxOutputTokensFor?.(turn.model) ?? this.options.maxOutputTokens;
     const promptTokens = (this.stepPrompt.get(agentId) ?? BASELINE_STEP_PROMPT_TOKENS) + countTokens(turn.userMessage);
     const grant = await ledger.reserve({
       userId: turn.userId,
@@ -465,7 +486,7 @@ export class LettaAgentRuntime implements AgentRuntime {
   private remember(userId: string, row: LettaAgentRecord): AgentInfo {
     const info: AgentInfo = {
       agentId: row.lettaAgentId,
-      model: this.options.model,
+      model: row.model ?? this.options.model,
       createdAt: row.createdAt,
       lastActiveAt: row.createdAt,
     };
