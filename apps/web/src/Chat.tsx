@@ -7,6 +7,8 @@ import { Markdown } from './Markdown';
 export function Chat({ conversationId }: { conversationId: string }) {
   const chat = useChat({ conversationId });
   const [text, setText] = useState('');
+  /** The user message being edited: the composer's text replaces it (a new version) when sent. */
+  const [editing, setEditing] = useState<string | null>(null);
   const { budget } = useBudget();
   const lastSent = useRef('');
   const list = useRef<HTMLDivElement>(null);
@@ -27,7 +29,17 @@ export function Chat({ conversationId }: { conversationId: string }) {
     if (!message || running) return;
     lastSent.current = message;
     setText('');
-    await chat.send(message);
+    if (editing) {
+      setEditing(null);
+      await chat.edit(editing, message);
+    } else {
+      await chat.send(message);
+    }
+  }
+
+  function startEditing(id: string, content: string) {
+    setEditing(id);
+    setText(content);
   }
 
   function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
@@ -75,6 +87,28 @@ export function Chat({ conversationId }: { conversationId: string }) {
             {message.role === 'assistant' && message.status === 'failed' ? (
               <div className="meta">The answer failed.</div>
             ) : null}
+            {message.pending ? null : (
+              <div className="actions">
+                {message.siblingIds.length > 1 ? (
+                  <Versions
+                    ids={message.siblingIds}
+                    current={message.id}
+                    disabled={running}
+                    onSwitch={(id) => void chat.switchBranch(id)}
+                  />
+                ) : null}
+                {message.role === 'user' && !running ? (
+                  <button type="button" className="link" onClick={() => startEditing(message.id, message.content)}>
+                    Edit
+                  </button>
+                ) : null}
+                {message.role === 'assistant' && message === last && !running ? (
+                  <button type="button" className="link" onClick={() => void chat.regenerate(message.id)}>
+                    Regenerate
+                  </button>
+                ) : null}
+              </div>
+            )}
           </article>
         ))}
         {error ? (
@@ -95,13 +129,24 @@ export function Chat({ conversationId }: { conversationId: string }) {
               onKeyDown={onKeyDown}
             />
           </label>
+          {editing ? (
+            <button
+              type="button"
+              onClick={() => {
+                setEditing(null);
+                setText('');
+              }}
+            >
+              Cancel edit
+            </button>
+          ) : null}
           {running ? (
             <button type="button" onClick={() => void chat.cancel()}>
               Stop
             </button>
           ) : null}
           <button type="submit" className="primary" disabled={running || text.trim() === ''}>
-            Send
+            {editing ? 'Save and answer' : 'Send'}
           </button>
         </form>
         {chat.usage ? (
@@ -111,5 +156,39 @@ export function Chat({ conversationId }: { conversationId: string }) {
         ) : null}
       </div>
     </section>
+  );
+}
+
+/** "‹ 2/3 ›": the versions of a point of the conversation (edits, regenerated answers). */
+function Versions(props: { ids: string[]; current: string; disabled: boolean; onSwitch: (id: string) => void }) {
+  const index = props.ids.indexOf(props.current);
+  const go = (to: number) => {
+    const id = props.ids[to];
+    if (id) props.onSwitch(id);
+  };
+  return (
+    <span className="versions">
+      <button
+        type="button"
+        className="link"
+        aria-label="Previous version"
+        disabled={props.disabled || index <= 0}
+        onClick={() => go(index - 1)}
+      >
+        ‹
+      </button>
+      <span title={`Version ${index + 1} of ${props.ids.length}`}>
+        {index + 1}/{props.ids.length}
+      </span>
+      <button
+        type="button"
+        className="link"
+        aria-label="Next version"
+        disabled={props.disabled || index >= props.ids.length - 1}
+        onClick={() => go(index + 1)}
+      >
+        ›
+      </button>
+    </span>
   );
 }

@@ -46,14 +46,21 @@ const title = storedText()
   .min(1, 'A title has at least 1 character.')
   .max(200, 'A title has at most 200 characters.');
 
+const messageText = storedText()
+  .max(32_000, 'A message has at most 32,000 characters.')
+  .refine((text) => text.trim().length > 0, 'A message cannot be empty.');
+const model = storedText().min(1).max(200);
 export const sendInput = z.object({
-  text: storedText()
-    .max(32_000, 'A message has at most 32,000 characters.')
-    .refine((text) => text.trim().length > 0, 'A message cannot be empty.'),
+  text: messageText,
   conversationId: id('conversationId').optional(),
   clientMessageId: id('clientMessageId').optional(),
-  model: storedText().min(1).max(200).optional(),
+  model: model.optional(),
 });
+/** The last answer (or the user message it answers) to write again. */
+export const regenerateInput = z.object({ messageId: id('messageId'), model: model.optional() });
+/** A user message to write anew (the same rules as chat.send's text), answered from there. */
+export const editMessageInput = z.object({ messageId: id('messageId'), text: messageText, model: model.optional() });
+export const switchBranchInput = z.object({ messageId: id('messageId') });
 /** A model's name as `chat.models` lists it. */
 const modelName = sendInput.shape.model.unwrap();
 export const eventsInput = z.object({ runId: id('runId'), lastEventId: storedText().max(64).nullish() });

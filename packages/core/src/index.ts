@@ -39,6 +39,7 @@ export { BUDGET_PERIODS, type BudgetPeriod } from './domain/budget';
 export type {
   ArchivalPassage,
   Conversation,
+  HistoryMessage,
   MemoryBlock,
   MemoryVersion,
   Message,
@@ -82,6 +83,8 @@ export type {
   AgentOperations,
   AgentStatus,
   ChatOperations,
+  EditInput,
+  RegenerateInput,
   SendInput,
   SendOrigin,
   SendResult,

@@ -4,6 +4,7 @@ import {
   isHearthError,
   type MemoryBlock,
   type Message,
+  type SendResult,
   type Usage,
 } from '@hearth/sdk';
 import { type QueryClient, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -17,6 +18,11 @@ export type ChatStatus = 'idle' | 'sending' | 'streaming' | 'error';
 export type ChatMessage = Message & {
   /** The user's message before the server took it, or the answer while it streams. */
   pending: boolean;
+  /**
+   * Every version of this point of the conversation (edits, regenerated answers), this one included,
+   * oldest first; `switchBranch` to one of them to show it. Empty while the message is not stored yet.
+   */
+  siblingIds: string[];
 };
 
 export interface UseChatOptions {
@@ -29,6 +35,18 @@ export interface UseChatResult {
   messages: ChatMessage[];
   /** Sends a message. Ignored while a message is being sent or answered (a double click sends once). */
   send(text: string): Promise<void>;
+  /**
+   * Answers the last user message again (`chat.regenerate`); the old answer stays, a version of the new
+   * one. Unset `messageId`: the last answer shown. Ignored while a message is being sent or answered.
+   */
+  regenerate(messageId?: string): Promise<void>;
+  /**
+   * Writes one of the user's messages anew and answers from there (`chat.editMessage`); what followed
+   * the old one stays, on its own branch. Ignored while a message is being sent or answered.
+   */
+  edit(messageId: string, text: string): Promise<void>;
+  /** Shows the branch through a version of a message (one of a message's `siblingIds`). */
+  switchBranch(messageId: string): Promise<void>;
   /** Stops the running answer; its text so far is kept. */
   cancel(): Promise<void>;
   status: ChatStatus;
@@ -86,10 +104,12 @@ const sleep = (ms: number, signal: AbortSignal) =>
   });
 
 function liveMessage(live: LiveAnswer): ChatMessage {
-  if (live.final) return { ...live.final, pending: false };
+  if (live.final) return { ...live.final, pending: false, siblingIds: [] };
   return {
     id: `live:${live.run.runId}`,
     conversationId: live.run.conversationId,
+    parentId: live.run.userMessageId,
+    siblingIds: [],
     role: 'assistant',
     content: live.run.text,
     status: 'incomplete',
@@ -185,6 +205,8 @@ export function useChat(options: UseChatOptions = {}): UseChatResult {
   const [status, setStatus] = useState<ChatStatus>('idle');
   const [error, setError] = useState<unknown>(null);
   const [usage, setUsage] = useState<Usage | null>(null);
+  /** A message being edited: it and what followed it are hidden until the history shows the new branch. */
+  const [cutAt, setCutAt] = useState<string | null>(null);
   const busy = useRef<Promise<void> | null>(null);
   const following = useRef<AbortController | null>(null);
 
@@ -246,35 +268,24 @@ export function useChat(options: UseChatOptions = {}): UseChatResult {
     };
   }, [client, storage, runKey, follow]);
 
-  const send = useCallback(
-    (text: string): Promise<void> => {
+  /**
+   * Starts a run through `request` (a send, a regenerate, an edit) and follows it. `pending` is the
+   * user's message to show until the server has it. Only a send is tried again after a network
+   * failure: its clientMessageId makes that safe.
+   */
+  const begin = useCallback(
+    (request: () => Promise<SendResult>, pending: ChatMessage | null, retries: number): Promise<void> => {
       if (busy.current) return busy.current;
       if (following.current && !following.current.signal.aborted && status === 'streaming') return Promise.resolve();
-      const clientMessageId = crypto.randomUUID();
-      setPendingUser({
-        id: `pending:${clientMessageId}`,
-        conversationId: conversationId ?? '',
-        role: 'user',
-        content: text,
-        status: 'complete',
-        createdAt: new Date(),
-        usage: null,
-        pending: true,
-      });
+      setPendingUser(pending);
       setLive(null);
       setError(null);
       setStatus('sending');
       const attempt = async (): Promise<void> => {
-        // Sent again after a network failure with the same clientMessageId, the server answers
-        // with the first send's run rather than starting another.
         for (let tries = 0; ; tries += 1) {
           try {
-            const sent = await client.chat.send.mutate({
-              text,
-              clientMessageId,
-              ...(conversationId ? { conversationId } : {}),
-            });
-            setPendingUser({ ...sent.userMessage, pending: false });
+            const sent = await request();
+            setPendingUser({ ...sent.userMessage, pending: false, siblingIds: [] });
             const run: StoredRun = {
               runId: sent.runId,
               conversationId: sent.conversationId,
@@ -287,8 +298,9 @@ export function useChat(options: UseChatOptions = {}): UseChatResult {
             void follow(run);
             return;
           } catch (failure) {
-            if (isHearthError(failure) || tries >= 2) {
+            if (isHearthError(failure) || tries >= retries) {
               setPendingUser(null);
+              setCutAt(null);
               setError(failure);
               setStatus('error');
               return;
@@ -297,13 +309,80 @@ export function useChat(options: UseChatOptions = {}): UseChatResult {
           }
         }
       };
-      const pending = attempt().finally(() => {
+      const started = attempt().finally(() => {
         busy.current = null;
       });
-      busy.current = pending;
-      return pending;
+      busy.current = started;
+      return started;
     },
-    [client, conversationId, follow, queryClient, runKey, status, storage, trpc],
+    [follow, queryClient, runKey, status, storage, trpc],
+  );
+
+  const pendingMessage = useCallback(
+    (id: string, text: string, parentId: string | null): ChatMessage => ({
+      id: `pending:${id}`,
+      conversationId: conversationId ?? '',
+      parentId,
+      role: 'user',
+      content: text,
+      status: 'complete',
+      createdAt: new Date(),
+      usage: null,
+      pending: true,
+      siblingIds: [],
+    }),
+    [conversationId],
+  );
+
+  const send = useCallback(
+    (text: string): Promise<void> => {
+      const clientMessageId = crypto.randomUUID();
+      setCutAt(null);
+      // Sent again after a network failure with the same clientMessageId, the server answers
+      // with the first send's run rather than starting another.
+      return begin(
+        () => client.chat.send.mutate({ text, clientMessageId, ...(conversationId ? { conversationId } : {}) }),
+        pendingMessage(clientMessageId, text, history.data?.messages.at(-1)?.id ?? null),
+        2,
+      );
+    },
+    [begin, client, conversationId, history.data, pendingMessage],
+  );
+
+  const regenerate = useCallback(
+    (messageId?: string): Promise<void> => {
+      const target = messageId ?? history.data?.messages.findLast((m) => m.role === 'assistant')?.id;
+      if (!target) return Promise.resolve();
+      return begin(() => client.chat.regenerate.mutate({ messageId: target }), null, 0);
+    },
+    [begin, client, history.data],
+  );
+
+  const edit = useCallback(
+    (messageId: string, text: string): Promise<void> => {
+      const edited = history.data?.messages.find((m) => m.id === messageId);
+      if (busy.current || status === 'streaming') return busy.current ?? Promise.resolve();
+      // The edited message and what followed it leave the screen at once; the new branch replaces them.
+      setCutAt(messageId);
+      return begin(
+        () => client.chat.editMessage.mutate({ messageId, text }),
+        pendingMessage(crypto.randomUUID(), text, edited?.parentId ?? null),
+        0,
+      );
+    },
+    [begin, client, history.data, pendingMessage, status],
+  );
+
+  const switchBranch = useCallback(
+    async (messageId: string): Promise<void> => {
+      await client.chat.switchBranch.mutate({ messageId });
+      // The last message sent and its answer may be on the branch left: the history alone says what is shown.
+      setCutAt(null);
+      setPendingUser(null);
+      setLive(null);
+      await queryClient.invalidateQueries({ queryKey: trpc.chat.history.queryKey(historyInput) });
+    },
+    [client, queryClient, trpc, historyInput],
   );
 
   const cancel = useCallback(async () => {
@@ -317,22 +396,29 @@ export function useChat(options: UseChatOptions = {}): UseChatResult {
     const out: ChatMessage[] = [];
     let afterUserMessage = false;
     for (const message of stored) {
-      if (live && message.id === live.run.userMessageId) afterUserMessage = true;
-      // While the answer streams, the server keeps its text so far as an incomplete message; the
-      // live text is newer, so that copy is left out.
-      if (live && !live.final && afterUserMessage && message.role === 'assistant' && message.status === 'incomplete') {
+      if (message.id === cutAt) break;
+      if (live && message.id === live.run.userMessageId) {
+        afterUserMessage = true;
+        out.push({ ...message, pending: false });
         continue;
       }
-      out.push(answer && message.id === answer.id ? answer : { ...message, pending: false });
+      // After the message the live run answers, only its answer belongs: the server's copy of the
+      // text so far (the live text is newer), or the answer a regenerate replaces, is left out.
+      if (afterUserMessage && message.id !== answer?.id) continue;
+      if (answer && message.id === answer.id) out.push({ ...answer, siblingIds: message.siblingIds });
+      else out.push({ ...message, pending: false });
     }
     if (pendingUser && !out.some((m) => m.id === pendingUser.id)) out.push(pendingUser);
     if (answer && !out.some((m) => m.id === answer.id)) out.push(answer);
     return out;
-  }, [history.data, live, pendingUser]);
+  }, [history.data, live, pendingUser, cutAt]);
 
   return {
     messages,
     send,
+    regenerate,
+    edit,
+    switchBranch,
     cancel,
     status,
     error,

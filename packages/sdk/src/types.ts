@@ -17,6 +17,10 @@ export type ApiKey = RouterOutputs['auth']['listApiKeys']['apiKeys'][number];
 /** What `auth.createApiKey` returns: the key's metadata and, this once, the key. */
 export type CreatedApiKey = RouterOutputs['auth']['createApiKey'];
 export type Message = RouterOutputs['chat']['send']['userMessage'];
+/** What `chat.send`, `chat.regenerate` and `chat.editMessage` return: follow `runId` with `chat.events`. */
+export type SendResult = RouterOutputs['chat']['send'];
+/** A message as `chat.history` lists it: with `siblingIds`, every version of its point of the conversation. */
+export type HistoryMessage = RouterOutputs['chat']['history']['messages'][number];
 export type Conversation = RouterOutputs['chat']['createConversation'];
 /** A model the server offers (`chat.models`): window, output cap, prices per million tokens, the default. */
 export type ModelInfo = RouterOutputs['chat']['models']['models'][number];

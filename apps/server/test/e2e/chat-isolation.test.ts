@@ -1,5 +1,6 @@
 import { schema } from '@hearth/core';
 import { testDatabases } from '@hearth/core/testing';
+import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, type Backend, startBackend } from '../support/agent-backends';
 import { expectHearthError } from '../support/expect-error';
@@ -67,16 +68,24 @@ describe.each(setups)(
       // The other 124 turns go straight into the store: the pager is under test here, not the model.
       const userId = (await client.auth.me.query()).id;
       const base = Date.now();
-      const rows = Array.from({ length: 248 }, (_, i) => ({
-        id: crypto.randomUUID(),
+      // One line of messages, each following the one before, the last one the branch's leaf.
+      const ids = Array.from({ length: 248 }, () => crypto.randomUUID());
+      const answer = (await client.chat.history.query({ conversationId })).messages.at(-1)?.id ?? null;
+      const rows = ids.map((id, i) => ({
+        id,
         userId,
         conversationId,
+        parentId: i === 0 ? answer : (ids[i - 1] ?? null),
         role: i % 2 === 0 ? ('user' as const) : ('assistant' as const),
         content: `message ${i + 2}`,
         status: 'complete' as const,
         createdAt: new Date(base + i),
       }));
       await server.hearth.store.db.insert(schema.messages).values(rows);
+      await server.hearth.store.db
+        .update(schema.conversations)
+        .set({ leafMessageId: ids.at(-1) ?? null })
+        .where(eq(schema.conversations.id, conversationId));
 
       const seen: string[] = [];
       let cursor: string | null | undefined;

@@ -77,6 +77,9 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
           'GET /api/v1/auth/api-keys',
           'DELETE /api/v1/auth/api-keys/{id}',
           'POST /api/v1/chat/message',
+          'POST /api/v1/chat/messages/{messageId}/regenerate',
+          'POST /api/v1/chat/messages/{messageId}/edit',
+          'POST /api/v1/chat/messages/{messageId}/switch-branch',
           'GET /api/v1/chat/runs/{runId}/events',
           'POST /api/v1/chat/runs/{runId}/cancel',
           'GET /api/v1/chat/history',
@@ -334,7 +337,7 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
           .filter(([, operation]) => operation.security)
           .map(([method]) => ({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, randomUUID()) })),
       );
-      expect(secured.length).toBe(39);
+      expect(secured.length).toBe(42);
       for (const { method, path } of secured) {
         const body = method === 'GET' || method === 'DELETE' ? {} : { body: {} };
         for (const bad of [null, 'garbage', expired, forged]) {

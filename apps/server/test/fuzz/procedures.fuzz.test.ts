@@ -45,6 +45,10 @@ const acceptsNoInput = (path: string) =>
 interface Ids {
   ownConversationId: string;
   ownRunId: string;
+  /** The owner's user message and its answer: the last answer, which a well-formed regenerate would rerun. */
+  ownUserMessageId: string;
+  ownAnswerId: string;
+  foreignMessageId: string;
   foreignConversationId: string;
   foreignRunId: string;
   ownEmail: string;
@@ -98,6 +102,12 @@ function values(ids: Ids) {
   const anyUuid = fc.oneof(fc.uuid(), fc.constantFrom(ids.foreignConversationId, ids.foreignRunId));
   const conversationIdNotMine = fc.oneof(fc.uuid(), fc.constant(ids.foreignConversationId), fc.constant(ids.ownRunId));
   const runIdNotMine = fc.oneof(fc.uuid(), fc.constant(ids.foreignRunId), fc.constant(ids.ownConversationId));
+  const messageIdNotMine = fc.oneof(
+    fc.uuid(),
+    fc.constant(ids.foreignMessageId),
+    fc.constant(ids.ownRunId),
+    fc.constant(ids.ownConversationId),
+  );
   const forgedCursor = fc.oneof(
     fc.jsonValue({ maxDepth: 2 }).map(base64url),
     fc.record({ at: fc.jsonValue({ maxDepth: 1 }), id: fc.jsonValue({ maxDepth: 1 }) }).map(base64url),
@@ -112,7 +122,7 @@ function values(ids: Ids) {
     unstorable,
   );
   const queryJunk = fc.oneof(notObject, fc.object({ maxDepth: 2 }), fc.constant(undefined));
-  return { anyUuid, conversationIdNotMine, runIdNotMine, forgedCursor, queryJunk };
+  return { anyUuid, conversationIdNotMine, runIdNotMine, messageIdNotMine, forgedCursor, queryJunk };
 }
 
 /** A malformed (or not-the-caller's) input for each procedure; a new procedure without one fails the suite. */
@@ -186,6 +196,23 @@ function arbitraries(ids: Ids): Record<string, fc.Arbitrary<unknown>> {
       fc.record({ text: marked(50), clientMessageId: notUuid }),
       fc.record({ text: marked(50), model: fc.oneof(marked(50), unstorable, notString, hugeText(201)) }),
     ),
+    // Never a well-formed call on the owner's own messages: it would start a run (and change the history).
+    'chat.regenerate': fc.oneof(
+      notObject,
+      fc.record({ messageId: fc.oneof(v.messageIdNotMine, notUuid) }),
+      fc.record({
+        messageId: fc.constant(ids.ownAnswerId),
+        model: fc.oneof(marked(50), unstorable, notString, hugeText(201)),
+      }),
+    ),
+    'chat.editMessage': fc.oneof(
+      notObject,
+      fc.record({ messageId: fc.constant(ids.ownUserMessageId), text: badText }),
+      fc.record({ messageId: fc.oneof(v.messageIdNotMine, notUuid), text: marked(50) }),
+      fc.record({ messageId: fc.constant(ids.ownAnswerId), text: marked(50) }),
+      fc.record({ text: marked(50) }),
+    ),
+    'chat.switchBranch': fc.oneof(notObject, fc.record({ messageId: fc.oneof(v.messageIdNotMine, notUuid) })),
     'chat.events': fc.oneof(
       notObject,
       fc.record({ runId: fc.oneof(v.runIdNotMine, notUuid) }),
@@ -443,9 +470,13 @@ describe('every procedure, fed malformed input over HTTP', () => {
     await owner.chat.history.query({});
     const other = await signedInClient(server, 'fuzz-other');
     const foreign = await chatTurn(other, 'not yours');
+    if (turn.terminal?.type !== 'run.completed') throw new Error('the owner’s first turn did not complete');
     ids = {
       ownConversationId: conversation.id,
       ownRunId: turn.sent.runId,
+      ownUserMessageId: turn.sent.userMessage.id,
+      ownAnswerId: turn.terminal.message.id,
+      foreignMessageId: foreign.sent.userMessage.id,
       foreignConversationId: foreign.sent.conversationId,
       foreignRunId: foreign.sent.runId,
       ownEmail,
@@ -509,6 +540,9 @@ describe('every procedure, fed malformed input over HTTP', () => {
     const arbs = arbitraries({
       ownConversationId: '',
       ownRunId: '',
+      ownUserMessageId: '',
+      ownAnswerId: '',
+      foreignMessageId: '',
       foreignConversationId: '',
       foreignRunId: '',
       ownEmail: '',

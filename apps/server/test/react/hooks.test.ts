@@ -152,6 +152,56 @@ describe('useChat', () => {
     expect(history.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
   });
 
+  it('regenerates the last answer and edits a message, showing the new branch and its versions', async () => {
+    const storage = await signedInStorage();
+    const renders: string[][] = [];
+    const { result } = renderHook(
+      () => {
+        const chat = useChat();
+        renders.push(chat.messages.map((m) => m.id));
+        return chat;
+      },
+      { wrapper: providerFor(storage) },
+    );
+    await waitFor(() => expect(result.current.isLoadingHistory).toBe(false));
+    await act(() => result.current.send('My name is Ada'));
+    await waitFor(() => expect(result.current.status).toBe('idle'), { timeout: 10_000 });
+    await waitFor(() => expect(result.current.messages.every((m) => !m.pending)).toBe(true));
+    const [question, oldAnswer] = result.current.messages;
+
+    const before = renders.length;
+    await act(() => result.current.regenerate());
+    await waitFor(() => expect(result.current.status).toBe('idle'), { timeout: 10_000 });
+    // While the new answer streamed, the one it replaces was never shown next to it.
+    const during = renders.slice(before);
+    expect(during.some((ids) => ids.some((id) => id.startsWith('live:')))).toBe(true);
+    expect(during.every((ids) => ids.length <= 2)).toBe(true);
+    expect(
+      during.every((ids) => !(ids.includes(oldAnswer?.id ?? '') && ids.some((id) => id.startsWith('live:')))),
+    ).toBe(true);
+    await waitFor(() => expect(result.current.messages.at(-1)?.siblingIds).toHaveLength(2));
+    expect(result.current.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
+    expect(result.current.messages[0]?.id).toBe(question?.id);
+    expect(result.current.messages.at(-1)?.siblingIds[0]).toBe(oldAnswer?.id);
+
+    await act(() => result.current.edit(question?.id ?? '', 'My name is Grace'));
+    await waitFor(() => expect(result.current.status).toBe('idle'), { timeout: 10_000 });
+    await waitFor(() => expect(result.current.messages[0]?.siblingIds).toHaveLength(2));
+    expect(result.current.messages.map((m) => [m.role, m.pending])).toEqual([
+      ['user', false],
+      ['assistant', false],
+    ]);
+    expect(result.current.messages[0]?.content).toBe('My name is Grace');
+
+    await act(() => result.current.switchBranch(question?.id ?? ''));
+    await waitFor(() => expect(result.current.messages[0]?.content).toBe('My name is Ada'));
+    // The branch left behind (the edit and its answer) is not shown any more.
+    expect(result.current.messages.map((m) => m.id)).toEqual([question?.id, result.current.messages[1]?.id]);
+    expect(result.current.messages.map((m) => m.content)).not.toContain('My name is Grace');
+    await act(() => result.current.switchBranch(oldAnswer?.id ?? ''));
+    await waitFor(() => expect(result.current.messages.map((m) => m.id)).toEqual([question?.id, oldAnswer?.id]));
+  });
+
   it('picks a running answer up again after a remount, from the last event: no gap, no repeat', async () => {
     const storage = await signedInStorage();
     const first = renderHook(() => useChat(), { wrapper: providerFor(storage) });

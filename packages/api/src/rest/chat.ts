@@ -3,12 +3,15 @@ import {
   conversationInput,
   conversationsQuery,
   createConversationInput,
+  editMessageInput,
   eventsInput,
   historyQuery,
+  regenerateInput,
   renameConversationInput,
   runInput,
   sendInput,
   setConversationModelInput,
+  switchBranchInput,
 } from '../schemas';
 import { bearerSecurity, jsonBody, jsonResponse, type RestEnv, type RestOptions, requireUser } from './context';
 import { errorResponses } from './errors';
@@ -22,12 +25,26 @@ import {
   modelsSchema,
   okSchema,
   sendResultSchema,
+  switchedBranchSchema,
 } from './wire';
 
 const AUTH = ['UNAUTHENTICATED', 'SESSION_REVOKED'] as const;
 const eventStream = { 'text/event-stream': { schema: z.string().openapi({ description: eventStreamDescription }) } };
 // The path names the conversation `id`; the rule is the one tRPC's input has for `conversationId`.
 const conversationPath = z.object({ id: conversationInput.shape.conversationId });
+const messagePath = z.object({ messageId: switchBranchInput.shape.messageId });
+/** What a regenerate or an edit can be refused with: a send's refusals, and a message that is not there. */
+const RERUN_ERRORS = [
+  'INVALID_INPUT',
+  ...AUTH,
+  'NOT_FOUND',
+  'RUN_ACTIVE',
+  'BUDGET_EXCEEDED',
+  'RATE_LIMITED',
+  'UPSTREAM_UNAVAILABLE',
+  'UPSTREAM_TIMEOUT',
+  'UPSTREAM_ERROR',
+] as const;
 
 export function chatRoutes(options: RestOptions) {
   const { deps, logger } = options;
@@ -70,6 +87,72 @@ export function chatRoutes(options: RestOptions) {
         if (!c.req.header('accept')?.includes('text/event-stream')) return c.json(sent, 202);
         return runEventStream(c, logger, (signal) => deps.chat.events(user, sent.runId, null, signal));
       },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/messages/{messageId}/regenerate',
+        tags: ['chat'],
+        summary: 'Answer the last user message again; the old answer stays, a version',
+        description:
+          '`messageId` is the last answer of the branch shown, or the user message it answers. Billed, budgeted ' +
+          'and streamed as a send: with `Accept: text/event-stream` the answer is the run’s event stream; ' +
+          'otherwise 202 with the run’s id.',
+        security: bearerSecurity,
+        request: { params: messagePath, body: jsonBody(regenerateInput.pick({ model: true }).default({}), false) },
+        responses: {
+          200: { description: 'The run’s events (with `Accept: text/event-stream`)', content: eventStream },
+          202: jsonResponse(sendResultSchema, 'The run has started; `userMessage` is the message it answers'),
+          ...errorResponses([...RERUN_ERRORS], { body: true }),
+        },
+      }),
+      async (c) => {
+        const user = c.get('user');
+        const { messageId } = c.req.valid('param');
+        const started = await deps.chat.regenerate(user, { ...c.req.valid('json'), messageId });
+        if (!c.req.header('accept')?.includes('text/event-stream')) return c.json(started, 202);
+        return runEventStream(c, logger, (signal) => deps.chat.events(user, started.runId, null, signal));
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/messages/{messageId}/edit',
+        tags: ['chat'],
+        summary: 'Write a user message anew and answer from there; the old one stays, a version',
+        description:
+          'Billed, budgeted and streamed as a send: with `Accept: text/event-stream` the answer is the run’s ' +
+          'event stream; otherwise 202 with the run’s id.',
+        security: bearerSecurity,
+        request: { params: messagePath, body: jsonBody(editMessageInput.omit({ messageId: true })) },
+        responses: {
+          200: { description: 'The run’s events (with `Accept: text/event-stream`)', content: eventStream },
+          202: jsonResponse(sendResultSchema, 'The new message is stored and its run has started'),
+          ...errorResponses([...RERUN_ERRORS], { body: true }),
+        },
+      }),
+      async (c) => {
+        const user = c.get('user');
+        const { messageId } = c.req.valid('param');
+        const started = await deps.chat.editMessage(user, { ...c.req.valid('json'), messageId });
+        if (!c.req.header('accept')?.includes('text/event-stream')) return c.json(started, 202);
+        return runEventStream(c, logger, (signal) => deps.chat.events(user, started.runId, null, signal));
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/messages/{messageId}/switch-branch',
+        tags: ['chat'],
+        summary: 'Show the branch through a message (a version): its newest version at each point below',
+        security: bearerSecurity,
+        request: { params: messagePath },
+        responses: {
+          200: jsonResponse(switchedBranchSchema, 'The branch now shown and answered from'),
+          ...errorResponses(['INVALID_INPUT', ...AUTH, 'NOT_FOUND', 'RUN_ACTIVE']),
+        },
+      }),
+      async (c) => c.json(await deps.chat.switchBranch(c.get('user'), c.req.valid('param').messageId), 200),
     )
     .openapi(
       createRoute({

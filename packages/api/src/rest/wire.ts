@@ -53,6 +53,13 @@ const message = z
   .object({
     id: z.string(),
     conversationId: z.string(),
+    parentId: z
+      .string()
+      .nullable()
+      .describe(
+        'The message this one follows (an answer: the user message it answers); null for the first. ' +
+          'Messages with one parent are versions of each other: an edit, a regenerated answer.',
+      ),
     role: z.enum(['user', 'assistant']),
     content: z.string(),
     status: z.enum(['complete', 'incomplete', 'failed']),
@@ -60,6 +67,13 @@ const message = z
     usage: usage.nullable(),
   })
   .openapi('Message');
+const historyMessage = message
+  .extend({
+    siblingIds: z
+      .array(z.string())
+      .describe('Every version of this point of the conversation, this one included, oldest first.'),
+  })
+  .openapi('HistoryMessage');
 export const conversationSchema = z
   .object({
     id: z.string(),
@@ -121,7 +135,11 @@ export const cancelResultSchema = z.object({
   runId: z.string(),
   status: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']),
 });
-export const historySchema = z.object({ messages: z.array(message), nextCursor: z.string().nullable() });
+export const historySchema = z.object({ messages: z.array(historyMessage), nextCursor: z.string().nullable() });
+export const switchedBranchSchema = z.object({
+  conversationId: z.string(),
+  leafId: z.string().describe('The newest message of the branch now shown'),
+});
 export const conversationsSchema = z.object({
   conversations: z.array(conversationSchema),
   nextCursor: z.string().nullable(),

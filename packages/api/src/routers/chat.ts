@@ -5,12 +5,15 @@ import {
   conversationInput,
   conversationsInput,
   createConversationInput,
+  editMessageInput,
   eventsInput,
   historyInput,
+  regenerateInput,
   renameConversationInput,
   runInput,
   sendInput,
   setConversationModelInput,
+  switchBranchInput,
 } from '../schemas';
 import { authedProcedure } from '../trpc';
 import { sharedWireForm } from '../wire-form';
@@ -24,6 +27,18 @@ export const chatProcedures = {
   send: authedProcedure
     .input(sendInput)
     .mutation(({ ctx, input }) => ctx.deps.chat.send(ctx.user, input, { requestId: ctx.requestId })),
+
+  regenerate: authedProcedure
+    .input(regenerateInput)
+    .mutation(({ ctx, input }) => ctx.deps.chat.regenerate(ctx.user, input, { requestId: ctx.requestId })),
+
+  editMessage: authedProcedure
+    .input(editMessageInput)
+    .mutation(({ ctx, input }) => ctx.deps.chat.editMessage(ctx.user, input, { requestId: ctx.requestId })),
+
+  switchBranch: authedProcedure
+    .input(switchBranchInput)
+    .mutation(({ ctx, input }) => ctx.deps.chat.switchBranch(ctx.user, input.messageId)),
 
   // Not a generator: ownership, lastEventId and the open-stream caps are checked before the stream
   // opens, so NOT_FOUND, INVALID_INPUT or RATE_LIMITED is a plain HTTP error (see

@@ -101,6 +101,7 @@ export async function* exportUser(db: Database, userId: string, options: ExportO
         .select({
           id: messages.id,
           seq: messages.seq,
+          parentId: messages.parentId,
           role: messages.role,
           content: messages.content,
           status: messages.status,

@@ -12,14 +12,21 @@ import {
 import { AppError, isAppError } from '../domain/errors';
 import type { AuthenticatedUser } from '../domain/user';
 import type { AgentInfo, AgentRuntime, TurnEvent } from '../ports/agent-runtime';
-import type { ChatOperations, SendInput, SendOrigin, StreamedEvent } from '../ports/chat';
+import type { ChatOperations, EditInput, RegenerateInput, SendInput, SendOrigin, StreamedEvent } from '../ports/chat';
 import type { Clock } from '../ports/clock';
 import type { RateLimiter } from '../ports/rate-limiter';
 import type { RunSignals } from '../ports/run-signals';
 import type { SharedRunEvents } from '../ports/shared-run-events';
 import type { StreamCap, StreamSlots } from '../ports/stream-slots';
 import { inSpan } from '../tracing/tracing';
-import { type ChatStore, type RunRecord, runActiveError, type StartedRun } from './chat-store';
+import {
+  type BranchConflict,
+  type ChatStore,
+  type RunRecord,
+  type RunStart,
+  runActiveError,
+  type StartedRun,
+} from './chat-store';
 import type { ConversationSettings } from './conversation-states';
 import type { TitleWriter } from './conversation-titles';
 import { DeltaCoalescer } from './delta-coalescer';
@@ -194,6 +201,80 @@ export class ChatService implements ChatOperations {
       }
       throw runActiveError();
     }
+    return this.launch(caller, started, model, origin, untitled);
+  }
+
+  /**
+   * A new run answering the conversation's last user message again (`messageId`: the last answer, or
+   * that message). Admitted, stored, billed and streamed as a send is; the old answer stays, a version.
+   */
+  async regenerate(caller: AuthenticatedUser, input: RegenerateInput, origin: SendOrigin = {}): Promise<StartedRun> {
+    const releaseStart = await this.admitSend(caller.id);
+    try {
+      const { model, untitled } = await this.rerunModel(caller, input.messageId, input.model);
+      const started = await this.options.store.startRegenerate({
+        userId: caller.id,
+        messageId: input.messageId,
+        model,
+      });
+      return await this.launch(caller, branchStarted(started), model, origin, untitled);
+    } finally {
+      releaseStart();
+    }
+  }
+
+  /**
+   * A new version of the user message `messageId` with `text`, and a run answering it from there, as a
+   * send is run. The edited message and what followed it stay, on their own branch.
+   */
+  async editMessage(caller: AuthenticatedUser, input: EditInput, origin: SendOrigin = {}): Promise<StartedRun> {
+    const releaseStart = await this.admitSend(caller.id);
+    try {
+      const { model, untitled } = await this.rerunModel(caller, input.messageId, input.model);
+      const started = await this.options.store.startEdit({
+        userId: caller.id,
+        messageId: input.messageId,
+        text: input.text,
+        model,
+      });
+      return await this.launch(caller, branchStarted(started), model, origin, untitled);
+    } finally {
+      releaseStart();
+    }
+  }
+
+  /** Shows (and answers from) the branch through `messageId`: its newest version at each point below. */
+  async switchBranch(
+    caller: AuthenticatedUser,
+    messageId: string,
+  ): Promise<{ conversationId: string; leafId: string }> {
+    const switched = await this.options.store.switchBranch(caller.id, messageId);
+    if ('conflict' in switched) {
+      if (switched.conflict === 'run_active') throw runActiveError();
+      throw notFoundMessage();
+    }
+    return switched;
+  }
+
+  /** A regenerate's or an edit's model, chosen as a send's is in the message's conversation. */
+  private async rerunModel(caller: AuthenticatedUser, messageId: string, requested: string | undefined) {
+    const { store, runtime, models } = this.options;
+    if (requested !== undefined) models.check(requested);
+    const agent = await runtime.ensureAgent(caller.id);
+    const conversationId = await store.conversationOfMessage(caller.id, messageId);
+    if (!conversationId) throw notFoundMessage();
+    const settings = await store.conversationSettings(caller.id, conversationId);
+    return { model: this.modelFor(agent, requested, settings), untitled: settings !== null && !settings.titled };
+  }
+
+  /** Runs a stored start in the background; answers once its message and run are stored. */
+  private async launch(
+    caller: AuthenticatedUser,
+    started: RunStart,
+    model: string,
+    origin: SendOrigin,
+    untitled: boolean,
+  ): Promise<StartedRun> {
     const { stored, ...run } = started;
     const { hub } = this.options;
     const signal = hub.open(run.runId, caller.id);
@@ -368,7 +449,12 @@ export class ChatService implements ChatOperations {
       if (!ended) events.push(event);
     };
     const title = writeTitle ? this.titleBeside(userId, started, model, stored, signal, ids, publish) : null;
-    const record = { id: runId, userId, conversationId: started.conversationId };
+    const record = {
+      id: runId,
+      userId,
+      conversationId: started.conversationId,
+      userMessageId: started.userMessage.id,
+    };
     // Chosen now, so the partial text saved while streaming and the final message are one row.
     const messageId = randomUUID();
     let text = '';
@@ -544,7 +630,7 @@ export class ChatService implements ChatOperations {
 
   private async endEarly(
     ending: {
-      run: { id: string; userId: string; conversationId: string };
+      run: { id: string; userId: string; conversationId: string; userMessageId: string };
       messageId: string;
       text: string;
       usage: Usage;
@@ -629,6 +715,29 @@ export class ChatService implements ChatOperations {
         },
       };
     }
+  }
+}
+
+const notFoundMessage = () => new AppError('NOT_FOUND', 'That message does not exist.');
+
+/** A regenerate's or an edit's start, or the error its refusal is to the caller. */
+function branchStarted(started: RunStart | { conflict: BranchConflict }): RunStart {
+  if (!('conflict' in started)) return started;
+  switch (started.conflict) {
+    case 'run_active':
+      throw runActiveError();
+    case 'not_last_answer':
+      throw new AppError('INVALID_INPUT', 'Only the last answer of the conversation can be regenerated.', {
+        fieldErrors: {
+          messageId: ['Pass the last answer of the branch shown (or the user message it answers).'],
+        },
+      });
+    case 'not_user_message':
+      throw new AppError('INVALID_INPUT', 'Only a message you wrote can be edited.', {
+        fieldErrors: { messageId: ['Pass the id of one of your messages; regenerate an answer instead.'] },
+      });
+    default:
+      throw notFoundMessage();
   }
 }
 

@@ -4,9 +4,9 @@ import { AuthStore } from '../auth/builtin/auth-store';
 import { systemClock } from '../ports/clock';
 import { openStore, type Store } from '../store/database';
 import { migrateStore } from '../store/migrate';
-import { conversations, runs } from '../store/schema';
+import { conversations, messages as messagesTable, runs } from '../store/schema';
 import { testDatabases } from '../testing';
-import { ChatStore } from './chat-store';
+import { ChatStore, type RunStart } from './chat-store';
 
 describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
   let store: Store;
@@ -57,7 +57,7 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
     expect((await chat.run(userId, dead.runId)).status).toBe('failed');
     expect((await chat.run(userId, alive.runId)).status).toBe('running');
     await chat.finishRun({
-      run: { id: alive.runId, userId, conversationId: other.id },
+      run: { id: alive.runId, userId, conversationId: other.id, userMessageId: alive.userMessage.id },
       status: 'cancelled',
       text: '',
       usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 },
@@ -81,7 +81,7 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
     const conversation = await before.createConversation(userId, null);
     const started = await before.startRun({ userId, conversationId: conversation.id, text: 'long one', model: 'm' });
     if (!('runId' in started)) throw new Error('run did not start');
-    const run = { id: started.runId, userId, conversationId: conversation.id };
+    const run = { id: started.runId, userId, conversationId: conversation.id, userMessageId: started.userMessage.id };
     const messageId = crypto.randomUUID();
     await before.savePartial(run, messageId, 'Once upon');
     await before.savePartial(run, messageId, 'Once upon a time');
@@ -99,7 +99,7 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
     const conversation = await chat.createConversation(userId, null);
     const started = await chat.startRun({ userId, conversationId: conversation.id, text: 'hello', model: 'm' });
     if (!('runId' in started)) throw new Error('run did not start');
-    const run = { id: started.runId, userId, conversationId: conversation.id };
+    const run = { id: started.runId, userId, conversationId: conversation.id, userMessageId: started.userMessage.id };
     const messageId = crypto.randomUUID();
     await chat.savePartial(run, messageId, 'Hi th');
     const usage = { promptTokens: 3, completionTokens: 2, costUsd: 0 };
@@ -147,7 +147,7 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
       expect((await chat.history(userId, conversation.id, undefined, 10)).messages.map((m) => m.content)).toEqual([
         'behind',
       ]);
-      const run = { id: started.runId, userId, conversationId: conversation.id };
+      const run = { id: started.runId, userId, conversationId: conversation.id, userMessageId: started.userMessage.id };
       await chat.finishRun({ run, status: 'completed', text: 'answer', usage: noUsage, firstTokenAt: null });
       const next = await chat.startRun({ userId, conversationId: conversation.id, text: 'next', model: 'm' });
       if (!('runId' in next)) throw new Error('the conversation was not free after the run ended');
@@ -191,7 +191,7 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
       if (!('runId' in first)) throw new Error('run did not start');
       expect(await settlesAtOnce(first.stored)).toBe(true);
       await chat.finishRun({
-        run: { id: first.runId, userId, conversationId: conversation.id },
+        run: { id: first.runId, userId, conversationId: conversation.id, userMessageId: first.userMessage.id },
         status: 'completed',
         text: 'done',
         usage: noUsage,
@@ -200,6 +200,169 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
       expect(
         await chat.startRun({ userId, conversationId: conversation.id, text: 'once', model: 'm', clientMessageId }),
       ).toEqual({ conflict: 'duplicate' });
+    });
+  });
+
+  describe.each([
+    { writer: 'one of many', sole: false },
+    { writer: 'the one writer', sole: true },
+  ])('branches, as $writer', ({ sole }) => {
+    const noUsage = { promptTokens: 0, completionTokens: 0, costUsd: 0 };
+    const turn = async (chat: ChatStore, started: RunStart | { conflict: string }, answer: string) => {
+      if (!('runId' in started)) throw new Error(`did not start: ${started.conflict}`);
+      await started.stored;
+      const context = await chat.turnContext(started.conversationId, started.userMessage.id, 50);
+      const run = {
+        id: started.runId,
+        userId,
+        conversationId: started.conversationId,
+        userMessageId: started.userMessage.id,
+      };
+      const message = await chat.finishRun({
+        run,
+        status: 'completed',
+        text: answer,
+        usage: noUsage,
+        firstTokenAt: null,
+      });
+      return { context: context.history.map((m) => m.content), message, userMessage: started.userMessage };
+    };
+    const contents = async (chat: ChatStore, conversationId: string) =>
+      (await chat.history(userId, conversationId, undefined, 50)).messages.map((m) => m.content);
+
+    it('regenerates the last answer and edits a message as versions, each answered from its own branch', async () => {
+      const chat = new ChatStore(store.db, systemClock, sole);
+      const { id } = await chat.createConversation(userId, null);
+      const send = (text: string) => chat.startRun({ userId, conversationId: id, text, model: 'm' });
+      const first = await turn(chat, await send('q1'), 'a1');
+      const second = await turn(chat, await send('q2'), 'a2');
+      expect(second.context).toEqual(['q1', 'a1']);
+      expect(second.userMessage.parentId).toBe(first.message?.id);
+
+      const a1 = first.message?.id ?? '';
+      const a2 = second.message?.id ?? '';
+      expect(await chat.startRegenerate({ userId, messageId: a1, model: 'm' })).toEqual({
+        conflict: 'not_last_answer',
+      });
+      expect(await chat.startRegenerate({ userId: crypto.randomUUID(), messageId: a2, model: 'm' })).toEqual({
+        conflict: 'not_found',
+      });
+      const again = await chat.startRegenerate({ userId, messageId: a2, model: 'm' });
+      expect(await chat.startRegenerate({ userId, messageId: a2, model: 'm' })).toMatchObject({
+        conflict: expect.stringMatching(/run_active|not_last_answer/),
+      });
+      const regenerated = await turn(chat, again, 'a2 again');
+      expect(regenerated.userMessage.id).toBe(second.userMessage.id);
+      // The old answer is not in the new run's context.
+      expect(regenerated.context).toEqual(['q1', 'a1']);
+      const page = await chat.history(userId, id, undefined, 50);
+      expect(page.messages.map((m) => m.content)).toEqual(['q1', 'a1', 'q2', 'a2 again']);
+      expect(page.messages.at(-1)?.siblingIds).toEqual([a2, regenerated.message?.id]);
+      expect(page.messages[0]?.siblingIds).toEqual([first.userMessage.id]);
+
+      expect(await chat.startEdit({ userId, messageId: a1, text: 'x', model: 'm' })).toEqual({
+        conflict: 'not_user_message',
+      });
+      const edited = await turn(
+        chat,
+        await chat.startEdit({ userId, messageId: second.userMessage.id, text: 'q2 edited', model: 'm' }),
+        'b2',
+      );
+      expect(edited.context).toEqual(['q1', 'a1']);
+      expect(await contents(chat, id)).toEqual(['q1', 'a1', 'q2 edited', 'b2']);
+      const next = await turn(chat, await send('q3'), 'a3');
+      expect(next.context).toEqual(['q1', 'a1', 'q2 edited', 'b2']);
+      // What the cache gives a turn is what the database holds.
+      const fresh = new ChatStore(store.db, systemClock);
+      expect(await fresh.turnContext(id, next.userMessage.id, 50)).toEqual(
+        await chat.turnContext(id, next.userMessage.id, 50),
+      );
+
+      // Back to the first version of q2: its newest answer is shown, and a send follows it.
+      expect(await chat.switchBranch(userId, second.userMessage.id)).toEqual({
+        conversationId: id,
+        leafId: regenerated.message?.id,
+      });
+      expect(await contents(chat, id)).toEqual(['q1', 'a1', 'q2', 'a2 again']);
+      const onOld = await turn(chat, await send('q4'), 'a4');
+      expect(onOld.context).toEqual(['q1', 'a1', 'q2', 'a2 again']);
+      expect(await chat.switchBranch(crypto.randomUUID(), a1)).toEqual({ conflict: 'not_found' });
+
+      // An edit of the first message starts a branch with nothing before it.
+      const restart = await turn(
+        chat,
+        await chat.startEdit({ userId, messageId: first.userMessage.id, text: 'q1 edited', model: 'm' }),
+        'c1',
+      );
+      expect(restart.context).toEqual([]);
+      expect(restart.userMessage.parentId).toBeNull();
+      const top = (await chat.history(userId, id, undefined, 50)).messages;
+      expect(top.map((m) => m.content)).toEqual(['q1 edited', 'c1']);
+      expect(top[0]?.siblingIds).toEqual([first.userMessage.id, restart.userMessage.id]);
+    });
+
+    it('shows the earlier answer again when a regenerate ends with none', async () => {
+      const chat = new ChatStore(store.db, systemClock, sole);
+      const { id } = await chat.createConversation(userId, null);
+      const first = await turn(chat, await chat.startRun({ userId, conversationId: id, text: 'q', model: 'm' }), 'a');
+      const again = await chat.startRegenerate({ userId, messageId: first.message?.id ?? '', model: 'm' });
+      if (!('runId' in again)) throw new Error('regenerate did not start');
+      expect(await contents(chat, id)).toEqual(['q']);
+      const run = { id: again.runId, userId, conversationId: id, userMessageId: again.userMessage.id };
+      await chat.finishRun({ run, status: 'failed', text: '', usage: noUsage, firstTokenAt: null });
+      expect(await contents(chat, id)).toEqual(['q', 'a']);
+      const next = await turn(chat, await chat.startRun({ userId, conversationId: id, text: 'q2', model: 'm' }), 'a2');
+      expect(next.context).toEqual(['q', 'a']);
+    });
+
+    it.runIf(location.kind !== 'postgres')(
+      'shows the earlier answer again after a crash stopped a regenerate',
+      async () => {
+        const chat = new ChatStore(store.db, systemClock, sole);
+        const { id } = await chat.createConversation(userId, null);
+        const first = await turn(chat, await chat.startRun({ userId, conversationId: id, text: 'q', model: 'm' }), 'a');
+        const again = await chat.startRegenerate({ userId, messageId: first.message?.id ?? '', model: 'm' });
+        if (!('runId' in again)) throw new Error('regenerate did not start');
+        expect(await chat.failOrphanedRuns()).toContain(again.runId);
+        expect(await contents(chat, id)).toEqual(['q', 'a']);
+      },
+    );
+
+    it('pages back along the branch, and drops a summary written on another branch', async () => {
+      const chat = new ChatStore(store.db, systemClock, sole);
+      const { id } = await chat.createConversation(userId, null);
+      const send = (text: string) => chat.startRun({ userId, conversationId: id, text, model: 'm' });
+      const turns = [];
+      for (let i = 0; i < 4; i += 1) turns.push(await turn(chat, await send(`q${i}`), `a${i}`));
+      const first = await chat.history(userId, id, undefined, 3);
+      expect(first.messages.map((m) => m.content)).toEqual(['a2', 'q3', 'a3']);
+      const second = await chat.history(userId, id, first.nextCursor ?? '', 3);
+      expect(second.messages.map((m) => m.content)).toEqual(['q1', 'a1', 'q2']);
+      const third = await chat.history(userId, id, second.nextCursor ?? '', 3);
+      expect(third.messages.map((m) => m.content)).toEqual(['q0', 'a0']);
+      expect(third.nextCursor).toBeNull();
+
+      // A summary through a2 (written on this branch) is kept by an edit of q3, dropped by an edit of q1.
+      const a2 = await chat.message(turns[2]?.message?.id ?? '');
+      const [a2Row] = await store.db
+        .select({ seq: messagesTable.seq })
+        .from(messagesTable)
+        .where(eq(messagesTable.id, a2?.id ?? ''));
+      await chat.saveSummary(id, 'SUMMARY', a2Row?.seq ?? 0);
+      const kept = await turn(
+        chat,
+        await chat.startEdit({ userId, messageId: turns[3]?.userMessage.id ?? '', text: 'q3 edited', model: 'm' }),
+        'b3',
+      );
+      expect(kept.context).toEqual([]);
+      expect((await chat.turnContext(id, kept.userMessage.id, 50)).summary).toBe('SUMMARY');
+      const dropped = await turn(
+        chat,
+        await chat.startEdit({ userId, messageId: turns[1]?.userMessage.id ?? '', text: 'q1 edited', model: 'm' }),
+        'b1',
+      );
+      expect(dropped.context).toEqual(['q0', 'a0']);
+      expect((await chat.turnContext(id, dropped.userMessage.id, 50)).summary).toBeNull();
     });
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, inArray, lt, or, sql } from 'drizzle-orm';
-import type { Conversation, Message, RunStatus, Usage } from '../domain/chat';
+import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import type { Conversation, HistoryMessage, Message, RunStatus, Usage } from '../domain/chat';
 import { AppError } from '../domain/errors';
 import type { Clock } from '../ports/clock';
 import { type Database, queryRows } from '../store/database';
@@ -41,6 +41,25 @@ export interface NewRun {
   text: string;
   model: string;
   clientMessageId?: string | undefined;
+}
+
+/** A run that answers again from a point of a conversation: the last answer again, or an edited message. */
+export interface BranchRunInput {
+  userId: string;
+  messageId: string;
+  model: string;
+}
+
+/** Why a regenerate, an edit or a branch switch was refused; nothing was stored. */
+export type BranchConflict = 'not_found' | 'not_last_answer' | 'not_user_message' | 'run_active';
+
+/** The run a conversation identifies by itself: ChatStore's records of it carry its user message too. */
+export interface RunRef {
+  id: string;
+  userId: string;
+  conversationId: string;
+  /** The user message the run answers: its answer follows it (messages.parent_id). */
+  userMessageId: string;
 }
 
 /** A send refused because the conversation already has a run answering. */
@@ -258,6 +277,8 @@ export class ChatStore {
     const userMessage: Message = {
       id: randomUUID(),
       conversationId: input.conversationId,
+      // Known once the statement has read the conversation's leaf (see insertRun).
+      parentId: null,
       role: 'user',
       content: input.text,
       status: 'complete',
@@ -275,9 +296,11 @@ export class ChatStore {
       // Placed after everything stored until the statement says where it went.
       this.contexts?.append(input.conversationId, cached(Number.POSITIVE_INFINITY));
       const stored = this.insertRun(input, runId, userMessage.id, now).then(
-        (seq) => {
-          if (seq === null) throw notFound('conversation');
-          this.contexts?.placed(input.conversationId, userMessage.id, seq);
+        (inserted) => {
+          if (inserted === null) throw notFound('conversation');
+          // The message is the one send answers with, once this has settled: it is complete then.
+          userMessage.parentId = inserted.parentId;
+          this.contexts?.placed(input.conversationId, userMessage.id, inserted.seq);
         },
         (error: unknown) => {
           throw isUniqueViolation(error, 'runs_one_active_idx') ? runActiveError() : error;
@@ -291,9 +314,10 @@ export class ChatStore {
     }
 
     try {
-      const seq = await this.insertRun(input, runId, userMessage.id, now);
-      if (seq === null) return { conflict: 'no_conversation' };
-      this.contexts?.append(input.conversationId, cached(seq));
+      const inserted = await this.insertRun(input, runId, userMessage.id, now);
+      if (inserted === null) return { conflict: 'no_conversation' };
+      userMessage.parentId = inserted.parentId;
+      this.contexts?.append(input.conversationId, cached(inserted.seq));
       this.states?.started(input.conversationId, input.userId, runId);
     } catch (error) {
       if (isUniqueViolation(error, 'runs_one_active_idx')) return { conflict: 'run_active' };
@@ -303,21 +327,36 @@ export class ChatStore {
     return { ...started, stored: Promise.resolve() };
   }
 
-  /** The message's seq, or null when the conversation is not the user's. */
-  private async insertRun(input: NewRun, runId: string, messageId: string, now: Date): Promise<number | null> {
+  /**
+   * The message's seq and parent, or null when the conversation is not the user's. The new message
+   * follows `parent` (an edit: the edited message's parent), or else the conversation's leaf (a send),
+   * and becomes the leaf. The leaf is read from the statement's snapshot: of two sends racing into
+   * one conversation, the one-active-run index lets only one be stored.
+   */
+  private async insertRun(
+    input: NewRun,
+    runId: string,
+    messageId: string,
+    now: Date,
+    parent?: { id: string | null },
+  ): Promise<{ seq: number; parentId: string | null } | null> {
     const at = now.toISOString();
-    const [row] = await queryRows<{ id: string; seq: number }>(
+    const parentId = parent
+      ? sql`${parent.id}::uuid`
+      : sql`(select leaf_message_id from conversations where id = ${input.conversationId}::uuid)`;
+    const [row] = await queryRows<{ id: string; seq: number; parent_id: string | null }>(
       this.db,
       sql`with conv as (
-            update conversations set last_active_at = ${at}::timestamptz, message_count = message_count + 1
+            update conversations set last_active_at = ${at}::timestamptz, message_count = message_count + 1,
+                   leaf_message_id = ${messageId}::uuid
             where id = ${input.conversationId}::uuid and user_id = ${input.userId}::uuid
             returning id
           ), msg as (
-            insert into messages (id, user_id, conversation_id, run_id, role, content, status, created_at)
-            select ${messageId}::uuid, ${input.userId}::uuid, conv.id, ${runId}::uuid, 'user', ${input.text},
-                   'complete', ${at}::timestamptz
+            insert into messages (id, user_id, conversation_id, run_id, parent_id, role, content, status, created_at)
+            select ${messageId}::uuid, ${input.userId}::uuid, conv.id, ${runId}::uuid, ${parentId}, 'user',
+                   ${input.text}, 'complete', ${at}::timestamptz
             from conv
-            returning id, conversation_id, seq
+            returning id, conversation_id, seq, parent_id
           ), run as (
             insert into runs (id, user_id, conversation_id, user_message_id, client_message_id, status, model,
                               created_at, heartbeat_at, instance_id)
@@ -327,9 +366,223 @@ export class ChatStore {
             from msg
             returning id
           )
-          select run.id, (select seq::float8 from msg) as seq from run`,
+          select run.id, (select seq::float8 from msg) as seq, (select parent_id from msg) as parent_id from run`,
     );
-    return row ? Number(row.seq) : null;
+    return row ? { seq: Number(row.seq), parentId: row.parent_id } : null;
+  }
+
+  /** The conversation a message of the user's is in; null when the message is not the user's. */
+  async conversationOfMessage(userId: string, messageId: string): Promise<string | null> {
+    const [row] = await this.db
+      .select({ conversationId: messages.conversationId })
+      .from(messages)
+      .where(and(eq(messages.id, messageId), eq(messages.userId, userId)));
+    return row?.conversationId ?? null;
+  }
+
+  /**
+   * A new run answering the last user message of the conversation's active branch again. `messageId`
+   * is the branch's last answer (the leaf), or that user message itself (its answer is the leaf, or it
+   * has none: its run failed before writing). The old answer stays, a sibling of the new one; the
+   * branch ends at the user message until the new answer is stored.
+   */
+  async startRegenerate(input: BranchRunInput): Promise<RunStart | { conflict: BranchConflict }> {
+    const [target] = await queryRows<{
+      role: 'user' | 'assistant';
+      parent_id: string | null;
+      conversation_id: string;
+      leaf_id: string | null;
+      leaf_role: 'user' | 'assistant' | null;
+      leaf_parent_id: string | null;
+    }>(
+      this.db,
+      sql`select m.role, m.parent_id, m.conversation_id, c.leaf_message_id as leaf_id, leaf.role as leaf_role,
+                 leaf.parent_id as leaf_parent_id
+          from messages m
+          join conversations c on c.id = m.conversation_id and c.user_id = m.user_id
+          left join messages leaf on leaf.id = c.leaf_message_id
+          where m.id = ${input.messageId}::uuid and m.user_id = ${input.userId}::uuid`,
+    );
+    if (!target) return { conflict: 'not_found' };
+    const answered =
+      target.role === 'assistant'
+        ? target.leaf_id === input.messageId
+          ? target.parent_id
+          : null
+        : target.leaf_id === input.messageId ||
+            (target.leaf_role === 'assistant' && target.leaf_parent_id === input.messageId)
+          ? input.messageId
+          : null;
+    if (!answered || !target.leaf_id) return { conflict: 'not_last_answer' };
+    const conversationId = target.conversation_id;
+    const leafId = target.leaf_id;
+    return this.startBranchRun(input.userId, conversationId, async (runId, at) => {
+      const [row] = await queryRows<{ id: string }>(
+        this.db,
+        sql`with conv as (
+              update conversations set last_active_at = ${at.toISOString()}::timestamptz,
+                     leaf_message_id = ${answered}::uuid
+              where id = ${conversationId}::uuid and user_id = ${input.userId}::uuid
+                and leaf_message_id = ${leafId}::uuid
+              returning id
+            )
+            insert into runs (id, user_id, conversation_id, user_message_id, status, model, created_at,
+                              heartbeat_at, instance_id)
+            select ${runId}::uuid, ${input.userId}::uuid, conv.id, ${answered}::uuid, 'running', ${input.model},
+                   ${at.toISOString()}::timestamptz, now(), ${this.instanceId}
+            from conv
+            returning id`,
+      );
+      // The leaf moved since it was read (another process): the answer is no longer the last one.
+      if (!row) return null;
+      const userMessage = await this.message(answered);
+      if (!userMessage) return null;
+      await this.keepSummaryOnBranch(conversationId, answered);
+      this.contexts?.rewind(conversationId, answered);
+      return userMessage;
+    });
+  }
+
+  /**
+   * A new user message in place of `messageId` (a version of it: same parent), and a run answering it.
+   * The new message becomes the branch's leaf; the edited one and what followed it stay, listable.
+   */
+  async startEdit(input: BranchRunInput & { text: string }): Promise<RunStart | { conflict: BranchConflict }> {
+    const [target] = await this.db
+      .select({ role: messages.role, parentId: messages.parentId, conversationId: messages.conversationId })
+      .from(messages)
+      .where(and(eq(messages.id, input.messageId), eq(messages.userId, input.userId)));
+    if (!target) return { conflict: 'not_found' };
+    if (target.role !== 'user') return { conflict: 'not_user_message' };
+    const { conversationId, parentId } = target;
+    return this.startBranchRun(input.userId, conversationId, async (runId, at) => {
+      const userMessage: Message = {
+        id: randomUUID(),
+        conversationId,
+        parentId,
+        role: 'user',
+        content: input.text,
+        status: 'complete',
+        createdAt: at,
+        usage: null,
+      };
+      const inserted = await this.insertRun(
+        { userId: input.userId, conversationId, text: input.text, model: input.model },
+        runId,
+        userMessage.id,
+        at,
+        { id: parentId },
+      );
+      if (!inserted) return null;
+      await this.keepSummaryOnBranch(conversationId, parentId);
+      if (parentId) this.contexts?.rewind(conversationId, parentId);
+      else this.contexts?.forget(conversationId);
+      this.contexts?.append(conversationId, {
+        id: userMessage.id,
+        seq: inserted.seq,
+        role: 'user',
+        content: input.text,
+      });
+      return userMessage;
+    });
+  }
+
+  /**
+   * Stores a regenerate's or an edit's run through `store` (null: the conversation changed under it),
+   * one active run per conversation as for a send. Never written behind: these are rare, and what
+   * they check is the database's to say.
+   */
+  private async startBranchRun(
+    userId: string,
+    conversationId: string,
+    store: (runId: string, at: Date) => Promise<Message | null>,
+  ): Promise<RunStart | { conflict: BranchConflict }> {
+    const runId = randomUUID();
+    const claim = this.states ? this.states.claim(conversationId, userId, runId) : 'unknown';
+    if (claim === 'run_active') return { conflict: 'run_active' };
+    let userMessage: Message | null;
+    try {
+      userMessage = await store(runId, this.clock.now());
+    } catch (error) {
+      this.states?.forget(conversationId);
+      if (isUniqueViolation(error, 'runs_one_active_idx')) return { conflict: 'run_active' };
+      throw error;
+    }
+    if (!userMessage) {
+      this.states?.forget(conversationId);
+      return { conflict: 'not_last_answer' };
+    }
+    this.states?.started(conversationId, userId, runId);
+    return { runId, conversationId, userMessage, stored: Promise.resolve() };
+  }
+
+  /**
+   * Shows the branch through `messageId`: from it down, the newest version at each point, to a leaf.
+   * Refused while a run answers in the conversation (its answer would land off the branch shown).
+   */
+  async switchBranch(
+    userId: string,
+    messageId: string,
+  ): Promise<{ conversationId: string; leafId: string } | { conflict: 'not_found' | 'run_active' }> {
+    const [target] = await this.db
+      .select({ conversationId: messages.conversationId })
+      .from(messages)
+      .where(and(eq(messages.id, messageId), eq(messages.userId, userId)));
+    if (!target) return { conflict: 'not_found' };
+    const { conversationId } = target;
+    const [switched] = await queryRows<{ leaf_id: string }>(
+      this.db,
+      sql`with recursive down as (
+            select ${messageId}::uuid as id, 0 as depth
+            union all
+            select child.id, down.depth + 1 from down
+            cross join lateral (
+              select m.id from messages m
+              where m.conversation_id = ${conversationId}::uuid and m.parent_id = down.id
+              order by m.seq desc limit 1
+            ) child
+          ), leaf as (
+            select id from down order by depth desc limit 1
+          )
+          update conversations set leaf_message_id = (select id from leaf)
+          where id = ${conversationId}::uuid and user_id = ${userId}::uuid
+            and not exists (select 1 from runs where runs.conversation_id = ${conversationId}::uuid
+                              and runs.status in ('queued', 'running'))
+          returning leaf_message_id as leaf_id`,
+    );
+    if (!switched) return { conflict: 'run_active' };
+    await this.keepSummaryOnBranch(conversationId, switched.leaf_id);
+    this.contexts?.forget(conversationId);
+    return { conversationId, leafId: switched.leaf_id };
+  }
+
+  /**
+   * A conversation's summary stands for the first messages of the branch it was written on. Once the
+   * branch shown ends elsewhere, it is kept only if the message it was written through is still on
+   * the branch (an ancestor of `messageId`); otherwise it would bring another branch's messages into
+   * the next turn, so it goes, and the turn reads the branch's own messages (and summarises anew).
+   */
+  private async keepSummaryOnBranch(conversationId: string, messageId: string | null): Promise<void> {
+    const [summary] = await this.db
+      .select({ throughSeq: conversationSummaries.throughSeq })
+      .from(conversationSummaries)
+      .where(eq(conversationSummaries.conversationId, conversationId));
+    if (!summary) return;
+    const onBranch = messageId
+      ? await queryRows<{ seq: number }>(
+          this.db,
+          sql`with recursive up as (
+                select id, parent_id, seq from messages where id = ${messageId}::uuid
+                union all
+                select m.id, m.parent_id, m.seq from messages m join up on m.id = up.parent_id
+                where up.seq > ${summary.throughSeq}
+              )
+              select seq::float8 as seq from up where seq = ${summary.throughSeq}`,
+        )
+      : [];
+    if (onBranch.length > 0) return;
+    await this.db.delete(conversationSummaries).where(eq(conversationSummaries.conversationId, conversationId));
+    this.contexts?.forget(conversationId);
   }
 
   async run(userId: string, runId: string): Promise<RunRecord> {
@@ -348,7 +601,9 @@ export class ChatStore {
 
   /**
    * What a turn starts from, in one query: the conversation's summary (if earlier messages were
-   * compacted) and the newest `limit` messages after it and before `beforeMessageId`, oldest first.
+   * compacted) and the newest `limit` messages after it that `beforeMessageId` follows (its branch,
+   * walked up through parent_id: never a sibling version, such as the answer a regenerate replaces),
+   * oldest first.
    */
   async turnContext(conversationId: string, beforeMessageId: string, limit: number): Promise<TurnContext> {
     const cached = this.contexts?.get(conversationId, beforeMessageId, limit);
@@ -362,18 +617,25 @@ export class ChatStore {
       content: string;
     }>(
       this.db,
-      sql`(select null::uuid as id, 0::float8 as seq, 'summary' as role, summary as content
+      sql`with recursive cut as (
+            select coalesce((select through_seq from conversation_summaries
+                             where conversation_id = ${conversationId}::uuid), 0) as seq
+          ), branch as (
+            select id, parent_id, seq, role, content, (case when content <> '' then 1 else 0 end) as kept
+            from messages where id = ${beforeMessageId}::uuid and conversation_id = ${conversationId}::uuid
+            union all
+            select m.id, m.parent_id, m.seq, m.role, m.content,
+                   branch.kept + (case when m.content <> '' then 1 else 0 end)
+            from messages m join branch on m.id = branch.parent_id
+            where m.seq > (select seq from cut) and branch.kept < ${fetched}
+          )
+          (select null::uuid as id, 0::float8 as seq, 'summary' as role, summary as content
              from conversation_summaries where conversation_id = ${conversationId}::uuid)
           union all
-          (select id, seq::float8, role, content from messages
-             where conversation_id = ${conversationId}::uuid and content <> ''
-               and seq <= (select seq from messages where id = ${beforeMessageId}::uuid)
-               and seq > coalesce((select through_seq from conversation_summaries
-                                   where conversation_id = ${conversationId}::uuid), 0)
-             order by seq desc limit ${fetched})`,
+          (select id, seq::float8, role, content from branch)`,
     );
     const summary = rows.find((row) => row.role === 'summary')?.content ?? null;
-    const history = rows
+    const branch = rows
       .filter((row) => row.role !== 'summary')
       .map((row) => ({
         id: row.id ?? '',
@@ -382,8 +644,10 @@ export class ChatStore {
         content: row.content,
       }))
       .sort((a, b) => a.seq - b.seq);
-    this.contexts?.fill(conversationId, summary, history);
-    const before = history.filter((message) => message.id !== beforeMessageId);
+    const nonEmpty = branch.filter((message) => message.content !== '');
+    // Fewer than asked for: the walk reached the summary or the conversation's first message.
+    this.contexts?.fill(conversationId, summary, branch, nonEmpty.length < fetched);
+    const before = nonEmpty.filter((message) => message.id !== beforeMessageId);
     return {
       summary,
       history: before
@@ -407,7 +671,7 @@ export class ChatStore {
    * the conversation's counters, the agent's last activity and the run's outcome.
    */
   async finishRun(input: {
-    run: { id: string; userId: string; conversationId: string };
+    run: RunRef;
     /** The assistant message's id, the one its partial text was saved under (see savePartial). */
     messageId?: string;
     status: Exclude<RunStatus, 'queued' | 'running'>;
@@ -424,6 +688,7 @@ export class ChatStore {
         ? {
             id: input.messageId ?? randomUUID(),
             conversationId: run.conversationId,
+            parentId: run.userMessageId,
             role: 'assistant',
             content: input.text,
             status: input.status === 'completed' ? 'complete' : 'incomplete',
@@ -433,10 +698,11 @@ export class ChatStore {
         : null;
     const stored = message
       ? sql`msg as (
-          insert into messages (id, user_id, conversation_id, run_id, role, content, status,
+          insert into messages (id, user_id, conversation_id, run_id, parent_id, role, content, status,
                                 prompt_tokens, completion_tokens, cost_micros, created_at)
-          values (${message.id}::uuid, ${run.userId}::uuid, ${run.conversationId}::uuid, ${run.id}::uuid, 'assistant',
-                  ${message.content}, ${message.status}, ${usage.promptTokens}, ${usage.completionTokens},
+          values (${message.id}::uuid, ${run.userId}::uuid, ${run.conversationId}::uuid, ${run.id}::uuid,
+                  ${run.userMessageId}::uuid, 'assistant', ${message.content}, ${message.status},
+                  ${usage.promptTokens}, ${usage.completionTokens},
                   ${Math.round(usage.costUsd * MICROS_PER_USD)}, ${at}::timestamptz)
           on conflict (id) do update set content = excluded.content, status = excluded.status,
             prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,
@@ -444,10 +710,21 @@ export class ChatStore {
           returning id, seq, (xmax = 0) as inserted
         ), conv as (
           update conversations set last_active_at = ${at}::timestamptz,
-                 message_count = message_count + (select case when inserted then 1 else 0 end from msg)
+                 message_count = message_count + (select case when inserted then 1 else 0 end from msg),
+                 ${leafAfterAnswer(run, message.id)}
           where id = ${run.conversationId}::uuid
         ),`
-      : sql``;
+      : // No answer (refused by the budget, failed or cancelled before any text): a regenerated
+        // answer's branch goes back to the answer it was to replace, the newest earlier version.
+        sql`conv as (
+          update conversations set leaf_message_id = (
+            select m.id from messages m where m.parent_id = ${run.userMessageId}::uuid
+              and m.conversation_id = ${run.conversationId}::uuid
+            order by m.seq desc limit 1)
+          where id = ${run.conversationId}::uuid and leaf_message_id = ${run.userMessageId}::uuid
+            and exists (select 1 from messages m where m.parent_id = ${run.userMessageId}::uuid
+                          and m.conversation_id = ${run.conversationId}::uuid)
+        ),`;
     const [finished] = await queryRows<{ seq: number | null }>(
       this.db,
       sql`with ${stored} agent as (
@@ -465,6 +742,8 @@ export class ChatStore {
       throw error;
     });
     this.states?.ended(run.conversationId, run.id);
+    // The branch may have gone back to an earlier answer the cache no longer holds (see above).
+    if (!message) this.contexts?.forget(run.conversationId);
     if (message && finished?.seq != null) {
       this.contexts?.append(run.conversationId, {
         id: message.id,
@@ -481,41 +760,78 @@ export class ChatStore {
    * crash keeps it: the first call inserts the message, later ones replace its text, and finishRun
    * ends it under the same id. A message already ended is left as it is.
    */
-  async savePartial(run: { userId: string; conversationId: string; id: string }, messageId: string, text: string) {
+  async savePartial(run: RunRef, messageId: string, text: string) {
     const at = this.clock.now().toISOString();
     await this.db.execute(
       sql`with msg as (
-            insert into messages (id, user_id, conversation_id, run_id, role, content, status, created_at)
-            values (${messageId}::uuid, ${run.userId}::uuid, ${run.conversationId}::uuid, ${run.id}::uuid, 'assistant',
-                    ${text}, 'incomplete', ${at}::timestamptz)
+            insert into messages (id, user_id, conversation_id, run_id, parent_id, role, content, status, created_at)
+            values (${messageId}::uuid, ${run.userId}::uuid, ${run.conversationId}::uuid, ${run.id}::uuid,
+                    ${run.userMessageId}::uuid, 'assistant', ${text}, 'incomplete', ${at}::timestamptz)
             on conflict (id) do update set content = excluded.content where messages.status = 'incomplete'
             returning (xmax = 0) as inserted
           )
-          update conversations set message_count = message_count + 1
+          update conversations set message_count = message_count + 1, ${leafAfterAnswer(run, messageId)}
           where id = ${run.conversationId}::uuid and exists (select 1 from msg where inserted)`,
     );
   }
 
-  async history(userId: string, conversationId: string, cursor: string | undefined, limit: number) {
+  /**
+   * A page of the conversation's active branch, oldest first, going back in time from the leaf (or
+   * from before the cursor's message), each message with the ids of its versions.
+   */
+  async history(
+    userId: string,
+    conversationId: string,
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<{ messages: HistoryMessage[]; nextCursor: string | null }> {
     const before = cursor ? decodeCursor(historyCursor, cursor) : undefined;
     if (before && before.c !== conversationId) throw invalidCursor();
+    const start = before
+      ? sql`(select parent_id from messages where conversation_id = ${conversationId}::uuid and seq = ${before.s})`
+      : sql`(select leaf_message_id from conversations where id = ${conversationId}::uuid)`;
+    const branch = await queryRows<{ id: string }>(
+      this.db,
+      sql`with recursive branch as (
+            select id, parent_id, 1 as depth from messages
+            where id = ${start} and conversation_id = ${conversationId}::uuid and user_id = ${userId}::uuid
+            union all
+            select m.id, m.parent_id, branch.depth + 1 from messages m join branch on m.id = branch.parent_id
+            where branch.depth < ${limit}
+          )
+          select id from branch`,
+    );
+    if (branch.length === 0) return { messages: [], nextCursor: null };
     const rows = await this.db
       .select()
       .from(messages)
       .where(
-        and(
-          eq(messages.conversationId, conversationId),
-          eq(messages.userId, userId),
-          before ? lt(messages.seq, before.s) : undefined,
+        inArray(
+          messages.id,
+          branch.map((row) => row.id),
         ),
       )
-      .orderBy(desc(messages.seq))
-      .limit(limit + 1);
-    const page = rows.slice(0, limit).reverse();
-    const oldest = page[0];
+      .orderBy(asc(messages.seq));
+    const parents = [...new Set(rows.flatMap((row) => (row.parentId ? [row.parentId] : [])))];
+    const siblings = await this.db
+      .select({ id: messages.id, parentId: messages.parentId })
+      .from(messages)
+      .where(
+        and(
+          eq(messages.conversationId, conversationId),
+          or(
+            parents.length > 0 ? inArray(messages.parentId, parents) : undefined,
+            rows.some((row) => row.parentId === null) ? isNull(messages.parentId) : undefined,
+          ),
+        ),
+      )
+      .orderBy(asc(messages.seq));
+    const versions = new Map<string | null, string[]>();
+    for (const { id, parentId } of siblings) versions.set(parentId, [...(versions.get(parentId) ?? []), id]);
+    const oldest = rows[0];
     return {
-      messages: page.map(toMessage),
-      nextCursor: rows.length > limit && oldest ? encodeCursor({ c: conversationId, s: oldest.seq }) : null,
+      messages: rows.map((row) => ({ ...toMessage(row), siblingIds: versions.get(row.parentId) ?? [row.id] })),
+      nextCursor: oldest?.parentId ? encodeCursor({ c: conversationId, s: oldest.seq }) : null,
     };
   }
 
@@ -546,7 +862,10 @@ export class ChatStore {
             tx.select({ id: conversations.id }).from(conversations).where(eq(conversations.userId, userId)),
           ),
         );
-      await tx.update(conversations).set({ messageCount: 0 }).where(eq(conversations.userId, userId));
+      await tx
+        .update(conversations)
+        .set({ messageCount: 0, leafMessageId: null })
+        .where(eq(conversations.userId, userId));
     });
     // Rare enough that forgetting every conversation beats tracking whose they are.
     this.contexts?.clear();
@@ -613,6 +932,32 @@ export class ChatStore {
       .where(and(inArray(runs.status, ACTIVE), orphaned))
       .returning({ id: runs.id, conversationId: runs.conversationId });
     for (const { conversationId } of failed) this.states?.forget(conversationId);
+    if (failed.length > 0) {
+      // A regenerate stopped before any text left its branch ending at the user message it was to
+      // answer again, which has answers: the newest of them is shown again (as finishRun does).
+      // Nowhere else does a leaf have children.
+      const ids = [...new Set(failed.map((run) => run.conversationId))];
+      await this.db.execute(
+        sql`update conversations c set leaf_message_id = (
+              select m.id from messages m where m.parent_id = c.leaf_message_id and m.conversation_id = c.id
+              order by m.seq desc limit 1)
+            where c.id in (${sql.join(
+              ids.map((id) => sql`${id}::uuid`),
+              sql`, `,
+            )})
+              and exists (select 1 from messages m where m.parent_id = c.leaf_message_id and m.conversation_id = c.id)`,
+      );
+      for (const id of ids) this.contexts?.forget(id);
+    }
     return failed.map((run) => run.id);
   }
+}
+
+/**
+ * The conversation's leaf once an answer to `run` is stored: the answer, when the branch still ends
+ * at the message it answers (or at the answer itself, saved before); else the leaf is left alone.
+ */
+function leafAfterAnswer(run: RunRef, answerId: string) {
+  return sql`leaf_message_id = case when leaf_message_id in (${run.userMessageId}::uuid, ${answerId}::uuid)
+                                  then ${answerId}::uuid else leaf_message_id end`;
 }

@@ -7,17 +7,23 @@ export interface ContextMessage {
 
 interface CachedContext {
   summary: string | null;
-  /** Messages after the summary, oldest first, at most `keep` of them. */
+  /**
+   * The conversation's active branch after the summary, oldest first, at most `keep` messages: each
+   * one follows the one before it, and the last is the branch's leaf. Empty messages are held to keep
+   * that chain whole, and skipped when a turn reads it.
+   */
   history: ContextMessage[];
+  /** Whether `history` reaches back to the summary (or the conversation's start), so a short read is exact. */
+  complete: boolean;
   characters: number;
 }
 
 /**
- * The recent messages of conversations, so a turn does not reload (and the store re-parse) its
- * history from the database every time. Only sound when this process is the store's one writer:
- * every write to a conversation's messages or summary goes through `append`, `summarise` or
- * `forget`, so an entry is either exact or absent. Least recently used entries go first once the
- * cached text passes `maxCharacters`.
+ * The recent messages of conversations' active branches, so a turn does not reload (and the store
+ * re-parse) its history from the database every time. Only sound when this process is the store's
+ * one writer: every write to a conversation's messages, branch or summary goes through `append`,
+ * `rewind`, `summarise` or `forget`, so an entry is either exact or absent. Least recently used
+ * entries go first once the cached text passes `maxCharacters`.
  */
 export class ContextCache {
   private readonly entries = new Map<string, CachedContext>();
@@ -29,26 +35,40 @@ export class ContextCache {
   ) {}
 
   /**
-   * The newest `limit` messages before the message `beforeId`, oldest first; undefined when the
-   * conversation, or that message in it, is not cached.
+   * The newest `limit` non-empty messages of the branch before the message `beforeId`, oldest first:
+   * those it follows, never a sibling's. Undefined when the conversation, or that message in it, is
+   * not cached, or when the cache holds fewer than the database would give.
    */
   get(conversationId: string, beforeId: string, limit: number) {
     const entry = this.entries.get(conversationId);
     const before = entry?.history.findLastIndex((message) => message.id === beforeId) ?? -1;
     if (!entry || before === -1 || limit >= this.keep) return undefined;
+    const history: ContextMessage[] = [];
+    for (let i = before - 1; i >= 0 && history.length < limit; i -= 1) {
+      const message = entry.history[i];
+      if (message && message.content !== '') history.push(message);
+    }
+    if (history.length < limit && !entry.complete) return undefined;
     // Re-inserted so the map's order is least recently used first.
     this.entries.delete(conversationId);
     this.entries.set(conversationId, entry);
-    return { summary: entry.summary, history: entry.history.slice(Math.max(0, before - limit), before) };
+    return {
+      summary: entry.summary,
+      history: history.reverse().map(({ seq, role, content }) => ({ seq, role, content })),
+    };
   }
 
-  /** Starts an entry from what the database holds (everything after the summary, newest `keep`). */
-  fill(conversationId: string, summary: string | null, history: ContextMessage[]): void {
+  /**
+   * Starts an entry from what the database holds: the branch up to a message, after the summary,
+   * newest `keep`. `complete` when that is all of it back to the summary or the first message.
+   */
+  fill(conversationId: string, summary: string | null, history: ContextMessage[], complete = false): void {
     this.forget(conversationId);
     const kept = history.slice(Math.max(0, history.length - this.keep));
     const entry = {
       summary,
       history: kept,
+      complete: complete && kept.length === history.length,
       characters: size(summary) + kept.reduce((n, m) => n + m.content.length, 0),
     };
     this.entries.set(conversationId, entry);
@@ -56,15 +76,33 @@ export class ContextCache {
     this.evict();
   }
 
-  /** A message just stored in the conversation; empty ones never reach a turn's context. */
+  /** A message just stored after the branch's leaf (a send, an answer): it is the new leaf. */
   append(conversationId: string, message: ContextMessage): void {
     const entry = this.entries.get(conversationId);
-    if (!entry || message.content === '') return;
+    if (!entry) return;
     entry.history.push(message);
     entry.characters += message.content.length;
     this.characters += message.content.length;
-    while (entry.history.length > this.keep) this.drop(entry, 1);
+    if (entry.history.length > this.keep) this.drop(entry, entry.history.length - this.keep);
     this.evict();
+  }
+
+  /**
+   * The branch now ends at `messageId` (a regenerate answers it again, an edit follows it): what came
+   * after it is no longer on the branch. Not cached: the entry is forgotten.
+   */
+  rewind(conversationId: string, messageId: string): void {
+    const entry = this.entries.get(conversationId);
+    if (!entry) return;
+    const at = entry.history.findLastIndex((message) => message.id === messageId);
+    if (at === -1) {
+      this.forget(conversationId);
+      return;
+    }
+    for (const message of entry.history.splice(at + 1)) {
+      entry.characters -= message.content.length;
+      this.characters -= message.content.length;
+    }
   }
 
   /** The stored position of a message appended before its write finished (see ChatStore.startRun). */
@@ -78,7 +116,13 @@ export class ContextCache {
     const entry = this.entries.get(conversationId);
     if (!entry) return;
     const covered = entry.history.findIndex((message) => message.seq > throughSeq);
-    this.drop(entry, covered === -1 ? entry.history.length : covered);
+    const dropped = covered === -1 ? entry.history.length : covered;
+    // What is left starts right after the summary only if the summary's last message was held.
+    if (dropped > 0) entry.complete = true;
+    for (const message of entry.history.splice(0, dropped)) {
+      entry.characters -= message.content.length;
+      this.characters -= message.content.length;
+    }
     this.characters += summary.length - size(entry.summary);
     entry.characters += summary.length - size(entry.summary);
     entry.summary = summary;
@@ -97,6 +141,7 @@ export class ContextCache {
   }
 
   private drop(entry: CachedContext, count: number): void {
+    entry.complete = false;
     for (const message of entry.history.splice(0, count)) {
       entry.characters -= message.content.length;
       this.characters -= message.content.length;

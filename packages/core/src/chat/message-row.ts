@@ -8,6 +8,7 @@ export function toMessage(row: typeof messages.$inferSelect): Message {
   return {
     id: row.id,
     conversationId: row.conversationId,
+    parentId: row.parentId,
     role: row.role,
     content: row.content,
     status: row.status,

@@ -10,11 +10,23 @@ export interface Usage {
 export interface Message {
   id: string;
   conversationId: string;
+  /**
+   * The message this one follows: for an answer, the user message it answers; for a user message, the
+   * one it was sent after (null for a conversation's first). Messages sharing it are versions of one
+   * point of the conversation: an edited message, a regenerated answer.
+   */
+  parentId: string | null;
   role: 'user' | 'assistant';
   content: string;
   status: MessageStatus;
   createdAt: Date;
   usage: Usage | null;
+}
+
+/** A message of a conversation's branch as `chat.history` lists it, with its versions. */
+export interface HistoryMessage extends Message {
+  /** Every version of this point of the conversation (this one included), oldest first. */
+  siblingIds: string[];
 }
 
 export interface Conversation {

@@ -1,4 +1,13 @@
-import type { Conversation, MemoryBlock, MemoryVersion, Message, ModelInfo, RunEvent, RunStatus } from '../domain/chat';
+import type {
+  Conversation,
+  HistoryMessage,
+  MemoryBlock,
+  MemoryVersion,
+  Message,
+  ModelInfo,
+  RunEvent,
+  RunStatus,
+} from '../domain/chat';
 import type { AuthenticatedUser } from '../domain/user';
 import type { ArchivalInput, ArchivalPage, MemoryHistoryInput, MemoryHistoryPage } from './agent-runtime';
 
@@ -6,6 +15,19 @@ export interface SendInput {
   text: string;
   conversationId?: string | undefined;
   clientMessageId?: string | undefined;
+  model?: string | undefined;
+}
+
+/** Answer the conversation's last user message again: `messageId` is its last answer, or that message. */
+export interface RegenerateInput {
+  messageId: string;
+  model?: string | undefined;
+}
+
+/** A new version of the user message `messageId`, answered from there. */
+export interface EditInput {
+  messageId: string;
+  text: string;
   model?: string | undefined;
 }
 
@@ -39,11 +61,14 @@ export interface ChatOperations {
     lastEventId: string | null | undefined,
     signal: AbortSignal,
   ): Promise<AsyncIterable<StreamedEvent>>;
+  regenerate(caller: AuthenticatedUser, input: RegenerateInput, origin?: SendOrigin): Promise<SendResult>;
+  editMessage(caller: AuthenticatedUser, input: EditInput, origin?: SendOrigin): Promise<SendResult>;
+  switchBranch(caller: AuthenticatedUser, messageId: string): Promise<{ conversationId: string; leafId: string }>;
   cancel(caller: AuthenticatedUser, runId: string): Promise<{ runId: string; status: RunStatus }>;
   history(
     caller: AuthenticatedUser,
     input: { conversationId?: string | undefined; cursor?: string | undefined; limit: number },
-  ): Promise<{ messages: Message[]; nextCursor: string | null }>;
+  ): Promise<{ messages: HistoryMessage[]; nextCursor: string | null }>;
   conversations(
     caller: AuthenticatedUser,
     input: { cursor?: string | undefined; limit: number },

@@ -122,6 +122,11 @@ export const conversations = pgTable(
     createdAt: createdAt(),
     lastActiveAt: timestamp('last_active_at', { withTimezone: true }).notNull().defaultNow(),
     messageCount: integer('message_count').notNull().default(0),
+    /**
+     * The newest message of the branch the conversation shows and answers from (see messages.parentId);
+     * null while it has none. Not a foreign key: only the conversation's own messages are ever put here.
+     */
+    leafMessageId: uuid('leaf_message_id'),
   },
   (t) => [
     index('conversations_user_active_idx').on(t.userId, t.lastActiveAt),
@@ -170,6 +175,13 @@ export const messages = pgTable(
       .notNull()
       .references(() => conversations.id, { onDelete: 'cascade' }),
     runId: uuid('run_id'),
+    /**
+     * The message this one follows: for an answer, the user message it answers; for a user message,
+     * the message it was sent after (null for a conversation's first). Messages with one parent are
+     * versions of each other (an edit, a regenerated answer), so a conversation is a tree whose
+     * branches stay listable; `conversations.leaf_message_id` says which branch is shown.
+     */
+    parentId: uuid('parent_id'),
     role: text('role', { enum: ['user', 'assistant'] }).notNull(),
     content: text('content').notNull(),
     status: text('status', { enum: ['complete', 'incomplete', 'failed'] }).notNull(),
@@ -181,6 +193,7 @@ export const messages = pgTable(
   },
   (t) => [
     index('messages_conversation_seq_idx').on(t.conversationId, t.seq),
+    index('messages_conversation_parent_idx').on(t.conversationId, t.parentId),
     index('messages_search_idx').using('gin', t.search),
   ],
 );
