@@ -41,9 +41,12 @@ export class AccountGate implements AuthProvider {
 
   async refresh(refreshToken: string, client: ClientInfo): Promise<{ session: Session }> {
     const result = await this.inner.refresh(refreshToken, client);
-    // The refresh token names no user here: the new access token does.
-    const caller = await this.inner.authenticate(result.session.accessToken);
-    if (await this.status.isDisabled(caller.id)) {
+    // The refresh token names no user here: the new access token does. It may already be refused:
+    // the same token presented twice at once rotates once, and the other request, seeing it spent,
+    // ends the session. Then there is nothing to gate (it is refused at its first use), and this
+    // request, the one that rotated, still answers as the provider did.
+    const caller = await this.inner.authenticate(result.session.accessToken).catch(() => null);
+    if (caller && (await this.status.isDisabled(caller.id))) {
       await this.inner.logout(caller, result.session.accessToken).catch(() => {});
       throw accountDisabled();
     }
