@@ -208,6 +208,8 @@ export function useChat(options: UseChatOptions = {}): UseChatResult {
   /** A message being edited: it and what followed it are hidden until the history shows the new branch. */
   const [cutAt, setCutAt] = useState<string | null>(null);
   const busy = useRef<Promise<void> | null>(null);
+  /** What is on screen: an answer that has just ended is there before the history is fetched again. */
+  const shown = useRef<ChatMessage[]>([]);
   const following = useRef<AbortController | null>(null);
 
   const follow = useCallback(
@@ -351,11 +353,11 @@ export function useChat(options: UseChatOptions = {}): UseChatResult {
 
   const regenerate = useCallback(
     (messageId?: string): Promise<void> => {
-      const target = messageId ?? history.data?.messages.findLast((m) => m.role === 'assistant')?.id;
+      const target = messageId ?? shown.current.findLast((m) => m.role === 'assistant' && !m.pending)?.id;
       if (!target) return Promise.resolve();
       return begin(() => client.chat.regenerate.mutate({ messageId: target }), null, 0);
     },
-    [begin, client, history.data],
+    [begin, client],
   );
 
   const edit = useCallback(
@@ -412,6 +414,9 @@ export function useChat(options: UseChatOptions = {}): UseChatResult {
     if (answer && !out.some((m) => m.id === answer.id)) out.push(answer);
     return out;
   }, [history.data, live, pendingUser, cutAt]);
+  useEffect(() => {
+    shown.current = messages;
+  }, [messages]);
 
   return {
     messages,
