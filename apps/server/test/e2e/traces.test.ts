@@ -177,13 +177,19 @@ describe('traces on: OTEL_EXPORTER_OTLP_ENDPOINT points at a collector', () => {
   it('marks a cancelled run with an event, and its interrupted model call', async () => {
     const client = server.client();
     await client.auth.register.mutate({ email: uniqueEmail('cancelled'), password: PASSWORD });
+    const callsBefore = llm.callCount;
     const sent = await client.chat.send.mutate({ text: HOLD });
     const collected = collectRun(client, sent.runId);
+    // Cancelled once the model call is under way, so there is one to interrupt (not before it starts).
+    while (llm.callCount === callsBefore) await new Promise((resolve) => setTimeout(resolve, 10));
     await client.chat.cancel.mutate({ runId: sent.runId });
     expect((await collected).terminal?.type).toBe('run.cancelled');
 
-    const spans = await receiver.waitFor((received) =>
-      received.some((span) => span.name === 'chat.run' && span.attributes['hearth.run.id'] === sent.runId),
+    // The cancel's own request span may be exported after the run's: wait for both.
+    const spans = await receiver.waitFor(
+      (received) =>
+        received.some((span) => span.name === 'chat.run' && span.attributes['hearth.run.id'] === sent.runId) &&
+        received.some((span) => span.name === 'POST /trpc/chat.cancel'),
     );
     const run = only(spans, (span) => span.name === 'chat.run');
     expect(run.attributes['hearth.run.status']).toBe('cancelled');
