@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp } from '@hearth/api';
 import {
   AccountGate,
@@ -32,6 +33,7 @@ import {
   openStore,
   PriceTable,
   type RateLimiter,
+  type RedisConnections,
   RedisRateLimiter,
   RedisRevocations,
   RedisRunEvents,
@@ -205,6 +207,24 @@ interface SharedState {
   revocations: Revocations | null;
 }
 
+/** How long start-up waits for a Redis that does not answer: a Redis restarting is a pause. */
+const REDIS_STARTUP_WAIT_MS = 15_000;
+
+async function redisAnswering(url: string, logger: Logger): Promise<RedisConnections> {
+  const giveUpAt = performance.now() + REDIS_STARTUP_WAIT_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connectRedis(url);
+    } catch (error) {
+      if (performance.now() >= giveUpAt) {
+        throw new ConfigError(`Invalid setting REDIS_URL: Redis did not answer (${safeError(error).message})`);
+      }
+      if (attempt === 1) logger.warn('Redis did not answer; trying again for 15 s');
+      await sleep(Math.min(attempt * 250, 2_000));
+    }
+  }
+}
+
 async function sharedStateFor(config: Config, logger: Logger, cleanup: CleanupStack): Promise<SharedState> {
   if (!config.REDIS_URL) {
     if (config.DATABASE_URL) {
@@ -214,9 +234,7 @@ async function sharedStateFor(config: Config, logger: Logger, cleanup: CleanupSt
     }
     return { runEvents: null, rateLimiter: null, revocations: null };
   }
-  const redis = await connectRedis(config.REDIS_URL).catch((error: unknown) => {
-    throw new ConfigError(`Invalid setting REDIS_URL: Redis did not answer (${safeError(error).message})`);
-  });
+  const redis = await redisAnswering(config.REDIS_URL, logger);
   cleanup.defer(() => redis.close());
   let reachable = true;
   redis.commands.on('close', () => {

@@ -23,7 +23,7 @@ import {
 import { type ChaosLlm, startChaosLlm } from './llm-server';
 import { type RoundRobinProxy, startRoundRobinProxy } from './proxy';
 import { type ChaosUser, chatLoop, signUp } from './users';
-import { type Verdict, verify } from './verify';
+import { activeRunsGone, type Verdict, verify } from './verify';
 
 const setting = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);
@@ -232,6 +232,10 @@ async function main(): Promise<number> {
     await Promise.all([chatting, faulting]);
     console.log(`chat over at t=${Math.round((performance.now() - chatStart) / 1000)} s; checking the store`);
 
+    // A run whose end its instance could not store (PostgreSQL gone for longer than its retries)
+    // has told its subscribers, and is swept within 15 s, as a killed instance's runs are.
+    const sweptAfterMs = await activeRunsGone(db.sql, 15_000);
+    console.log(`runs still active after the chat: ${sweptAfterMs === 0 ? 'none' : `gone after ${sweptAfterMs} ms`}`);
     const verdict = await verify(
       db.sql,
       users.map((user) => user.report),

@@ -209,3 +209,18 @@ export async function verify(sql: postgres.Sql, users: UserReport[], defaultLimi
   ];
   return { figures, invariants, reservationsLeft, examples };
 }
+
+/**
+ * Waits up to `withinMs` for no run to be queued or running; resolves with how long that took
+ * (0 when none was), or with `withinMs` when some still are (verify then counts them).
+ */
+export async function activeRunsGone(sql: postgres.Sql, withinMs: number): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const [row] = await sql<{ n: number }[]>`
+      select count(*)::int as n from runs where status in ('queued', 'running')`;
+    const waited = Math.round(performance.now() - started);
+    if ((row?.n ?? 0) === 0 || waited >= withinMs) return waited;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}

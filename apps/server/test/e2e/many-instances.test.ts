@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { testDatabases, testRedisUrl } from '@hearth/core/testing';
 import { createHearthClient, type TrackedRunEvent } from '@hearth/sdk';
@@ -230,4 +233,42 @@ describe.runIf(postgres && redisUrl)('an instance killed mid-run, with another o
     expect(budget.reservedUsd).toBe(0);
     expect(budget.spentUsd).toBeGreaterThan(0);
   }, 60_000);
+});
+
+/** A port nothing listens on (yet). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+// A Redis restarting while an instance starts (a deploy, a failover) is a pause, not a failed start.
+describe.runIf(postgres && redisUrl)('an instance starting while its Redis is down', () => {
+  it('waits for Redis to answer and then starts', async () => {
+    if (!postgres) return;
+    const port = await freePort();
+    const starting = startTestServer({ store: postgres.location, env: { REDIS_URL: `redis://127.0.0.1:${port}/0` } });
+    // Kept rejected-handled: the assertion below is on the outcome, once Redis is up.
+    starting.catch(() => {});
+    await sleep(2_000);
+    const redis = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    try {
+      const server = await starting;
+      try {
+        const response = await fetch(`${server.url}/healthz`);
+        expect(response.status).toBe(200);
+      } finally {
+        await server.close();
+      }
+    } finally {
+      redis.kill();
+    }
+  });
 });

@@ -90,6 +90,12 @@ const REMOTE_CANCEL_WAIT_MS = 5_000;
  */
 const PARTIAL_SAVE_INTERVAL_MS = 1_000;
 
+/**
+ * Waits between tries of a run's end the store refused: about 4 s in all, well inside the 10 s a
+ * run may go without beating before another process takes it for dead.
+ */
+const STORE_RETRY_DELAYS_MS = [200, 1_000, 3_000];
+
 /** How often a subscriber waits on a run live in another process checks whether it has ended. */
 const REMOTE_RUN_POLL_MS = 250;
 
@@ -524,14 +530,9 @@ export class ChatService implements ChatOperations {
       title?.start();
       await stored;
       await saving;
-      const message = await store.finishRun({
-        run: record,
-        messageId,
-        status: 'completed',
-        text,
-        usage,
-        firstTokenAt,
-      });
+      const message = await againOnStoreFailure(() =>
+        store.finishRun({ run: record, messageId, status: 'completed', text, usage, firstTokenAt }),
+      );
       if (!message) throw new Error('a completed run stored no message');
       // A title still being written goes on after the run, and is stored without an event.
       title?.outliveRun();
@@ -644,18 +645,16 @@ export class ChatService implements ChatOperations {
     const { run } = ending;
     if (cancelled) {
       runEndedEarly('run.cancelled');
-      const partial = await store.finishRun({ ...ending, status: 'cancelled' });
+      const partial = await againOnStoreFailure(() => store.finishRun({ ...ending, status: 'cancelled' }));
       hub.publish(run.id, { type: 'run.cancelled', partial });
       return 'cancelled';
     }
     const appError = isAppError(error) ? error : new AppError('INTERNAL', 'The agent failed while answering.');
     if (!isAppError(error)) logger.error({ ...ids, err: error }, 'run failed');
     runEndedEarly('run.failed', appError.appCode);
-    const partial = await store.finishRun({
-      ...ending,
-      status: 'failed',
-      error: { code: appError.appCode, message: appError.message },
-    });
+    const partial = await againOnStoreFailure(() =>
+      store.finishRun({ ...ending, status: 'failed', error: { code: appError.appCode, message: appError.message } }),
+    );
     hub.publish(run.id, {
       type: 'run.failed',
       appCode: appError.appCode,
@@ -805,6 +804,24 @@ function holdingSlot(
       release();
     }
   })();
+}
+
+/**
+ * A run's end, written again when the store fails it: a PostgreSQL that just dropped its
+ * connections (a failover, `pg_terminate_backend`) answers again within moments, and the end told
+ * to subscribers must be the one stored. finishRun is idempotent. The run still beats while this
+ * waits (it is live until its end is published), so no other process sweeps it meanwhile.
+ */
+async function againOnStoreFailure<T>(write: () => Promise<T>): Promise<T> {
+  for (const delayMs of STORE_RETRY_DELAYS_MS) {
+    try {
+      return await write();
+    } catch (error) {
+      if (isAppError(error)) throw error;
+      await sleep(delayMs);
+    }
+  }
+  return write();
 }
 
 const succeeds = (promise: Promise<unknown>): Promise<boolean> =>
