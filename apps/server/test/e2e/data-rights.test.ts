@@ -18,7 +18,7 @@ interface ExportDocument {
     history: Array<{ label: string; value: string; updatedBy: string; runId: string | null }>;
     archival: Array<{ id: string; content: string }>;
   };
-  conversations: Array<{ id: string; messages: Array<{ role: string; content: string }> }>;
+  conversations: Array<{ id: string; model: string | null; messages: Array<{ role: string; content: string }> }>;
   usage: Array<{ id: string; model: string; costUsd: number }>;
 }
 
@@ -79,6 +79,8 @@ describe.each(setups)('data rights on $name, agent backend $backend', ({ locatio
     });
     expect(document.memory.archival.map((p) => p.content)).toEqual(['Ada likes green tea']);
     expect(document.conversations).toHaveLength(1);
+    // Its own model, or null: the server's default.
+    expect(document.conversations[0]).toHaveProperty('model', null);
     expect(document.conversations[0]?.messages.map((m) => [m.role, m.content])).toEqual([
       ['user', 'Hi! My name is Ada.'],
       ['assistant', turn.text],

@@ -83,6 +83,7 @@ export async function* exportUser(db: Database, userId: string, options: ExportO
     .select({
       id: conversations.id,
       title: conversations.title,
+      model: conversations.model,
       isDefault: conversations.isDefault,
       createdAt: conversations.createdAt,
       lastActiveAt: conversations.lastActiveAt,
