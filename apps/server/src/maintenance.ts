@@ -1,4 +1,4 @@
-import type { ChatStore, Ledger, RunHub, Store } from '@hearth/core';
+import { againOnStoreFailure, type ChatStore, type Ledger, type RunHub, type Store } from '@hearth/core';
 import type { Logger } from './logger';
 
 /** On a shared PostgreSQL, live runs beat this often, and runs of dead processes are looked for as often. */
@@ -48,9 +48,10 @@ export async function startMaintenance(parts: MaintenanceParts): Promise<() => v
     logger.warn({ runs: runIds.length, reservations }, 'settled titles a stopped server process left unfinished');
   };
 
-  await againOnFailure(() => endOrphanedRuns(stableInstanceId));
-  await againOnFailure(() => settleOrphanedTitles(stableInstanceId));
-  const reservations = await againOnFailure(() => ledger.releaseExpired(!sharedStore));
+  // A PostgreSQL that just dropped its connections must not fail a restart; both sweeps are idempotent.
+  await againOnStoreFailure(() => endOrphanedRuns(stableInstanceId));
+  await againOnStoreFailure(() => settleOrphanedTitles(stableInstanceId));
+  const reservations = await againOnStoreFailure(() => ledger.releaseExpired(!sharedStore));
   if (reservations > 0) logger.warn({ reservations }, 'settled budget reservations left by an earlier process');
 
   const repeat = (intervalMs: number, what: string, work: () => Promise<void>) => {
@@ -79,20 +80,4 @@ export async function startMaintenance(parts: MaintenanceParts): Promise<() => v
   return () => {
     for (const timer of timers) clearInterval(timer);
   };
-}
-
-/**
- * The start-up sweep, tried again a few times: a PostgreSQL that just dropped its connections (a
- * failover, `pg_terminate_backend`) answers again within moments, and a restart should not fail
- * on it. Both sweeps are idempotent.
- */
-async function againOnFailure<T>(work: () => Promise<T>): Promise<T> {
-  for (const delayMs of [200, 1_000, 3_000]) {
-    try {
-      return await work();
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-    }
-  }
-  return work();
 }

@@ -29,6 +29,7 @@ export { LiteLlmLedger } from './billing/litellm/litellm-ledger';
 export type { ModelPrice } from './billing/model-price';
 export { periodEnd, periodStart } from './billing/periods';
 export { costMicros, PriceTable } from './billing/prices';
+export { againOnStoreFailure } from './chat/again-on-store-failure';
 export { ChatService, type ChatServiceOptions } from './chat/chat-service';
 export { ChatStore } from './chat/chat-store';
 export { cleanTitle, TitleWriter } from './chat/conversation-titles';

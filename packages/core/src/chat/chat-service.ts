@@ -19,6 +19,7 @@ import type { RunSignals } from '../ports/run-signals';
 import type { SharedRunEvents } from '../ports/shared-run-events';
 import type { StreamCap, StreamSlots } from '../ports/stream-slots';
 import { inSpan } from '../tracing/tracing';
+import { againOnStoreFailure } from './again-on-store-failure';
 import {
   type BranchConflict,
   type ChatStore,
@@ -89,12 +90,6 @@ const REMOTE_CANCEL_WAIT_MS = 5_000;
  * One write a second per streaming run, never one per token.
  */
 const PARTIAL_SAVE_INTERVAL_MS = 1_000;
-
-/**
- * Waits between tries of a run's end the store refused: about 4 s in all, well inside the 10 s a
- * run may go without beating before another process takes it for dead.
- */
-const STORE_RETRY_DELAYS_MS = [200, 1_000, 3_000];
 
 /** How often a subscriber waits on a run live in another process checks whether it has ended. */
 const REMOTE_RUN_POLL_MS = 250;
@@ -530,6 +525,8 @@ export class ChatService implements ChatOperations {
       title?.start();
       await stored;
       await saving;
+      // Written again if the store fails it, so the end told to subscribers is the one stored; the
+      // run still beats meanwhile (it is live until its end is published), so nobody sweeps it.
       const message = await againOnStoreFailure(() =>
         store.finishRun({ run: record, messageId, status: 'completed', text, usage, firstTokenAt }),
       );
@@ -804,24 +801,6 @@ function holdingSlot(
       release();
     }
   })();
-}
-
-/**
- * A run's end, written again when the store fails it: a PostgreSQL that just dropped its
- * connections (a failover, `pg_terminate_backend`) answers again within moments, and the end told
- * to subscribers must be the one stored. finishRun is idempotent. The run still beats while this
- * waits (it is live until its end is published), so no other process sweeps it meanwhile.
- */
-async function againOnStoreFailure<T>(write: () => Promise<T>): Promise<T> {
-  for (const delayMs of STORE_RETRY_DELAYS_MS) {
-    try {
-      return await write();
-    } catch (error) {
-      if (isAppError(error)) throw error;
-      await sleep(delayMs);
-    }
-  }
-  return write();
 }
 
 const succeeds = (promise: Promise<unknown>): Promise<boolean> =>
