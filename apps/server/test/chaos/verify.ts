@@ -211,16 +211,17 @@ export async function verify(sql: postgres.Sql, users: UserReport[], defaultLimi
 }
 
 /**
- * Waits up to `withinMs` for no run to be queued or running; resolves with how long that took
- * (0 when none was), or with `withinMs` when some still are (verify then counts them).
+ * Waits up to `withinMs` for no run to be queued or running; resolves with how long that took,
+ * 0 when none was (verify counts those still active after it).
  */
 export async function activeRunsGone(sql: postgres.Sql, withinMs: number): Promise<number> {
   const started = performance.now();
-  for (;;) {
+  for (let check = 0; ; check++) {
     const [row] = await sql<{ n: number }[]>`
       select count(*)::int as n from runs where status in ('queued', 'running')`;
     const waited = Math.round(performance.now() - started);
-    if ((row?.n ?? 0) === 0 || waited >= withinMs) return waited;
+    if ((row?.n ?? 0) === 0) return check === 0 ? 0 : waited;
+    if (waited >= withinMs) return waited;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
