@@ -59,18 +59,20 @@ module.exports = {
       to: { path: CORE, pathNot: `${CORE}($1|ports|domain)/` },
     },
     {
-      name: 'services-reach-the-store-through-their-repository',
+      name: 'services-reach-the-store-through-ports',
       comment:
-        'A service reads and writes through its folder’s *-store.ts repository (ChatStore, AgentStore, ' +
-        'AuthStore, ApiKeyStore) or a port, so its queries live in one place. Exceptions, each with its reason: ' +
+        'Services and the built-in runtime read and write through repository ports (ports/*-repository.ts), ' +
+        'whose Drizzle adapters live in store/repositories/, so a service can be unit-tested on in-memory ' +
+        'adapters (testing/) and its queries live in one place. Exceptions, each with its reason: ' +
         'admin/admin-service.ts is the operators’ read model, aggregate SQL across users, budgets and usage ' +
         'that belongs to no one service’s repository; users/user-service.ts is StoreUserService, itself the ' +
         'store-backed adapter of the UserService port; users/data-rights-service.ts exports and erases one ' +
         'account across every table in one transaction, which no one repository owns.',
       severity: 'error',
       from: {
-        path: `${CORE}.+-service\\.ts$`,
+        path: [`${CORE}.+-service\\.ts$`, `${CORE}(chat|agent)/[^/]+\\.ts$`],
         pathNot: [
+          ...TESTS,
           `${CORE}admin/admin-service\\.ts$`,
           `${CORE}users/user-service\\.ts$`,
           `${CORE}users/data-rights-service\\.ts$`,

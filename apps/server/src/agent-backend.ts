@@ -1,15 +1,15 @@
 import {
   type AgentRuntime,
-  AgentStore,
   BuiltinAgentRuntime,
   type Clock,
   createLettaClient,
   type Database,
+  DrizzleAgentStore,
+  DrizzleMemoryVersions,
   type Ledger,
   LettaAgentIds,
   LettaAgentRuntime,
   type LlmClient,
-  MemoryVersions,
   type ModelCatalog,
 } from '@hearth/core';
 import type { Config } from './config';
@@ -30,7 +30,7 @@ export interface AgentBackend {
 export interface BackendDeps {
   config: Config;
   db: Database;
-  /** No other process writes the store (see AgentStore). */
+  /** No other process writes the store (see DrizzleAgentStore). */
   soleWriter: boolean;
   clock: Clock;
   ledger: Ledger;
@@ -74,7 +74,7 @@ export function agentBackendFor({
         timeoutMs: config.LETTA_TIMEOUT_MS,
       }),
       agents: new LettaAgentIds(db),
-      versions: new MemoryVersions(db),
+      versions: new DrizzleMemoryVersions(db),
       ledger,
       clock,
       model: catalog.defaultModel,
@@ -102,7 +102,7 @@ export function agentBackendFor({
     };
   }
   const runtime = new BuiltinAgentRuntime({
-    store: new AgentStore(db, clock, soleWriter),
+    store: new DrizzleAgentStore(db, clock, soleWriter),
     llm,
     ledger,
     maxSteps: config.AGENT_MAX_STEPS,

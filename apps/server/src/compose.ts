@@ -14,11 +14,11 @@ import {
   AuthThrottle,
   BuiltinLedger,
   ChatService,
-  ChatStore,
   type Clock,
   CompletionService,
   connectRedis,
   DataRightsService,
+  DrizzleChatStore,
   type Ledger,
   LiteLlmAdmin,
   LiteLlmLedger,
@@ -330,7 +330,7 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
   });
   const { runtime } = backend;
   const chatStore = traceMethods(
-    new ChatStore(store.db, clock, soleWriter, config.INSTANCE_ID ?? randomUUID()),
+    new DrizzleChatStore(store.db, clock, soleWriter, config.INSTANCE_ID ?? randomUUID()),
     'store',
     ['startRun', 'turnContext', 'savePartial', 'saveSummary', 'finishRun'],
   );
@@ -342,7 +342,7 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
   let titlingRunIds: () => string[] = () => [];
   const stopMaintenance = await startMaintenance({
     titlingRunIds: () => titlingRunIds(),
-    chatStore,
+    runs: chatStore,
     hub,
     ledger,
     logger,
@@ -352,7 +352,9 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
   });
   cleanup.defer(stopMaintenance);
   const chat = new ChatService({
-    store: chatStore,
+    conversations: chatStore,
+    messages: chatStore,
+    runs: chatStore,
     hub,
     runtime,
     clock,
@@ -440,7 +442,7 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
       auth: gate,
       users: new StoreUserService(store.db, clock, runtime),
       chat,
-      agent: new AgentService(runtime, chatStore, hub, catalog),
+      agent: new AgentService(runtime, chatStore, chatStore, hub, catalog),
       account: new AccountService(ledger, runtime, chatStore, backend.modelInfo),
       apiKeys,
       admin,

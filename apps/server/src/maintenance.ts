@@ -1,4 +1,4 @@
-import { againOnStoreFailure, type ChatStore, type Ledger, type RunHub, type Store } from '@hearth/core';
+import { againOnStoreFailure, type Ledger, type RunHub, type RunRepository, type Store } from '@hearth/core';
 import type { Logger } from './logger';
 
 /** On a shared PostgreSQL, live runs beat this often, and runs of dead processes are looked for as often. */
@@ -12,7 +12,7 @@ const RUN_STALE_MS = 10_000;
 const HOUSEKEEPING_MS = 30_000;
 
 export interface MaintenanceParts {
-  chatStore: ChatStore;
+  runs: RunRepository;
   hub: RunHub;
   ledger: Ledger;
   logger: Logger;
@@ -32,9 +32,9 @@ export interface MaintenanceParts {
  * embedded store's rewritten tables are vacuumed (PGlite has no autovacuum).
  */
 export async function startMaintenance(parts: MaintenanceParts): Promise<() => void> {
-  const { chatStore, hub, ledger, logger, sharedStore, stableInstanceId, store } = parts;
+  const { runs, hub, ledger, logger, sharedStore, stableInstanceId, store } = parts;
   const endOrphanedRuns = async (ownInstance?: string) => {
-    const runIds = await chatStore.failOrphanedRuns(sharedStore ? RUN_STALE_MS : undefined, ownInstance);
+    const runIds = await runs.failOrphanedRuns(sharedStore ? RUN_STALE_MS : undefined, ownInstance);
     if (runIds.length === 0) return;
     const reservations = await ledger.releaseRuns(runIds);
     logger.warn({ runs: runIds.length, reservations }, 'ended runs a stopped server process left running');
@@ -42,7 +42,7 @@ export async function startMaintenance(parts: MaintenanceParts): Promise<() => v
   // PGlite releases every reservation at start-up: this process is its one owner.
   const settleOrphanedTitles = async (ownInstance?: string) => {
     if (!sharedStore) return;
-    const runIds = await chatStore.endedRunsHoldingReservations(RUN_STALE_MS, ownInstance);
+    const runIds = await runs.endedRunsHoldingReservations(RUN_STALE_MS, ownInstance);
     if (runIds.length === 0) return;
     const reservations = await ledger.releaseRuns(runIds);
     logger.warn({ runs: runIds.length, reservations }, 'settled titles a stopped server process left unfinished');
@@ -71,7 +71,7 @@ export async function startMaintenance(parts: MaintenanceParts): Promise<() => v
   if (sharedStore) {
     timers.push(
       repeat(HEARTBEAT_MS, 'run heartbeat', async () => {
-        await chatStore.heartbeat([...hub.liveRunIds(), ...(parts.titlingRunIds?.() ?? [])]);
+        await runs.heartbeat([...hub.liveRunIds(), ...(parts.titlingRunIds?.() ?? [])]);
         await endOrphanedRuns();
         await settleOrphanedTitles();
       }),

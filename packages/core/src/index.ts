@@ -3,13 +3,10 @@ export { AccountStatus, grantAdmin } from './admin/account-status';
 export { AdminService, type AdminServiceOptions } from './admin/admin-service';
 export { type ExportProgress, exportUser } from './admin/user-export';
 export { AgentService } from './agent/agent-service';
-export { AgentStore } from './agent/agent-store';
 export { BuiltinAgentRuntime, type BuiltinRuntimeOptions } from './agent/builtin-agent-runtime';
-export { DEFAULT_BLOCKS } from './agent/default-blocks';
 export { LettaAgentIds } from './agent/letta/letta-agent-ids';
 export { LettaAgentRuntime, type LettaRuntimeOptions } from './agent/letta/letta-agent-runtime';
 export { createLettaClient, type LettaClientOptions } from './agent/letta/letta-client';
-export { MemoryVersions } from './agent/memory-versions';
 export { ApiKeyAuthProvider } from './auth/api-keys/api-key-auth-provider';
 export { API_KEY_PREFIX, ApiKeyService, hashApiKey, isApiKey } from './auth/api-keys/api-key-service';
 export { ApiKeyStore } from './auth/api-keys/api-key-store';
@@ -31,7 +28,6 @@ export { periodEnd, periodStart } from './billing/periods';
 export { costMicros, PriceTable } from './billing/prices';
 export { againOnStoreFailure } from './chat/again-on-store-failure';
 export { ChatService, type ChatServiceOptions } from './chat/chat-service';
-export { ChatStore } from './chat/chat-store';
 export { cleanTitle, TitleWriter } from './chat/conversation-titles';
 export { ModelCatalog, type OfferedModel } from './chat/model-catalog';
 export { RunHub } from './chat/run-hub';
@@ -50,6 +46,7 @@ export type {
   RunStatus,
   Usage,
 } from './domain/chat';
+export { DEFAULT_BLOCKS } from './domain/default-blocks';
 export { normalizeEmail } from './domain/email';
 export { APP_CODES, type AppCode, AppError, type AppErrorData, isAppError } from './domain/errors';
 export type { AuthResult, ClientInfo, Session } from './domain/session';
@@ -68,6 +65,7 @@ export type {
   AdminUserSummary,
   UserStatus,
 } from './ports/admin';
+export type { AgentRecord, AgentRepository, SearchHit, WrittenBlock } from './ports/agent-repository';
 export type {
   AgentInfo,
   AgentRuntime,
@@ -103,11 +101,30 @@ export {
   type CompletionStream,
   type CompletionUsage,
 } from './ports/completions';
+export type { ConversationRepository, ConversationSettings } from './ports/conversation-repository';
 export type { DataRightsOperations } from './ports/data-rights';
 export type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery, UsageTotals } from './ports/ledger';
 export type { LlmClient, LlmMessage, LlmRequest, LlmStreamEvent, LlmTool, LlmToolCall } from './ports/llm-client';
+export type {
+  MemoryAuthor,
+  MemoryVersionRepository,
+  MemoryVersionWriter,
+  NewVersion,
+} from './ports/memory-version-repository';
+export type { MessageRepository, TurnContext } from './ports/message-repository';
 export type { RateLimitDecision, RateLimiter } from './ports/rate-limiter';
 export { LocalRevocations, type Revocation, type Revocations } from './ports/revocations';
+export type {
+  BranchConflict,
+  BranchRunInput,
+  FinishedRun,
+  NewRun,
+  RunRecord,
+  RunRef,
+  RunRepository,
+  RunStart,
+  StartedRun,
+} from './ports/run-repository';
 export type { RunSignals } from './ports/run-signals';
 export type { SharedRunEvents } from './ports/shared-run-events';
 export type { StreamCap, StreamSlot, StreamSlots } from './ports/stream-slots';
@@ -123,6 +140,9 @@ export { DataDirInUseError } from './store/data-dir-lock';
 export { type Database, openStore, type Store, type StoreLocation } from './store/database';
 export { StoreUnreachableError } from './store/errors';
 export { migrateStore } from './store/migrate';
+export { DrizzleAgentStore } from './store/repositories/agent-store';
+export { DrizzleChatStore } from './store/repositories/chat-store';
+export { DrizzleMemoryVersions } from './store/repositories/memory-versions';
 export * as schema from './store/schema';
 export { traceMethods, tracer } from './tracing/tracing';
 export { type DataRightsOptions, DataRightsService } from './users/data-rights-service';

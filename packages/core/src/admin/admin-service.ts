@@ -1,7 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { toBudget } from '../billing/account-service';
-import { decodeCursor, encodeCursor } from '../chat/cursor';
 import type { BudgetPeriod } from '../domain/budget';
 import { normalizeEmail } from '../domain/email';
 import { AppError } from '../domain/errors';
@@ -16,6 +15,7 @@ import type {
 } from '../ports/admin';
 import type { Clock } from '../ports/clock';
 import type { Ledger } from '../ports/ledger';
+import { decodeCursor, encodeCursor } from '../store/cursor';
 import { type Database, queryRows } from '../store/database';
 import type { AccountStatus } from './account-status';
 

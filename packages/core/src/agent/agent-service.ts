@@ -1,4 +1,3 @@
-import type { ChatStore } from '../chat/chat-store';
 import type { ModelCatalog } from '../chat/model-catalog';
 import type { RunHub } from '../chat/run-hub';
 import type { MemoryBlock, MemoryVersion } from '../domain/chat';
@@ -12,12 +11,15 @@ import type {
   MemoryHistoryPage,
 } from '../ports/agent-runtime';
 import type { AgentOperations, AgentStatus } from '../ports/chat';
+import type { MessageRepository } from '../ports/message-repository';
+import type { RunRepository } from '../ports/run-repository';
 
 /** The user's view of their agent: status, memory they can read and edit, and resets. */
 export class AgentService implements AgentOperations {
   constructor(
     private readonly runtime: AgentRuntime,
-    private readonly chat: ChatStore,
+    private readonly messages: MessageRepository,
+    private readonly runs: RunRepository,
     private readonly hub: RunHub,
     /** The models an agent may be switched to (agent.setModel, Letta). */
     private readonly models?: ModelCatalog,
@@ -36,8 +38,8 @@ export class AgentService implements AgentOperations {
     const agent = (await this.runtime.findAgent(caller.id)) ?? (await this.runtime.ensureAgent(caller.id));
     const [blocks, messageCount, activeRunIds] = await Promise.all([
       this.runtime.memory(caller.id),
-      this.chat.countMessages(caller.id),
-      this.chat.activeRunIds(caller.id),
+      this.messages.countMessages(caller.id),
+      this.runs.activeRunIds(caller.id),
     ]);
     return {
       agentId: agent.agentId,
@@ -84,8 +86,8 @@ export class AgentService implements AgentOperations {
   async reset(caller: AuthenticatedUser, scope: 'messages' | 'memory' | 'all'): Promise<void> {
     if (scope !== 'memory') {
       // A run still writing would put messages back right after they were cleared.
-      await Promise.all((await this.chat.activeRunIds(caller.id)).map((runId) => this.hub.cancel(runId)));
-      await this.chat.deleteAllMessages(caller.id);
+      await Promise.all((await this.runs.activeRunIds(caller.id)).map((runId) => this.hub.cancel(runId)));
+      await this.messages.deleteAllMessages(caller.id);
       await this.runtime.resetMessages(caller.id);
     }
     if (scope !== 'messages') await this.runtime.resetMemory(caller.id);

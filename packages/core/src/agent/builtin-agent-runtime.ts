@@ -1,5 +1,6 @@
 import type { MemoryBlock, MemoryVersion, Usage } from '../domain/chat';
 import { AppError } from '../domain/errors';
+import type { AgentRecord, AgentRepository, WrittenBlock } from '../ports/agent-repository';
 import type {
   AgentInfo,
   AgentRuntime,
@@ -11,7 +12,6 @@ import type {
 } from '../ports/agent-runtime';
 import type { Ledger } from '../ports/ledger';
 import type { LlmClient, LlmMessage } from '../ports/llm-client';
-import type { AgentRecord, AgentStore, WrittenBlock } from './agent-store';
 import { messagesToEvict, trimToWindow } from './context-window';
 import { MEMORY_TOOLS, runTool } from './memory-tools';
 import { meteredStep, type StepUsage } from './metered-step';
@@ -19,7 +19,7 @@ import { summaryRequest } from './summarizer';
 import { compileSystemPrompt } from './system-prompt';
 
 export interface BuiltinRuntimeOptions {
-  store: AgentStore;
+  store: AgentRepository;
   llm: LlmClient;
   ledger: Ledger;
   /** Model steps allowed in one turn before the loop stops. */

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { MemoryBlock } from '../domain/chat';
 import { isAppError } from '../domain/errors';
+import type { AgentRecord, AgentRepository, WrittenBlock } from '../ports/agent-repository';
 import type { LlmTool } from '../ports/llm-client';
-import type { AgentRecord, AgentStore, WrittenBlock } from './agent-store';
-import type { MemoryAuthor } from './memory-versions';
+import type { MemoryAuthor } from '../ports/memory-version-repository';
 
 /** The tools the built-in runtime offers the model, named and shaped as Letta's. */
 export const MEMORY_TOOLS: readonly LlmTool[] = [
@@ -95,7 +95,7 @@ export interface ToolOutcome {
 
 export interface ToolScope {
   agent: AgentRecord;
-  store: AgentStore;
+  store: AgentRepository;
   /** Whom a change of memory is recorded as: the agent, in this run. */
   author: Extract<MemoryAuthor, { by: 'agent' }>;
 }

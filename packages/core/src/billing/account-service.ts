@@ -1,10 +1,10 @@
-import type { ChatStore } from '../chat/chat-store';
 import type { BudgetPeriod } from '../domain/budget';
 import type { AuthenticatedUser } from '../domain/user';
 import type { AccountOperations, Budget, Health, UsageTotalsUsd } from '../ports/account';
 import type { AgentRuntime } from '../ports/agent-runtime';
 import type { BudgetView, Ledger, UsageTotals } from '../ports/ledger';
 import type { LlmClient } from '../ports/llm-client';
+import type { RunRepository } from '../ports/run-repository';
 
 const usd = (micros: number) => micros / 1_000_000;
 const toMicros = (dollars: number) => Math.round(dollars * 1_000_000);
@@ -35,7 +35,7 @@ export class AccountService implements AccountOperations {
   constructor(
     private readonly ledger: Ledger,
     private readonly runtime: AgentRuntime,
-    private readonly chat: ChatStore,
+    private readonly runs: Pick<RunRepository, 'activeRunIds'>,
     /** The model the agents answer with; with Letta, Letta's model handle and Letta's health. */
     private readonly llm: Pick<LlmClient, 'defaultModel' | 'isOffline' | 'probe'>,
   ) {}
@@ -61,7 +61,7 @@ export class AccountService implements AccountOperations {
     const [budget, agent, activeRunIds, reachable] = await Promise.all([
       this.ledger.budget(caller.id),
       this.runtime.findAgent(caller.id),
-      this.chat.activeRunIds(caller.id),
+      this.runs.activeRunIds(caller.id),
       this.reachable(),
     ]);
     const exceeded = budget.remainingMicros !== null && budget.remainingMicros <= 0;

@@ -9,26 +9,20 @@ import {
   type RunStatus,
   type Usage,
 } from '../domain/chat';
-import { AppError, isAppError } from '../domain/errors';
+import { AppError, isAppError, runActiveError } from '../domain/errors';
 import type { AuthenticatedUser } from '../domain/user';
 import type { AgentInfo, AgentRuntime, TurnEvent } from '../ports/agent-runtime';
 import type { ChatOperations, EditInput, RegenerateInput, SendInput, SendOrigin, StreamedEvent } from '../ports/chat';
 import type { Clock } from '../ports/clock';
+import type { ConversationRepository, ConversationSettings } from '../ports/conversation-repository';
+import type { MessageRepository } from '../ports/message-repository';
 import type { RateLimiter } from '../ports/rate-limiter';
+import type { BranchConflict, RunRecord, RunRepository, RunStart, StartedRun } from '../ports/run-repository';
 import type { RunSignals } from '../ports/run-signals';
 import type { SharedRunEvents } from '../ports/shared-run-events';
 import type { StreamCap, StreamSlots } from '../ports/stream-slots';
 import { inSpan } from '../tracing/tracing';
 import { againOnStoreFailure } from './again-on-store-failure';
-import {
-  type BranchConflict,
-  type ChatStore,
-  type RunRecord,
-  type RunStart,
-  runActiveError,
-  type StartedRun,
-} from './chat-store';
-import type { ConversationSettings } from './conversation-states';
 import type { TitleWriter } from './conversation-titles';
 import { DeltaCoalescer } from './delta-coalescer';
 import type { ModelCatalog } from './model-catalog';
@@ -42,7 +36,9 @@ export interface ChatLogger {
 }
 
 export interface ChatServiceOptions {
-  store: ChatStore;
+  conversations: ConversationRepository;
+  messages: MessageRepository;
+  runs: RunRepository;
   hub: RunHub;
   runtime: AgentRuntime;
   clock: Clock;
@@ -113,10 +109,10 @@ export class ChatService implements ChatOperations {
 
   /** `origin.requestId` goes on the run's log lines, so an operator can follow a request into its run. */
   async send(caller: AuthenticatedUser, input: SendInput, origin: SendOrigin = {}): Promise<StartedRun> {
-    const { store } = this.options;
+    const { runs } = this.options;
     // A send repeated with its clientMessageId is answered with the first run, and counts once.
     if (input.clientMessageId) {
-      const earlier = await store.runByClientMessageId(caller.id, input.clientMessageId);
+      const earlier = await runs.runByClientMessageId(caller.id, input.clientMessageId);
       if (earlier) return sameSend(earlier, input);
     }
     const releaseStart = await this.admitSend(caller.id);
@@ -154,7 +150,7 @@ export class ChatService implements ChatOperations {
         });
       }
       const active = new Set(hub.liveRunIdsOf(userId));
-      if (limits.sharedStore) for (const runId of await this.options.store.activeRunIds(userId)) active.add(runId);
+      if (limits.sharedStore) for (const runId of await this.options.runs.activeRunIds(userId)) active.add(runId);
       if (active.size + startingHere >= limits.runsPerUser) {
         await limits.rateLimiter.refund(`send:${userId}`);
         throw new AppError(
@@ -171,16 +167,16 @@ export class ChatService implements ChatOperations {
   }
 
   private async start(caller: AuthenticatedUser, input: SendInput, origin: SendOrigin): Promise<StartedRun> {
-    const { store, runtime, models } = this.options;
+    const { conversations, runs, runtime, models } = this.options;
     if (input.model !== undefined) models.check(input.model);
     const agent = await runtime.ensureAgent(caller.id);
     let model = '';
     let untitled = false;
     const start = async (conversationId: string) => {
-      const settings = await store.conversationSettings(caller.id, conversationId);
+      const settings = await conversations.conversationSettings(caller.id, conversationId);
       model = this.modelFor(agent, input.model, settings);
       untitled = settings !== null && !settings.titled;
-      return store.startRun({
+      return runs.startRun({
         userId: caller.id,
         conversationId,
         text: input.text,
@@ -188,16 +184,16 @@ export class ChatService implements ChatOperations {
         clientMessageId: input.clientMessageId,
       });
     };
-    let started = await start(input.conversationId ?? (await store.defaultConversationId(caller.id)));
+    let started = await start(input.conversationId ?? (await conversations.defaultConversationId(caller.id)));
     if (!input.conversationId && 'conflict' in started && started.conflict === 'no_conversation') {
       // The remembered default conversation was deleted (perhaps by another process): find or make it anew.
-      store.forgetDefault(caller.id);
-      started = await start(await store.defaultConversationId(caller.id));
+      conversations.forgetDefault(caller.id);
+      started = await start(await conversations.defaultConversationId(caller.id));
     }
     if ('conflict' in started) {
       if (started.conflict === 'no_conversation') throw new AppError('NOT_FOUND', 'That conversation does not exist.');
       if (started.conflict === 'duplicate' && input.clientMessageId) {
-        const earlier = await store.runByClientMessageId(caller.id, input.clientMessageId);
+        const earlier = await runs.runByClientMessageId(caller.id, input.clientMessageId);
         if (earlier) return sameSend(earlier, input);
       }
       throw runActiveError();
@@ -213,7 +209,7 @@ export class ChatService implements ChatOperations {
     const releaseStart = await this.admitSend(caller.id);
     try {
       const { model, untitled } = await this.rerunModel(caller, input.messageId, input.model);
-      const started = await this.options.store.startRegenerate({
+      const started = await this.options.runs.startRegenerate({
         userId: caller.id,
         messageId: input.messageId,
         model,
@@ -232,7 +228,7 @@ export class ChatService implements ChatOperations {
     const releaseStart = await this.admitSend(caller.id);
     try {
       const { model, untitled } = await this.rerunModel(caller, input.messageId, input.model);
-      const started = await this.options.store.startEdit({
+      const started = await this.options.runs.startEdit({
         userId: caller.id,
         messageId: input.messageId,
         text: input.text,
@@ -249,7 +245,7 @@ export class ChatService implements ChatOperations {
     caller: AuthenticatedUser,
     messageId: string,
   ): Promise<{ conversationId: string; leafId: string }> {
-    const switched = await this.options.store.switchBranch(caller.id, messageId);
+    const switched = await this.options.messages.switchBranch(caller.id, messageId);
     if ('conflict' in switched) {
       if (switched.conflict === 'run_active') throw runActiveError();
       throw notFoundMessage();
@@ -259,12 +255,12 @@ export class ChatService implements ChatOperations {
 
   /** A regenerate's or an edit's model, chosen as a send's is in the message's conversation. */
   private async rerunModel(caller: AuthenticatedUser, messageId: string, requested: string | undefined) {
-    const { store, runtime, models } = this.options;
+    const { conversations, messages, runtime, models } = this.options;
     if (requested !== undefined) models.check(requested);
     const agent = await runtime.ensureAgent(caller.id);
-    const conversationId = await store.conversationOfMessage(caller.id, messageId);
+    const conversationId = await messages.conversationOfMessage(caller.id, messageId);
     if (!conversationId) throw notFoundMessage();
-    const settings = await store.conversationSettings(caller.id, conversationId);
+    const settings = await conversations.conversationSettings(caller.id, conversationId);
     return { model: this.modelFor(agent, requested, settings), untitled: settings !== null && !settings.titled };
   }
 
@@ -334,7 +330,7 @@ export class ChatService implements ChatOperations {
     const { hub, streamSlots } = this.options;
     const seen = eventsSeen(lastEventId);
     // A live run is owned in memory; only older runs need the store to say whose they are.
-    const run = hub.ownerOf(runId) === caller.id ? null : await this.options.store.run(caller.id, runId);
+    const run = hub.ownerOf(runId) === caller.id ? null : await this.options.runs.run(caller.id, runId);
     let events: AsyncIterable<StreamedEvent>;
     if (hub.has(runId)) {
       if (seen !== 'all' && seen > hub.publishedCount(runId)) throw unknownEventIdError();
@@ -349,8 +345,8 @@ export class ChatService implements ChatOperations {
   }
 
   async cancel(caller: AuthenticatedUser, runId: string): Promise<{ runId: string; status: RunStatus }> {
-    const { store, hub, signals } = this.options;
-    let run = await store.run(caller.id, runId);
+    const { runs, hub, signals } = this.options;
+    let run = await runs.run(caller.id, runId);
     if (hub.has(runId)) {
       await hub.cancel(runId);
     } else if (isActive(run.status)) {
@@ -359,11 +355,11 @@ export class ChatService implements ChatOperations {
       const deadline = performance.now() + REMOTE_CANCEL_WAIT_MS;
       while (isActive(run.status) && performance.now() < deadline) {
         await sleep(REMOTE_RUN_POLL_MS / 5);
-        run = await store.run(caller.id, runId);
+        run = await runs.run(caller.id, runId);
       }
       return { runId, status: run.status };
     }
-    run = await store.run(caller.id, runId);
+    run = await runs.run(caller.id, runId);
     return { runId, status: run.status };
   }
 
@@ -374,8 +370,8 @@ export class ChatService implements ChatOperations {
 
   /** Ends every queued or running run of the user (an operator disabled the account), here or where it runs. */
   async cancelUserRuns(userId: string): Promise<number> {
-    const { store, hub, signals } = this.options;
-    const runIds = await store.activeRunIds(userId);
+    const { runs, hub, signals } = this.options;
+    const runIds = await runs.activeRunIds(userId);
     await Promise.all(runIds.map((runId) => (hub.has(runId) ? hub.cancel(runId) : signals.requestCancel(runId))));
     return runIds.length;
   }
@@ -385,13 +381,13 @@ export class ChatService implements ChatOperations {
     input: { conversationId?: string | undefined; cursor?: string | undefined; limit: number },
   ) {
     const conversation = input.conversationId
-      ? await this.options.store.conversation(caller.id, input.conversationId)
-      : await this.options.store.defaultConversation(caller.id);
-    return this.options.store.history(caller.id, conversation.id, input.cursor, input.limit);
+      ? await this.options.conversations.conversation(caller.id, input.conversationId)
+      : await this.options.conversations.defaultConversation(caller.id);
+    return this.options.messages.history(caller.id, conversation.id, input.cursor, input.limit);
   }
 
   conversations(caller: AuthenticatedUser, input: { cursor?: string | undefined; limit: number }) {
-    return this.options.store.listConversations(caller.id, input.cursor, input.limit);
+    return this.options.conversations.listConversations(caller.id, input.cursor, input.limit);
   }
 
   createConversation(
@@ -399,11 +395,11 @@ export class ChatService implements ChatOperations {
     input: { title?: string | undefined; model?: string | undefined },
   ): Promise<Conversation> {
     const model = input.model === undefined ? null : this.conversationModel(input.model);
-    return this.options.store.createConversation(caller.id, input.title ?? null, model);
+    return this.options.conversations.createConversation(caller.id, input.title ?? null, model);
   }
 
   setConversationModel(caller: AuthenticatedUser, conversationId: string, model: string | null): Promise<Conversation> {
-    return this.options.store.setConversationModel(
+    return this.options.conversations.setConversationModel(
       caller.id,
       conversationId,
       model === null ? null : this.conversationModel(model),
@@ -423,11 +419,11 @@ export class ChatService implements ChatOperations {
   }
 
   renameConversation(caller: AuthenticatedUser, conversationId: string, title: string): Promise<Conversation> {
-    return this.options.store.renameConversation(caller.id, conversationId, title);
+    return this.options.conversations.renameConversation(caller.id, conversationId, title);
   }
 
   async deleteConversation(caller: AuthenticatedUser, conversationId: string): Promise<void> {
-    await this.options.store.deleteConversation(caller.id, conversationId);
+    await this.options.conversations.deleteConversation(caller.id, conversationId);
   }
 
   private async execute(
@@ -439,7 +435,7 @@ export class ChatService implements ChatOperations {
     requestId: string | null,
     writeTitle: boolean,
   ): Promise<void> {
-    const { store, hub, runtime, clock, logger, historyLimit } = this.options;
+    const { messages, runs, hub, runtime, clock, logger, historyLimit } = this.options;
     const runId = started.runId;
     const startedAt = performance.now();
     const ids = { requestId, userId, runId };
@@ -470,7 +466,7 @@ export class ChatService implements ChatOperations {
       saving = stored
         .then(
           () =>
-            store
+            runs
               .savePartial(record, messageId, upTo)
               .catch((error: unknown) =>
                 logger.warn({ ...ids, err: error }, 'could not save the text of a run so far'),
@@ -491,7 +487,7 @@ export class ChatService implements ChatOperations {
       userMessageId: started.userMessage.id,
     });
     try {
-      const context = await store.turnContext(started.conversationId, started.userMessage.id, historyLimit);
+      const context = await messages.turnContext(started.conversationId, started.userMessage.id, historyLimit);
       await runtime.runTurn({
         userId,
         conversationId: started.conversationId,
@@ -500,7 +496,7 @@ export class ChatService implements ChatOperations {
         model,
         history: context.history,
         summary: context.summary,
-        saveSummary: (summary, throughSeq) => store.saveSummary(started.conversationId, summary, throughSeq),
+        saveSummary: (summary, throughSeq) => messages.saveSummary(started.conversationId, summary, throughSeq),
         userMessage: started.userMessage.content,
         accepted: succeeds(stored),
         signal,
@@ -528,7 +524,7 @@ export class ChatService implements ChatOperations {
       // Written again if the store fails it, so the end told to subscribers is the one stored; the
       // run still beats meanwhile (it is live until its end is published), so nobody sweeps it.
       const message = await againOnStoreFailure(() =>
-        store.finishRun({ run: record, messageId, status: 'completed', text, usage, firstTokenAt }),
+        runs.finishRun({ run: record, messageId, status: 'completed', text, usage, firstTokenAt }),
       );
       if (!message) throw new Error('a completed run stored no message');
       // A title still being written goes on after the run, and is stored without an event.
@@ -588,7 +584,7 @@ export class ChatService implements ChatOperations {
     ids: { requestId: string | null; userId: string; runId: string },
     publish: (event: RunEvent) => void,
   ): { start(): void; outliveRun(): void; stop(): Promise<void> } {
-    const { titles, store, logger } = this.options;
+    const { titles, conversations, logger } = this.options;
     const stop = new AbortController();
     const stopWithRun = () => stop.abort();
     runSignal.addEventListener('abort', stopWithRun, { once: true });
@@ -609,7 +605,7 @@ export class ChatService implements ChatOperations {
           })
           .then(async (title) => {
             if (!title || stop.signal.aborted || !(await succeeds(stored))) return;
-            const conversation = await store.setGeneratedTitle(userId, started.conversationId, title);
+            const conversation = await conversations.setGeneratedTitle(userId, started.conversationId, title);
             if (conversation) publish({ type: 'conversation.updated', conversation });
           })
           .catch((error: unknown) => logger.warn({ ...ids, err: error }, 'could not store a conversation title'))
@@ -638,11 +634,11 @@ export class ChatService implements ChatOperations {
     cancelled: boolean,
     ids: { requestId: string | null; userId: string; runId: string },
   ): Promise<'failed' | 'cancelled'> {
-    const { store, hub, logger } = this.options;
+    const { runs, hub, logger } = this.options;
     const { run } = ending;
     if (cancelled) {
       runEndedEarly('run.cancelled');
-      const partial = await againOnStoreFailure(() => store.finishRun({ ...ending, status: 'cancelled' }));
+      const partial = await againOnStoreFailure(() => runs.finishRun({ ...ending, status: 'cancelled' }));
       hub.publish(run.id, { type: 'run.cancelled', partial });
       return 'cancelled';
     }
@@ -650,7 +646,7 @@ export class ChatService implements ChatOperations {
     if (!isAppError(error)) logger.error({ ...ids, err: error }, 'run failed');
     runEndedEarly('run.failed', appError.appCode);
     const partial = await againOnStoreFailure(() =>
-      store.finishRun({ ...ending, status: 'failed', error: { code: appError.appCode, message: appError.message } }),
+      runs.finishRun({ ...ending, status: 'failed', error: { code: appError.appCode, message: appError.message } }),
     );
     hub.publish(run.id, {
       type: 'run.failed',
@@ -667,15 +663,15 @@ export class ChatService implements ChatOperations {
    * its end from the store when they stop short of it (its process died, or it ended long ago).
    */
   private async *followElsewhere(run: RunRecord, seen: number, signal: AbortSignal): AsyncGenerator<StreamedEvent> {
-    const { sharedEvents, store } = this.options;
+    const { sharedEvents, runs } = this.options;
     if (sharedEvents) {
-      const hasEnded = async () => !isActive((await store.run(run.userId, run.id)).status);
+      const hasEnded = async () => !isActive((await runs.run(run.userId, run.id)).status);
       for await (const item of sharedEvents.follow(run.id, seen, signal, hasEnded)) {
         yield item;
         if (isTerminal(item.event)) return;
       }
       if (signal.aborted) return;
-      run = await store.run(run.userId, run.id);
+      run = await runs.run(run.userId, run.id);
     }
     yield* this.storedOutcome(run, signal);
   }
@@ -689,10 +685,10 @@ export class ChatService implements ChatOperations {
     while (isActive(run.status)) {
       await sleep(REMOTE_RUN_POLL_MS, undefined, { signal }).catch(() => {});
       if (signal.aborted) return;
-      run = await this.options.store.run(run.userId, run.id);
+      run = await this.options.runs.run(run.userId, run.id);
     }
     const message: Message | null = run.assistantMessageId
-      ? await this.options.store.message(run.assistantMessageId)
+      ? await this.options.messages.message(run.assistantMessageId)
       : null;
     const id = FINAL_EVENT_ID;
     if (run.status === 'completed' && message) {

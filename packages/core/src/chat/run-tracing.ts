@@ -1,7 +1,7 @@
 import { type Attributes, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Usage } from '../domain/chat';
+import type { StartedRun } from '../ports/run-repository';
 import { markFailed } from '../tracing/tracing';
-import type { StartedRun } from './chat-store';
 
 /** A run's span says who and what by id only: never the user's email or what was written. */
 export function runSpanAttributes(run: StartedRun, userId: string, model: string, requestId?: string): Attributes {

@@ -50,3 +50,7 @@ export class AppError extends Error {
 export function isAppError(error: unknown, appCode?: AppCode): error is AppError {
   return error instanceof AppError && (appCode === undefined || error.appCode === appCode);
 }
+
+/** A send refused because the conversation already has a run answering. */
+export const runActiveError = () =>
+  new AppError('RUN_ACTIVE', 'The agent is still answering in this conversation. Wait or cancel it.');

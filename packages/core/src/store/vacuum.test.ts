@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthStore } from '../auth/builtin/auth-store';
-import { ChatStore } from '../chat/chat-store';
 import { systemClock } from '../ports/clock';
 import { openStore, queryRows, type Store } from './database';
 import { migrateStore } from './migrate';
+import { DrizzleChatStore } from './repositories/chat-store';
 
 describe('vacuuming the embedded store', () => {
   let store: Store;
@@ -39,7 +39,7 @@ describe('vacuuming the embedded store', () => {
       passwordHash: 'h',
       displayName: null,
     });
-    conversationId = (await new ChatStore(store.db, systemClock).createConversation(user?.id ?? '', null)).id;
+    conversationId = (await new DrizzleChatStore(store.db, systemClock).createConversation(user?.id ?? '', null)).id;
   });
   afterAll(() => store?.close());
 

@@ -1,8 +1,8 @@
 import { APIError, type Letta } from '@letta-ai/letta-client';
 import type { BlockResponse } from '@letta-ai/letta-client/resources/blocks/blocks';
 import { z } from 'zod';
-import { decodeCursor, encodeCursor, invalidCursor } from '../../chat/cursor';
 import type { MemoryBlock, MemoryVersion, Usage } from '../../domain/chat';
+import { DEFAULT_BLOCK_LIMIT, DEFAULT_BLOCKS } from '../../domain/default-blocks';
 import { AppError } from '../../domain/errors';
 import { countTokens, truncateToTokens } from '../../llm/token-count';
 import type {
@@ -16,8 +16,8 @@ import type {
 } from '../../ports/agent-runtime';
 import type { Clock } from '../../ports/clock';
 import type { Ledger } from '../../ports/ledger';
-import { DEFAULT_BLOCK_LIMIT, DEFAULT_BLOCKS } from '../default-blocks';
-import type { MemoryAuthor, MemoryVersions } from '../memory-versions';
+import type { MemoryAuthor, MemoryVersionRepository } from '../../ports/memory-version-repository';
+import { decodeCursor, encodeCursor, invalidCursor } from '../../store/cursor';
 import { IdleTimeout } from './idle-timeout';
 import { KeyedQueue } from './keyed-queue';
 import type { LettaAgentIds, LettaAgentRecord } from './letta-agent-ids';
@@ -29,7 +29,7 @@ export interface LettaRuntimeOptions {
   client: Letta;
   agents: LettaAgentIds;
   /** The history of each user's blocks, which Letta does not keep. */
-  versions: MemoryVersions;
+  versions: MemoryVersionRepository;
   ledger: Ledger;
   clock: Clock;
   /** Handles (`provider/model`) new agents are created with. */
@@ -399,12 +399,9 @@ export class LettaAgentRuntime implements AgentRuntime {
   /** Records a change Hearth made or saw, after the newest version of its block. */
   private record(userId: string, label: string, value: string, author: MemoryAuthor): Promise<MemoryVersion> {
     const { versions, clock } = this.options;
-    return versions.serialized(userId, async (tx) => {
-      const previous = (await versions.latest(userId, tx)).get(label);
-      return versions.record(
-        { userId, label, value, previousValue: previous?.value ?? null, author, at: clock.now() },
-        tx,
-      );
+    return versions.serialized(userId, async (held) => {
+      const previous = (await held.latest(userId)).get(label);
+      return held.record({ userId, label, value, previousValue: previous?.value ?? null, author, at: clock.now() });
     });
   }
 
@@ -422,21 +419,18 @@ export class LettaAgentRuntime implements AgentRuntime {
       blocks.filter((block) => latest.get(block.label ?? '')?.value !== block.value);
     const latest = await versions.latest(userId);
     if (differs(latest).length === 0) return latest;
-    return versions.serialized(userId, async (tx) => {
-      const current = await versions.latest(userId, tx);
+    return versions.serialized(userId, async (held) => {
+      const current = await held.latest(userId);
       for (const block of differs(current)) {
         const label = block.label ?? '';
-        const version = await versions.record(
-          {
-            userId,
-            label,
-            value: block.value,
-            previousValue: current.get(label)?.value ?? null,
-            author: { by: 'system' },
-            at: clock.now(),
-          },
-          tx,
-        );
+        const version = await held.record({
+          userId,
+          label,
+          value: block.value,
+          previousValue: current.get(label)?.value ?? null,
+          author: { by: 'system' },
+          at: clock.now(),
+        });
         current.set(label, version);
       }
       return current;

@@ -1,6 +1,6 @@
 import type { BlockResponse } from '@letta-ai/letta-client/resources/blocks/blocks';
 import type { MemoryBlock, MemoryVersion } from '../../domain/chat';
-import { DEFAULT_BLOCK_LIMIT } from '../default-blocks';
+import { DEFAULT_BLOCK_LIMIT } from '../../domain/default-blocks';
 
 /**
  * A Letta block as the contract's MemoryBlock. Letta records no author or time of an edit: both

@@ -1,22 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq, lt } from 'drizzle-orm';
 import { z } from 'zod';
-import { decodeCursor, encodeCursor, invalidCursor } from '../chat/cursor';
-import type { MemoryVersion } from '../domain/chat';
-import type { Database } from '../store/database';
-import { memoryVersions, users } from '../store/schema';
-
-/** Who made a change: for the agent, the run and the user message that caused it. */
-export type MemoryAuthor = { by: 'user' } | { by: 'system' } | { by: 'agent'; runId: string; messageId: string };
-
-export interface NewVersion {
-  userId: string;
-  label: string;
-  value: string;
-  previousValue: string | null;
-  author: MemoryAuthor;
-  at: Date;
-}
+import type { MemoryVersion } from '../../domain/chat';
+import type { MemoryVersionRepository, MemoryVersionWriter, NewVersion } from '../../ports/memory-version-repository';
+import { decodeCursor, encodeCursor, invalidCursor } from '../cursor';
+import type { Database } from '../database';
+import { memoryVersions, users } from '../schema';
 
 /** Where the next page of a memory history starts: before this seq, for this label filter. */
 const historyCursor = z.strictObject({ s: z.int().min(1), l: z.string().nullable() });
@@ -34,8 +23,8 @@ function toVersion(row: typeof memoryVersions.$inferSelect): MemoryVersion {
   };
 }
 
-/** Every change of every memory block, per user, for both agent backends. */
-export class MemoryVersions {
+/** Every change of every memory block, per user, for both agent backends, on Drizzle. */
+export class DrizzleMemoryVersions implements MemoryVersionRepository {
   constructor(private readonly db: Database) {}
 
   /** Appends a version; `db` is the transaction the change itself is written in, when there is one. */
@@ -73,10 +62,10 @@ export class MemoryVersions {
    * Runs `fn` in a transaction that holds the user's row, so two processes reconciling one user's
    * blocks with what they read from an upstream (Letta) cannot both record the same change.
    */
-  serialized<T>(userId: string, fn: (tx: Database) => Promise<T>): Promise<T> {
+  serialized<T>(userId: string, fn: (versions: MemoryVersionWriter) => Promise<T>): Promise<T> {
     return this.db.transaction(async (tx) => {
       await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('no key update');
-      return fn(tx);
+      return fn({ record: (version) => this.record(version, tx), latest: (id) => this.latest(id, tx) });
     });
   }
 

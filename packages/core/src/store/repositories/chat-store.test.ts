@@ -1,22 +1,23 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthStore } from '../auth/builtin/auth-store';
-import { systemClock } from '../ports/clock';
-import { openStore, type Store } from '../store/database';
-import { migrateStore } from '../store/migrate';
-import { conversations, messages as messagesTable, runs } from '../store/schema';
-import { testDatabases } from '../testing';
-import { ChatStore, type RunStart } from './chat-store';
+import { AuthStore } from '../../auth/builtin/auth-store';
+import { systemClock } from '../../ports/clock';
+import type { RunStart } from '../../ports/run-repository';
+import { testDatabases } from '../../testing';
+import { openStore, type Store } from '../database';
+import { migrateStore } from '../migrate';
+import { conversations, messages as messagesTable, runs } from '../schema';
+import { DrizzleChatStore } from './chat-store';
 
 describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
   let store: Store;
-  let chat: ChatStore;
+  let chat: DrizzleChatStore;
   let userId: string;
 
   beforeAll(async () => {
     store = await openStore(location);
     await migrateStore(store, location);
-    chat = new ChatStore(store.db, systemClock);
+    chat = new DrizzleChatStore(store.db, systemClock);
     const user = await new AuthStore(store.db).createUser({
       email: `chat-store-${crypto.randomUUID()}@example.com`,
       passwordHash: 'h',
@@ -77,7 +78,7 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
 
   it('ends the runs of its own instance at once after a restart, keeping the text they had saved', async () => {
     const instance = `instance-${crypto.randomUUID()}`;
-    const before = new ChatStore(store.db, systemClock, false, instance);
+    const before = new DrizzleChatStore(store.db, systemClock, false, instance);
     const conversation = await before.createConversation(userId, null);
     const started = await before.startRun({ userId, conversationId: conversation.id, text: 'long one', model: 'm' });
     if (!('runId' in started)) throw new Error('run did not start');
@@ -87,7 +88,7 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
     await before.savePartial(run, messageId, 'Once upon a time');
 
     // Restarted under the same instance id: its beats are fresh, yet its runs are its own leftovers.
-    const after = new ChatStore(store.db, systemClock, false, instance);
+    const after = new DrizzleChatStore(store.db, systemClock, false, instance);
     expect(await after.failOrphanedRuns(3_600_000, instance)).toEqual([started.runId]);
     const failed = await after.run(userId, started.runId);
     expect(failed).toMatchObject({ status: 'failed', assistantMessageId: messageId });
@@ -126,7 +127,7 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
       for (let i = 0; i < 5; i += 1) await Promise.resolve();
       return settled;
     };
-    const sole = () => new ChatStore(store.db, systemClock, true);
+    const sole = () => new DrizzleChatStore(store.db, systemClock, true);
     const noUsage = { promptTokens: 0, completionTokens: 0, costUsd: 0 };
 
     it('decides a send into a conversation it knows without waiting for the write, which lands', async () => {
@@ -154,7 +155,7 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
       await next.stored;
       // The history a turn is given from memory is what the database holds, positions included.
       const fromMemory = await chat.turnContext(conversation.id, next.userMessage.id, 10);
-      const fromDatabase = await new ChatStore(store.db, systemClock).turnContext(
+      const fromDatabase = await new DrizzleChatStore(store.db, systemClock).turnContext(
         conversation.id,
         next.userMessage.id,
         10,
@@ -208,7 +209,7 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
     { writer: 'the one writer', sole: true },
   ])('branches, as $writer', ({ sole }) => {
     const noUsage = { promptTokens: 0, completionTokens: 0, costUsd: 0 };
-    const turn = async (chat: ChatStore, started: RunStart | { conflict: string }, answer: string) => {
+    const turn = async (chat: DrizzleChatStore, started: RunStart | { conflict: string }, answer: string) => {
       if (!('runId' in started)) throw new Error(`did not start: ${started.conflict}`);
       await started.stored;
       const context = await chat.turnContext(started.conversationId, started.userMessage.id, 50);
@@ -227,11 +228,11 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
       });
       return { context: context.history.map((m) => m.content), message, userMessage: started.userMessage };
     };
-    const contents = async (chat: ChatStore, conversationId: string) =>
+    const contents = async (chat: DrizzleChatStore, conversationId: string) =>
       (await chat.history(userId, conversationId, undefined, 50)).messages.map((m) => m.content);
 
     it('regenerates the last answer and edits a message as versions, each answered from its own branch', async () => {
-      const chat = new ChatStore(store.db, systemClock, sole);
+      const chat = new DrizzleChatStore(store.db, systemClock, sole);
       const { id } = await chat.createConversation(userId, null);
       const send = (text: string) => chat.startRun({ userId, conversationId: id, text, model: 'm' });
       const first = await turn(chat, await send('q1'), 'a1');
@@ -273,7 +274,7 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
       const next = await turn(chat, await send('q3'), 'a3');
       expect(next.context).toEqual(['q1', 'a1', 'q2 edited', 'b2']);
       // What the cache gives a turn is what the database holds.
-      const fresh = new ChatStore(store.db, systemClock);
+      const fresh = new DrizzleChatStore(store.db, systemClock);
       expect(await fresh.turnContext(id, next.userMessage.id, 50)).toEqual(
         await chat.turnContext(id, next.userMessage.id, 50),
       );
@@ -302,7 +303,7 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
     });
 
     it('shows the earlier answer again when a regenerate ends with none', async () => {
-      const chat = new ChatStore(store.db, systemClock, sole);
+      const chat = new DrizzleChatStore(store.db, systemClock, sole);
       const { id } = await chat.createConversation(userId, null);
       const first = await turn(chat, await chat.startRun({ userId, conversationId: id, text: 'q', model: 'm' }), 'a');
       const again = await chat.startRegenerate({ userId, messageId: first.message?.id ?? '', model: 'm' });
@@ -318,7 +319,7 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
     it.runIf(location.kind !== 'postgres')(
       'shows the earlier answer again after a crash stopped a regenerate',
       async () => {
-        const chat = new ChatStore(store.db, systemClock, sole);
+        const chat = new DrizzleChatStore(store.db, systemClock, sole);
         const { id } = await chat.createConversation(userId, null);
         const first = await turn(chat, await chat.startRun({ userId, conversationId: id, text: 'q', model: 'm' }), 'a');
         const again = await chat.startRegenerate({ userId, messageId: first.message?.id ?? '', model: 'm' });
@@ -329,7 +330,7 @@ describe.each(testDatabases())('ChatStore on $name', ({ location }) => {
     );
 
     it('pages back along the branch, and drops a summary written on another branch', async () => {
-      const chat = new ChatStore(store.db, systemClock, sole);
+      const chat = new DrizzleChatStore(store.db, systemClock, sole);
       const { id } = await chat.createConversation(userId, null);
       const send = (text: string) => chat.startRun({ userId, conversationId: id, text, model: 'm' });
       const turns = [];

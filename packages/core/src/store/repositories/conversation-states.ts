@@ -1,14 +1,10 @@
+import type { ConversationSettings } from '../../ports/conversation-repository';
+
 interface ConversationState {
   userId: string;
   activeRunId: string | null;
   /** Its model and whether it has a title, once read or written here; unset: ask the database. */
   settings?: ConversationSettings;
-}
-
-/** What a send needs to know of its conversation besides its owner: which model, and whether to title it. */
-export interface ConversationSettings {
-  model: string | null;
-  titled: boolean;
 }
 
 export type Claim = 'claimed' | 'unknown' | 'not_found' | 'run_active';

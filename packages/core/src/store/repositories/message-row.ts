@@ -1,5 +1,5 @@
-import type { Conversation, Message } from '../domain/chat';
-import type { conversations, messages } from '../store/schema';
+import type { Conversation, Message } from '../../domain/chat';
+import type { conversations, messages } from '../schema';
 
 export const MICROS_PER_USD = 1_000_000;
 

@@ -105,7 +105,7 @@ export class ContextCache {
     }
   }
 
-  /** The stored position of a message appended before its write finished (see ChatStore.startRun). */
+  /** The stored position of a message appended before its write finished (see DrizzleChatStore.startRun). */
   placed(conversationId: string, messageId: string, seq: number): void {
     const message = this.entries.get(conversationId)?.history.findLast((m) => m.id === messageId);
     if (message) message.seq = seq;

@@ -1,75 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
-import type { Conversation, HistoryMessage, Message, RunStatus, Usage } from '../domain/chat';
-import { AppError } from '../domain/errors';
-import type { Clock } from '../ports/clock';
-import { type Database, queryRows } from '../store/database';
-import { isUniqueViolation } from '../store/errors';
-import { conversationSummaries, conversations, messages, reservations, runs } from '../store/schema';
+import type { Conversation, HistoryMessage, Message, RunStatus } from '../../domain/chat';
+import { AppError, runActiveError } from '../../domain/errors';
+import type { Clock } from '../../ports/clock';
+import type { ConversationRepository, ConversationSettings } from '../../ports/conversation-repository';
+import type { MessageRepository, TurnContext } from '../../ports/message-repository';
+import type {
+  BranchConflict,
+  BranchRunInput,
+  FinishedRun,
+  NewRun,
+  RunRecord,
+  RunRef,
+  RunRepository,
+  RunStart,
+  StartedRun,
+} from '../../ports/run-repository';
+import { conversationsCursor, decodeCursor, encodeCursor, historyCursor, invalidCursor } from '../cursor';
+import { type Database, queryRows } from '../database';
+import { isUniqueViolation } from '../errors';
+import { conversationSummaries, conversations, messages, reservations, runs } from '../schema';
 import { ContextCache } from './context-cache';
-import { type ConversationSettings, ConversationStates } from './conversation-states';
-import { conversationsCursor, decodeCursor, encodeCursor, historyCursor, invalidCursor } from './cursor';
+import { ConversationStates } from './conversation-states';
 import { MICROS_PER_USD, toConversation, toMessage } from './message-row';
-
-export interface RunRecord {
-  id: string;
-  userId: string;
-  conversationId: string;
-  userMessageId: string;
-  assistantMessageId: string | null;
-  status: RunStatus;
-  model: string;
-  errorCode: string | null;
-  errorMessage: string | null;
-}
-
-export interface TurnContext {
-  summary: string | null;
-  history: Array<{ seq: number; role: 'user' | 'assistant'; content: string }>;
-}
-
-export interface StartedRun {
-  runId: string;
-  conversationId: string;
-  userMessage: Message;
-}
-
-/** What a send asks to store: the user's message and a run to answer it. */
-export interface NewRun {
-  userId: string;
-  conversationId: string;
-  text: string;
-  model: string;
-  clientMessageId?: string | undefined;
-}
-
-/** A run that answers again from a point of a conversation: the last answer again, or an edited message. */
-export interface BranchRunInput {
-  userId: string;
-  messageId: string;
-  model: string;
-}
-
-/** Why a regenerate, an edit or a branch switch was refused; nothing was stored. */
-export type BranchConflict = 'not_found' | 'not_last_answer' | 'not_user_message' | 'run_active';
-
-/** The run a conversation identifies by itself: ChatStore's records of it carry its user message too. */
-export interface RunRef {
-  id: string;
-  userId: string;
-  conversationId: string;
-  /** The user message the run answers: its answer follows it (messages.parent_id). */
-  userMessageId: string;
-}
-
-/** A send refused because the conversation already has a run answering. */
-export const runActiveError = () =>
-  new AppError('RUN_ACTIVE', 'The agent is still answering in this conversation. Wait or cancel it.');
-
-export interface RunStart extends StartedRun {
-  /** Settles once the message and its run are stored: at once, or soon when the write went behind. */
-  stored: Promise<void>;
-}
 
 const ACTIVE: RunStatus[] = ['queued', 'running'];
 
@@ -81,8 +34,12 @@ const STATES_KEEP = 100_000;
 const CONTEXT_MAX_CHARACTERS = 16_000_000;
 const notFound = (what: string) => new AppError('NOT_FOUND', `That ${what} does not exist.`);
 
-/** Conversations, messages and runs. Every read is scoped to the calling user. */
-export class ChatStore {
+/**
+ * Conversations, messages and runs on Drizzle (PGlite or PostgreSQL), the three repositories in one
+ * class: a send stores its message and its run in one statement, a run's end its answer, and the
+ * sole-writer caches below span all three. Every read is scoped to the calling user.
+ */
+export class DrizzleChatStore implements ConversationRepository, MessageRepository, RunRepository {
   /** Each user's default conversation id; a send that finds it gone asks again (see forgetDefault). */
   private readonly defaults = new Map<string, string>();
   private readonly contexts: ContextCache | null;
@@ -670,16 +627,7 @@ export class ChatStore {
    * Ends a run in one statement: the assistant's message (complete, or partial when there is text),
    * the conversation's counters, the agent's last activity and the run's outcome.
    */
-  async finishRun(input: {
-    run: RunRef;
-    /** The assistant message's id, the one its partial text was saved under (see savePartial). */
-    messageId?: string;
-    status: Exclude<RunStatus, 'queued' | 'running'>;
-    text: string;
-    usage: Usage;
-    firstTokenAt: Date | null;
-    error?: { code: string; message: string };
-  }): Promise<Message | null> {
+  async finishRun(input: FinishedRun): Promise<Message | null> {
     const now = this.clock.now();
     const at = now.toISOString();
     const { run, usage } = input;
@@ -760,7 +708,7 @@ export class ChatStore {
    * crash keeps it: the first call inserts the message, later ones replace its text, and finishRun
    * ends it under the same id. A message already ended is left as it is.
    */
-  async savePartial(run: RunRef, messageId: string, text: string) {
+  async savePartial(run: RunRef, messageId: string, text: string): Promise<void> {
     const at = this.clock.now().toISOString();
     await this.db.execute(
       sql`with msg as (

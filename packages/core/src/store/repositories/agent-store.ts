@@ -1,28 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { and, arrayContains, desc, eq, ilike, inArray, lt, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { decodeCursor, encodeCursor, invalidCursor } from '../chat/cursor';
-import type { ArchivalPassage, MemoryBlock, MemoryVersion } from '../domain/chat';
-import { AppError } from '../domain/errors';
-import type { Clock } from '../ports/clock';
-import type { Database } from '../store/database';
-import { agents, archivalPassages, memoryBlocks, messages } from '../store/schema';
-import { DEFAULT_BLOCKS } from './default-blocks';
-import { type MemoryAuthor, MemoryVersions } from './memory-versions';
-
-export interface AgentRecord {
-  id: string;
-  userId: string;
-  model: string;
-  createdAt: Date;
-  lastActiveAt: Date;
-}
-
-export interface SearchHit {
-  role: 'user' | 'assistant';
-  content: string;
-  createdAt: Date;
-}
+import type { ArchivalPassage, MemoryBlock } from '../../domain/chat';
+import { DEFAULT_BLOCKS } from '../../domain/default-blocks';
+import { AppError } from '../../domain/errors';
+import type { AgentRecord, AgentRepository, SearchHit, WrittenBlock } from '../../ports/agent-repository';
+import type { Clock } from '../../ports/clock';
+import type { MemoryAuthor } from '../../ports/memory-version-repository';
+import { decodeCursor, encodeCursor, invalidCursor } from '../cursor';
+import type { Database } from '../database';
+import { agents, archivalPassages, memoryBlocks, messages } from '../schema';
+import { DrizzleMemoryVersions } from './memory-versions';
 
 function toBlock(row: typeof memoryBlocks.$inferSelect): MemoryBlock {
   return {
@@ -41,21 +29,15 @@ const MAX_CACHED_AGENTS = 10_000;
 const archivalCursor = z.strictObject({ at: z.iso.datetime(), id: z.uuid(), q: z.string().nullable() });
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** A block as written, and the version that records the change. */
-export interface WrittenBlock {
-  block: MemoryBlock;
-  version: MemoryVersion;
-}
-
-/** The built-in runtime's agents, their core memory and their archival memory. */
-export class AgentStore {
+/** The built-in runtime's agents, their core memory and their archival memory, on Drizzle. */
+export class DrizzleAgentStore implements AgentRepository {
   /** Agents are never replaced while their user exists, so once found an agent's id can be reused. */
   private readonly known = new Map<string, AgentRecord>();
   /** Core memory by agent, kept only when this process is the store's one writer (see `soleWriter`). */
   private readonly blockCache = new Map<string, MemoryBlock[]>();
   /** Bumped before and after every write, so a read that overlapped a write does not cache what it read. */
   private blockWrites = 0;
-  readonly versions: MemoryVersions;
+  readonly versions: DrizzleMemoryVersions;
 
   /**
    * `soleWriter`: no other process writes this store (the embedded PGlite, owned by one process),
@@ -67,7 +49,7 @@ export class AgentStore {
     private readonly clock: Clock,
     private readonly soleWriter = false,
   ) {
-    this.versions = new MemoryVersions(db);
+    this.versions = new DrizzleMemoryVersions(db);
   }
 
   async find(userId: string): Promise<AgentRecord | null> {
