@@ -14,7 +14,7 @@ const ADAPTERS = [
   `${CORE}auth/builtin/`,
   `${CORE}auth/supabase/`,
   `${CORE}billing/litellm/`,
-  `${CORE}rate-limit/`,
+  `${CORE}memory/`,
   `${CORE}redis/`,
   `${CORE}llm/(offline-model|openai-compatible-client|node-http-fetch)\\.ts$`,
 ];
@@ -52,10 +52,10 @@ module.exports = {
     {
       name: 'edge-folders-import-only-inward',
       comment:
-        'The store (Drizzle, PGlite, PostgreSQL), the model clients, Redis and the in-memory limiters sit at ' +
+        'The store (Drizzle, PGlite, PostgreSQL), the model clients, Redis and the in-process hub and limiters sit at ' +
         'the edge: they may use ports and domain, never a service above them.',
       severity: 'error',
-      from: { path: `${CORE}(store|llm|redis|rate-limit)/`, pathNot: TESTS },
+      from: { path: `${CORE}(store|llm|redis|memory)/`, pathNot: TESTS },
       to: { path: CORE, pathNot: `${CORE}($1|ports|domain)/` },
     },
     {

@@ -1,4 +1,4 @@
-import { againOnStoreFailure, type Ledger, type RunHub, type RunRepository, type Store } from '@hearth/core';
+import { againOnStoreFailure, type Ledger, type RunEventHub, type RunRepository, type Store } from '@hearth/core';
 import type { Logger } from './logger';
 
 /** On a shared PostgreSQL, live runs beat this often, and runs of dead processes are looked for as often. */
@@ -13,7 +13,7 @@ const HOUSEKEEPING_MS = 30_000;
 
 export interface MaintenanceParts {
   runs: RunRepository;
-  hub: RunHub;
+  hub: RunEventHub;
   ledger: Ledger;
   logger: Logger;
   /** PostgreSQL may be shared with live processes; PGlite has this process as its one owner. */

@@ -30,7 +30,6 @@ export { againOnStoreFailure } from './chat/again-on-store-failure';
 export { ChatService, type ChatServiceOptions } from './chat/chat-service';
 export { cleanTitle, TitleWriter } from './chat/conversation-titles';
 export { ModelCatalog, type OfferedModel } from './chat/model-catalog';
-export { RunHub } from './chat/run-hub';
 export { CompletionService, type CompletionServiceOptions } from './completions/completion-service';
 export { BUDGET_PERIODS, type BudgetPeriod } from './domain/budget';
 export type {
@@ -55,6 +54,9 @@ export { OFFLINE_MODEL, OfflineModel } from './llm/offline-model';
 export { OpenAiCompatibleClient, type OpenAiCompatibleOptions } from './llm/openai-compatible-client';
 export { countTokens } from './llm/token-count';
 export { isExpectedError, type SafeError, safeError, statementShape } from './logging/safe-error';
+export { MemoryRateLimiter } from './memory/memory-rate-limiter';
+export { MemoryStreamSlots, type StreamCaps } from './memory/memory-stream-slots';
+export { RunHub } from './memory/run-hub';
 export type { AccountOperations, Budget, Health, UsageTotalsUsd } from './ports/account';
 export type {
   AdminHealth,
@@ -114,6 +116,7 @@ export type {
 export type { MessageRepository, TurnContext } from './ports/message-repository';
 export type { RateLimitDecision, RateLimiter } from './ports/rate-limiter';
 export { LocalRevocations, type Revocation, type Revocations } from './ports/revocations';
+export type { RunEventHub } from './ports/run-event-hub';
 export type {
   BranchConflict,
   BranchRunInput,
@@ -129,8 +132,6 @@ export type { RunSignals } from './ports/run-signals';
 export type { SharedRunEvents } from './ports/shared-run-events';
 export type { StreamCap, StreamSlot, StreamSlots } from './ports/stream-slots';
 export type { UserService } from './ports/user-service';
-export { MemoryRateLimiter } from './rate-limit/memory-rate-limiter';
-export { MemoryStreamSlots, type StreamCaps } from './rate-limit/memory-stream-slots';
 export { connectRedis, type RedisConnections } from './redis/redis-connections';
 export { RedisRateLimiter } from './redis/redis-rate-limiter';
 export { RedisRevocations } from './redis/redis-revocations';

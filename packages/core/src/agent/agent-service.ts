@@ -1,5 +1,4 @@
 import type { ModelCatalog } from '../chat/model-catalog';
-import type { RunHub } from '../chat/run-hub';
 import type { MemoryBlock, MemoryVersion } from '../domain/chat';
 import { AppError } from '../domain/errors';
 import type { AuthenticatedUser } from '../domain/user';
@@ -12,6 +11,7 @@ import type {
 } from '../ports/agent-runtime';
 import type { AgentOperations, AgentStatus } from '../ports/chat';
 import type { MessageRepository } from '../ports/message-repository';
+import type { RunEventHub } from '../ports/run-event-hub';
 import type { RunRepository } from '../ports/run-repository';
 
 /** The user's view of their agent: status, memory they can read and edit, and resets. */
@@ -20,7 +20,7 @@ export class AgentService implements AgentOperations {
     private readonly runtime: AgentRuntime,
     private readonly messages: MessageRepository,
     private readonly runs: RunRepository,
-    private readonly hub: RunHub,
+    private readonly hub: RunEventHub,
     /** The models an agent may be switched to (agent.setModel, Letta). */
     private readonly models?: ModelCatalog,
   ) {}

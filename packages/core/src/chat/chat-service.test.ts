@@ -3,6 +3,9 @@ import { AuthStore } from '../auth/builtin/auth-store';
 import type { MemoryBlock, RunEvent } from '../domain/chat';
 import { AppError } from '../domain/errors';
 import type { AuthenticatedUser } from '../domain/user';
+import { MemoryRateLimiter } from '../memory/memory-rate-limiter';
+import { MemoryStreamSlots } from '../memory/memory-stream-slots';
+import { RunHub } from '../memory/run-hub';
 import type { AgentInfo, AgentRuntime, AgentTurn } from '../ports/agent-runtime';
 import type { StreamedEvent } from '../ports/chat';
 import { systemClock } from '../ports/clock';
@@ -10,15 +13,12 @@ import type { ConversationRepository } from '../ports/conversation-repository';
 import type { MessageRepository } from '../ports/message-repository';
 import type { RunRepository } from '../ports/run-repository';
 import { singleProcessSignals } from '../ports/run-signals';
-import { MemoryRateLimiter } from '../rate-limit/memory-rate-limiter';
-import { MemoryStreamSlots } from '../rate-limit/memory-stream-slots';
 import { openStore, type Store } from '../store/database';
 import { migrateStore } from '../store/migrate';
 import { DrizzleChatStore } from '../store/repositories/chat-store';
 import { InMemoryChatStore } from '../testing/in-memory-chat-store';
 import { ChatService, type ChatServiceOptions } from './chat-service';
 import { ModelCatalog } from './model-catalog';
-import { RunHub } from './run-hub';
 
 /** What a scripted turn does: write these deltas, then end (or throw), optionally waiting on `gate` first. */
 interface TurnPlan {

@@ -17,6 +17,7 @@ import type { Clock } from '../ports/clock';
 import type { ConversationRepository, ConversationSettings } from '../ports/conversation-repository';
 import type { MessageRepository } from '../ports/message-repository';
 import type { RateLimiter } from '../ports/rate-limiter';
+import type { RunEventHub } from '../ports/run-event-hub';
 import type { BranchConflict, RunRecord, RunRepository, RunStart, StartedRun } from '../ports/run-repository';
 import type { RunSignals } from '../ports/run-signals';
 import type { SharedRunEvents } from '../ports/shared-run-events';
@@ -26,7 +27,6 @@ import { againOnStoreFailure } from './again-on-store-failure';
 import type { TitleWriter } from './conversation-titles';
 import { DeltaCoalescer } from './delta-coalescer';
 import type { ModelCatalog } from './model-catalog';
-import type { RunHub } from './run-hub';
 import { runEndedEarly, runEndTraced, runSpanAttributes } from './run-tracing';
 
 export interface ChatLogger {
@@ -39,7 +39,7 @@ export interface ChatServiceOptions {
   conversations: ConversationRepository;
   messages: MessageRepository;
   runs: RunRepository;
-  hub: RunHub;
+  hub: RunEventHub;
   runtime: AgentRuntime;
   clock: Clock;
   logger: ChatLogger;

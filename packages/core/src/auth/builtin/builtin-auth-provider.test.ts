@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryRateLimiter } from '../../rate-limit/memory-rate-limiter';
+import { MemoryRateLimiter } from '../../memory/memory-rate-limiter';
 import { openStore, type Store } from '../../store/database';
 import { migrateStore } from '../../store/migrate';
 import { TestClock, testDatabases } from '../../testing';

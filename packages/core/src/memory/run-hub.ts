@@ -1,5 +1,6 @@
 import { isTerminal, type RunEvent } from '../domain/chat';
 import type { StreamedEvent } from '../ports/chat';
+import type { RunEventHub } from '../ports/run-event-hub';
 import type { SharedRunEvents } from '../ports/shared-run-events';
 
 interface LiveRun {
@@ -32,7 +33,7 @@ function wakeInSlices(waiting: (() => void)[], from: number): void {
  * follow; the log outlives the run by `retentionMs` so a client that reconnects late still gets
  * every event exactly once.
  */
-export class RunHub {
+export class RunHub implements RunEventHub {
   private readonly runs = new Map<string, LiveRun>();
   /** The runs not yet ended, by user: what the per-user limit and the heartbeat look at. */
   private readonly liveByUser = new Map<string, Set<string>>();
