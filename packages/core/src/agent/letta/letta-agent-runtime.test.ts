@@ -55,7 +55,7 @@ describe('LettaAgentRuntime against the fake Letta', () => {
     });
     const userId = randomUUID();
     const events: TurnEvent[] = [];
-    const turn = (userMessage: string, runId = randomUUID()): AgentTurn => ({
+    const turn = (userMessage: string, runId: string = randomUUID()): AgentTurn => ({
       userId,
       conversationId: randomUUID(),
       runId,
@@ -107,7 +107,8 @@ describe('LettaAgentRuntime against the fake Letta', () => {
       },
       { text: 'Nice to meet you, Ada.' },
     );
-    await runtime.runTurn(turn('My name is Ada.', 'run-ada'));
+    const runId = randomUUID();
+    await runtime.runTurn(turn('My name is Ada.', runId));
 
     expect((await fakeAgent()).blocks.get('human')?.value).toBe('Name: Ada');
     const [updated] = ofType('memory.updated');
@@ -117,8 +118,8 @@ describe('LettaAgentRuntime against the fake Letta', () => {
       value: 'Name: Ada',
       previousValue: '',
       updatedBy: 'agent',
-      runId: 'run-ada',
-      messageId: 'message-of-run-ada',
+      runId,
+      messageId: `message-of-${runId}`,
     });
     expect(ofType('tool.call').map((event) => event.name)).toEqual(['memory_insert']);
     expect(ofType('tool.result')).toMatchObject([{ name: 'memory_insert', ok: true }]);
