@@ -106,6 +106,7 @@ export {
 export type { ConversationRepository, ConversationSettings } from './ports/conversation-repository';
 export type { DataRightsOperations } from './ports/data-rights';
 export type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery, UsageTotals } from './ports/ledger';
+export type { LettaAgentRecord, LettaAgentRepository } from './ports/letta-agent-repository';
 export type { LlmClient, LlmMessage, LlmRequest, LlmStreamEvent, LlmTool, LlmToolCall } from './ports/llm-client';
 export type {
   MemoryAuthor,

@@ -32,10 +32,10 @@ export interface LedgerOptions {
 }
 
 /** The smallest answer worth starting a step for: below this the step is refused outright. */
-const MINIMAL_ANSWER_TOKENS = 16;
+export const MINIMAL_ANSWER_TOKENS = 16;
 
 /** Our tokenizer and the provider's may differ a little: reserve for a slightly longer prompt. */
-const promptAllowance = (counted: number) => Math.ceil(counted * 1.1) + 16;
+export const promptAllowance = (counted: number) => Math.ceil(counted * 1.1) + 16;
 
 /** SQL for the start of the period a budget row is in now: calendar periods roll over by themselves. */
 const currentStart = (now: string) =>
@@ -621,7 +621,7 @@ export class BuiltinLedger implements Ledger {
   }
 }
 
-function budgetExceeded(remainingMicros: number): AppError {
+export function budgetExceeded(remainingMicros: number): AppError {
   const remainingUsd = Math.max(0, remainingMicros) / 1_000_000;
   return new AppError(
     'BUDGET_EXCEEDED',

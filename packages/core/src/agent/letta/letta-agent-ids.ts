@@ -1,16 +1,10 @@
 import { eq } from 'drizzle-orm';
+import type { LettaAgentRecord, LettaAgentRepository } from '../../ports/letta-agent-repository';
 import type { Database } from '../../store/database';
 import { lettaAgents } from '../../store/schema';
 
-export interface LettaAgentRecord {
-  lettaAgentId: string;
-  /** The handle the user chose (agent.setModel); null: the default. */
-  model: string | null;
-  createdAt: Date;
-}
-
 /** Which Letta agent is each user's, in Hearth's store: one row per user, written once. */
-export class LettaAgentIds {
+export class LettaAgentIds implements LettaAgentRepository {
   constructor(private readonly db: Database) {}
 
   async find(userId: string): Promise<LettaAgentRecord | null> {
@@ -21,7 +15,6 @@ export class LettaAgentIds {
     return row ?? null;
   }
 
-  /** Records the model the user's agent was switched to. */
   async setModel(userId: string, model: string): Promise<LettaAgentRecord> {
     await this.db.update(lettaAgents).set({ model }).where(eq(lettaAgents.userId, userId));
     const stored = await this.find(userId);
@@ -29,7 +22,6 @@ export class LettaAgentIds {
     return stored;
   }
 
-  /** Records the user's agent unless another process recorded one first; returns the one that stands. */
   async claim(userId: string, lettaAgentId: string): Promise<LettaAgentRecord> {
     await this.db
       .insert(lettaAgents)

@@ -16,18 +16,19 @@ import type {
 } from '../../ports/agent-runtime';
 import type { Clock } from '../../ports/clock';
 import type { Ledger } from '../../ports/ledger';
+import type { LettaAgentRecord, LettaAgentRepository } from '../../ports/letta-agent-repository';
 import type { MemoryAuthor, MemoryVersionRepository } from '../../ports/memory-version-repository';
 import { decodeCursor, encodeCursor, invalidCursor } from '../../store/cursor';
 import { IdleTimeout } from './idle-timeout';
 import { KeyedQueue } from './keyed-queue';
-import type { LettaAgentIds, LettaAgentRecord } from './letta-agent-ids';
 import { toMemoryBlock } from './letta-blocks';
 import { lettaFailure } from './letta-errors';
 import { LettaStreamMapper, turnEnd } from './letta-stream-events';
 
 export interface LettaRuntimeOptions {
   client: Letta;
-  agents: LettaAgentIds;
+  /** Which Letta agent is each user's (LettaAgentIds in Hearth's store). */
+  agents: LettaAgentRepository;
   /** The history of each user's blocks, which Letta does not keep. */
   versions: MemoryVersionRepository;
   ledger: Ledger;
