@@ -252,7 +252,10 @@ async function sharedStateFor(
   cleanup.defer(() => redis.close());
   let reachable = true;
   redis.commands.on('close', () => {
-    if (reachable) logger.warn('lost the connection to Redis; reconnecting (live events of other instances pause)');
+    if (reachable)
+      logger.warn(
+        'lost the connection to Redis; reconnecting (live events of other instances pause; rate limits and open-stream caps count per instance meanwhile)',
+      );
     reachable = false;
   });
   redis.commands.on('ready', () => {
