@@ -64,18 +64,22 @@ describe.runIf(redisUrl)('RedisStreamSlots', () => {
   it("frees a killed process's slots within one lease, and keeps a live process's past it", async () => {
     const caps = { perUser: 2, perRun: 2 };
     const leaseMs = 400;
-    const [doomed, survivor, other] = [0, 1, 2].map((index) => instance(index, caps, { leaseMs }));
+    const [doomed, survivor, other] = [
+      instance(0, caps, { leaseMs }),
+      instance(1, caps, { leaseMs }),
+      instance(2, caps, { leaseMs }),
+    ];
     const u = user();
-    granted(await doomed?.acquire(u, run()));
-    granted(await survivor?.acquire(u, run()));
-    expect(await other?.acquire(u, run())).toEqual({ granted: false, cap: 'user' });
+    granted(await doomed.acquire(u, run()));
+    granted(await survivor.acquire(u, run()));
+    expect(await other.acquire(u, run())).toEqual({ granted: false, cap: 'user' });
 
     // Killed: it neither renews nor releases.
-    doomed?.close();
+    doomed.close();
     await sleep(leaseMs * 3);
-    granted(await other?.acquire(u, run()));
+    granted(await other.acquire(u, run()));
     // The survivor's slot was renewed all along.
-    expect(await other?.acquire(u, run())).toEqual({ granted: false, cap: 'user' });
+    expect(await other.acquire(u, run())).toEqual({ granted: false, cap: 'user' });
   });
 
   it('leaves no key behind once every stream has closed', async () => {
