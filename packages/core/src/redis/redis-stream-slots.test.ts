@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryStreamSlots } from '../index';
 import type { StreamCaps, StreamSlot } from '../ports/stream-slots';
-import { MemoryStreamSlots } from '../rate-limit/memory-stream-slots';
 import { testRedisUrl } from '../testing/redis';
 import { connectRedis, type RedisConnections } from './redis-connections';
 import { RedisStreamSlots } from './redis-stream-slots';
