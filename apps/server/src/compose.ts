@@ -37,12 +37,15 @@ import {
   RedisRateLimiter,
   RedisRevocations,
   RedisRunEvents,
+  RedisStreamSlots,
   type Revocations,
   RunHub,
   type SharedRunEvents,
   type Store,
   type StoreLocation,
   StoreUserService,
+  type StreamCaps,
+  type StreamSlots,
   safeError,
   schema,
   systemClock,
@@ -205,7 +208,13 @@ interface SharedState {
   runEvents: SharedRunEvents | null;
   rateLimiter: RateLimiter | null;
   revocations: Revocations | null;
+  streamSlots: StreamSlots | null;
 }
+
+const streamCapsOf = (config: Config): StreamCaps => ({
+  perUser: config.STREAMS_PER_USER_MAX,
+  perRun: config.STREAMS_PER_RUN_MAX,
+});
 
 /** How long start-up waits for a Redis that does not answer: a Redis restarting is a pause. */
 const REDIS_STARTUP_WAIT_MS = 15_000;
@@ -225,20 +234,28 @@ async function redisAnswering(url: string, logger: Logger): Promise<RedisConnect
   }
 }
 
-async function sharedStateFor(config: Config, logger: Logger, cleanup: CleanupStack): Promise<SharedState> {
+async function sharedStateFor(
+  config: Config,
+  logger: Logger,
+  cleanup: CleanupStack,
+  localStreamSlots: StreamSlots,
+): Promise<SharedState> {
   if (!config.REDIS_URL) {
     if (config.DATABASE_URL) {
       logger.warn(
-        'DATABASE_URL without REDIS_URL: if more than one instance runs, a subscriber on an instance that is not running the run gets only its end, not its text as it streams, and login throttles and rate limits count per instance; set REDIS_URL (docs/deploy.md)',
+        'DATABASE_URL without REDIS_URL: if more than one instance runs, a subscriber on an instance that is not running the run gets only its end, not its text as it streams, and login throttles, rate limits and open-stream caps count per instance; set REDIS_URL (docs/deploy.md)',
       );
     }
-    return { runEvents: null, rateLimiter: null, revocations: null };
+    return { runEvents: null, rateLimiter: null, revocations: null, streamSlots: null };
   }
   const redis = await redisAnswering(config.REDIS_URL, logger);
   cleanup.defer(() => redis.close());
   let reachable = true;
   redis.commands.on('close', () => {
-    if (reachable) logger.warn('lost the connection to Redis; reconnecting (live events of other instances pause)');
+    if (reachable)
+      logger.warn(
+        'lost the connection to Redis; reconnecting (live events of other instances pause; rate limits and open-stream caps count per instance meanwhile)',
+      );
     reachable = false;
   });
   redis.commands.on('ready', () => {
@@ -251,10 +268,17 @@ async function sharedStateFor(config: Config, logger: Logger, cleanup: CleanupSt
     retentionMs: config.RUN_EVENT_RETENTION_SECONDS * 1000,
   });
   cleanup.defer(() => runEvents.close());
+  const streamSlots = new RedisStreamSlots({
+    client: redis.limits,
+    caps: streamCapsOf(config),
+    local: localStreamSlots,
+  });
+  cleanup.defer(() => streamSlots.close());
   return {
     runEvents,
     rateLimiter: new RedisRateLimiter(redis.limits),
     revocations: new RedisRevocations(redis.commands, redis.subscriber),
+    streamSlots,
   };
 }
 
@@ -277,7 +301,9 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
   const store = await openStore(location);
   cleanup.defer(() => store.close());
   await migrateStore(store, location);
-  const shared = await sharedStateFor(config, logger, cleanup);
+  // This instance's own open streams: the whole count without Redis, the fallback and the metric with it.
+  const localStreamSlots = new MemoryStreamSlots(streamCapsOf(config));
+  const shared = await sharedStateFor(config, logger, cleanup, localStreamSlots);
   const rateLimiter = overrides.rateLimiter ?? shared.rateLimiter ?? new MemoryRateLimiter(clock);
 
   const throttle = new AuthThrottle(rateLimiter, {
@@ -291,15 +317,12 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
   const auth = await authFor(config, { store, clock, throttle, revocations: shared.revocations });
   const apiKeys = new ApiKeyService(new ApiKeyStore(store.db), clock);
 
-  const streamSlots = new MemoryStreamSlots({
-    perUser: config.STREAMS_PER_USER_MAX,
-    perRun: config.STREAMS_PER_RUN_MAX,
-  });
+  const streamSlots = shared.streamSlots ?? localStreamSlots;
   // Collected only where someone can read them: an unread registry would be work for nothing.
   const metrics =
     config.METRICS_PORT !== undefined || config.METRICS_TOKEN
       ? new HearthMetrics({
-          openStreams: () => streamSlots.openStreams(),
+          openStreams: () => localStreamSlots.openStreams(),
           activeReservations: () => store.db.$count(schema.reservations),
           pingStore: () => store.ping(),
         })

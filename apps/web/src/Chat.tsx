@@ -3,6 +3,7 @@ import { type FormEvent, type KeyboardEvent, useEffect, useRef, useState } from 
 import { describeError } from './errors';
 import { formatUsd } from './format';
 import { Markdown } from './Markdown';
+import { ModelPicker } from './ModelPicker';
 
 export function Chat({ conversationId }: { conversationId: string }) {
   const chat = useChat({ conversationId });
@@ -59,6 +60,7 @@ export function Chat({ conversationId }: { conversationId: string }) {
   }, [error]);
   return (
     <section className="chat" aria-label="Chat">
+      <ModelPicker conversationId={conversationId} />
       <div
         className="messages"
         ref={list}

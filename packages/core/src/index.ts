@@ -55,7 +55,7 @@ export { OpenAiCompatibleClient, type OpenAiCompatibleOptions } from './llm/open
 export { countTokens } from './llm/token-count';
 export { isExpectedError, type SafeError, safeError, statementShape } from './logging/safe-error';
 export { MemoryRateLimiter } from './memory/memory-rate-limiter';
-export { MemoryStreamSlots, type StreamCaps } from './memory/memory-stream-slots';
+export { MemoryStreamSlots } from './memory/memory-stream-slots';
 export { RunHub } from './memory/run-hub';
 export type { AccountOperations, Budget, Health, UsageTotalsUsd } from './ports/account';
 export type {
@@ -131,12 +131,13 @@ export type {
 } from './ports/run-repository';
 export type { RunSignals } from './ports/run-signals';
 export type { SharedRunEvents } from './ports/shared-run-events';
-export type { StreamCap, StreamSlot, StreamSlots } from './ports/stream-slots';
+export type { StreamCap, StreamCaps, StreamSlot, StreamSlots } from './ports/stream-slots';
 export type { UserService } from './ports/user-service';
 export { connectRedis, type RedisConnections } from './redis/redis-connections';
 export { RedisRateLimiter } from './redis/redis-rate-limiter';
 export { RedisRevocations } from './redis/redis-revocations';
 export { RedisRunEvents, type RedisRunEventsOptions } from './redis/redis-run-events';
+export { RedisStreamSlots, type RedisStreamSlotsOptions } from './redis/redis-stream-slots';
 export { createDataDir, DataDirError } from './store/data-dir';
 export { DataDirInUseError } from './store/data-dir-lock';
 export { type Database, openStore, type Store, type StoreLocation } from './store/database';

@@ -11,5 +11,6 @@ export {
 export { type HearthContextValue, useHearth, useTRPC } from './context';
 export { type UseConversationsResult, useConversations } from './conversations';
 export { type UseMemoryResult, useMemory } from './memory';
+export { effectiveModel, type ModelInfo, type UseModelsResult, useModels } from './models';
 export { HearthProvider, type HearthProviderProps } from './provider';
 export { defaultStorage, type HearthStorage, memoryStorage } from './storage';

@@ -8,6 +8,7 @@ import {
   useConversations,
   useHealth,
   useMemory,
+  useModels,
   useUsage,
 } from '@hearth/react';
 import { type Conversation, createHearthClient, isHearthError } from '@hearth/sdk';
@@ -354,6 +355,20 @@ describe('useConversations', () => {
     );
     await act(() => result.current.setModel(modelled.id, null));
     await waitFor(() => expect(result.current.conversations.find((c) => c.id === modelled.id)?.model).toBeNull());
+  });
+});
+
+describe('useModels', () => {
+  it("lists the server's models and names the default", async () => {
+    const storage = await signedInStorage();
+    const { result } = renderHook(() => useModels(), { wrapper: providerFor(storage) });
+    await waitFor(() => expect(result.current.isLoading).toBe(false));
+    expect(result.current.models.map((model) => model.id)).toEqual(['hearth/offline']);
+    expect(result.current.defaultModel).toMatchObject({
+      id: 'hearth/offline',
+      default: true,
+      contextWindow: expect.any(Number),
+    });
   });
 });
 

@@ -1,9 +1,4 @@
-import type { StreamSlot, StreamSlots } from '../ports/stream-slots';
-
-export interface StreamCaps {
-  perUser: number;
-  perRun: number;
-}
+import type { StreamCaps, StreamSlot, StreamSlots } from '../ports/stream-slots';
 
 /** Open-stream counts in this process's memory; a key is forgotten once its count is back to 0. */
 export class MemoryStreamSlots implements StreamSlots {
