@@ -127,3 +127,6 @@ export * as schema from './store/schema';
 export { traceMethods, tracer } from './tracing/tracing';
 export { type DataRightsOptions, DataRightsService } from './users/data-rights-service';
 export { StoreUserService } from './users/user-service';
+export type { McpLogger, McpServerSpec } from './mcp/mcp-connection';
+export { McpToolbox, type McpToolboxOptions } from './mcp/mcp-toolbox';
+export type { AgentToolbox, AgentToolCall, AgentToolOutcome } from './ports/agent-tools';

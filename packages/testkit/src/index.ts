@@ -33,3 +33,11 @@ export type {
   LlmTestServerOptions,
   LlmToolCallScript,
 } from './types';
+export {
+  createMcpTestServer,
+  type McpHttpTestServer,
+  type McpTestCall,
+  type McpTestServerOptions,
+  mcpStdioServerCommand,
+  startMcpTestServer,
+} from './mcp-test-server';
