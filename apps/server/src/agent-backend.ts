@@ -1,6 +1,7 @@
 import {
   type AgentRuntime,
   AgentStore,
+  type AgentToolbox,
   BuiltinAgentRuntime,
   type Clock,
   createLettaClient,
@@ -39,6 +40,8 @@ export interface BackendDeps {
   catalog: ModelCatalog;
   /** The key a user's model traffic is sent with (BILLING=litellm). */
   apiKeyFor: ((userId: string) => Promise<string>) | undefined;
+  /** The operator's MCP servers' tools, offered beside the memory tools; null: none configured. */
+  tools?: AgentToolbox | null;
 }
 
 export function agentBackendFor({
@@ -50,6 +53,7 @@ export function agentBackendFor({
   llm,
   catalog,
   apiKeyFor,
+  tools,
 }: BackendDeps): AgentBackend {
   // Each model's window and output cap from its price, under the operator's caps.
   const limitsFor = (model: string) => {
@@ -111,6 +115,7 @@ export function agentBackendFor({
     limitsFor,
     outputSliceTokens: config.BUDGET_OUTPUT_SLICE_TOKENS,
     ...(apiKeyFor ? { apiKeyFor } : {}),
+    ...(tools ? { tools } : {}),
   });
   return {
     runtime,

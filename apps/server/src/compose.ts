@@ -52,6 +52,7 @@ import {
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { agentBackendFor } from './agent-backend';
+import { mcpToolboxFor } from './agent-tools';
 import { authFor } from './auth-provider';
 import { CleanupStack } from './cleanup-stack';
 import { type Config, ConfigError, corsPolicy, lettaModels, llmModels, redactUrls } from './config';
@@ -318,8 +319,10 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     onWriteError: (error) => logger.error({ err: error }, 'a reservation could not be recorded'),
   });
 
+  const tools = await mcpToolboxFor(config, logger, cleanup);
   const backend = agentBackendFor({
     config,
+    tools,
     db: store.db,
     soleWriter,
     clock,
@@ -484,7 +487,8 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
       const redis = shared.runEvents ? ' + Redis (REDIS_URL)' : '';
       const web = servesWebApp ? '; web app at /' : '';
       const traces = tracing ? `; traces to ${redactUrls(tracing.url)}` : '';
-      return `store: ${where}${redis}; ${auth.description}; ${backend.description}${web}${traces}`;
+      const mcp = tools ? `; MCP tools: ${tools.describe()}` : '';
+      return `store: ${where}${redis}; ${auth.description}; ${backend.description}${mcp}${web}${traces}`;
     },
     close: () => cleanup.run(),
   };

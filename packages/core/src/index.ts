@@ -58,6 +58,8 @@ export { OFFLINE_MODEL, OfflineModel } from './llm/offline-model';
 export { OpenAiCompatibleClient, type OpenAiCompatibleOptions } from './llm/openai-compatible-client';
 export { countTokens } from './llm/token-count';
 export { isExpectedError, type SafeError, safeError, statementShape } from './logging/safe-error';
+export type { McpLogger, McpServerSpec } from './mcp/mcp-connection';
+export { McpToolbox, type McpToolboxOptions } from './mcp/mcp-toolbox';
 export type { AccountOperations, Budget, Health, UsageTotalsUsd } from './ports/account';
 export type {
   AdminHealth,
@@ -78,6 +80,7 @@ export type {
   MemoryHistoryPage,
   TurnEvent,
 } from './ports/agent-runtime';
+export type { AgentToolbox, AgentToolCall, AgentToolOutcome } from './ports/agent-tools';
 export type { ApiKeyInfo, ApiKeyOperations, CreatedApiKey } from './ports/api-keys';
 export type { AuthProvider, LoginInput, RegisterInput } from './ports/auth-provider';
 export type {
@@ -127,6 +130,3 @@ export * as schema from './store/schema';
 export { traceMethods, tracer } from './tracing/tracing';
 export { type DataRightsOptions, DataRightsService } from './users/data-rights-service';
 export { StoreUserService } from './users/user-service';
-export type { McpLogger, McpServerSpec } from './mcp/mcp-connection';
-export { McpToolbox, type McpToolboxOptions } from './mcp/mcp-toolbox';
-export type { AgentToolbox, AgentToolCall, AgentToolOutcome } from './ports/agent-tools';

@@ -105,9 +105,12 @@ export interface McpHttpTestServer {
 /**
  * The MCP test server over streamable HTTP on a free port of 127.0.0.1, stateless (a new server
  * and transport per request, as the SDK's stateless example does). With `bearerToken`, a request
- * without `Authorization: Bearer <token>` gets a 401.
+ * without `Authorization: Bearer <token>` gets a 401. `port` (default: a free one) lets a test bring
+ * back a server at the address Hearth was configured with.
  */
-export async function startMcpTestServer(options: { bearerToken?: string } = {}): Promise<McpHttpTestServer> {
+export async function startMcpTestServer(
+  options: { bearerToken?: string; port?: number } = {},
+): Promise<McpHttpTestServer> {
   const calls: McpTestCall[] = [];
   const requests: McpHttpTestServer['requests'] = [];
   const sockets = new Set<Socket>();
@@ -148,7 +151,7 @@ export async function startMcpTestServer(options: { bearerToken?: string } = {})
   });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen(0, '127.0.0.1', () => {
+    http.listen(options.port ?? 0, '127.0.0.1', () => {
       http.off('error', reject);
       resolve();
     });

@@ -1,5 +1,6 @@
 import type { MemoryBlock, MemoryVersion, Usage } from '../domain/chat';
 import { AppError } from '../domain/errors';
+import { countTokens } from '../llm/token-count';
 import type {
   AgentInfo,
   AgentRuntime,
@@ -13,7 +14,6 @@ import type { AgentToolbox } from '../ports/agent-tools';
 import type { Ledger } from '../ports/ledger';
 import type { LlmClient, LlmMessage, LlmTool } from '../ports/llm-client';
 import type { AgentRecord, AgentStore, WrittenBlock } from './agent-store';
-import { countTokens } from '../llm/token-count';
 import { messagesToEvict, trimToWindow } from './context-window';
 import { MEMORY_TOOLS, runTool, type ToolOutcome } from './memory-tools';
 import { meteredStep, type StepUsage } from './metered-step';

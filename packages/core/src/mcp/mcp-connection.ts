@@ -89,7 +89,8 @@ export class McpConnection {
       if (this.client === client) this.lost('closed the connection');
     };
     // Transport errors also surface as failed requests or as onclose; here only for debugging.
-    client.onerror = (error) => logger.debug({ mcpServer: this.spec.name, err: safeError(error) }, 'MCP transport error');
+    client.onerror = (error) =>
+      logger.debug({ mcpServer: this.spec.name, err: safeError(error) }, 'MCP transport error');
     try {
       await client.connect(this.transport(), { timeout: connectTimeoutMs });
       const tools = await listAllTools(client, connectTimeoutMs);
@@ -135,7 +136,10 @@ export class McpConnection {
       stderr: 'pipe',
     });
     transport.stderr?.on('data', (chunk: Buffer) =>
-      this.options.logger.debug({ mcpServer: spec.name, stderr: chunk.toString('utf8').slice(0, 2_000) }, 'MCP server stderr'),
+      this.options.logger.debug(
+        { mcpServer: spec.name, stderr: chunk.toString('utf8').slice(0, 2_000) },
+        'MCP server stderr',
+      ),
     );
     return transport;
   }
@@ -195,7 +199,10 @@ export class McpConnection {
           maxTotalTimeout: toolTimeoutMs,
         });
         // Only the name and the time: arguments and results are the user's.
-        logger.debug({ mcpServer: this.spec.name, tool: name, ms: Math.round(performance.now() - startedAt) }, 'MCP tool call');
+        logger.debug(
+          { mcpServer: this.spec.name, tool: name, ms: Math.round(performance.now() - startedAt) },
+          'MCP tool call',
+        );
         if ('toolResult' in result) return { ok: true, result: result.toolResult };
         return toOutcome(result, resultMaxTokens);
       } catch (error) {
