@@ -9,7 +9,7 @@ import type { Logger } from './logger';
  * servers' processes.
  */
 export async function mcpToolboxFor(config: Config, logger: Logger, cleanup: CleanupStack): Promise<McpToolbox | null> {
-  if (config.MCP_SERVERS.length === 0) return null;
+  if (!config.MCP_SERVERS?.length) return null;
   const toolbox = await McpToolbox.start({
     servers: config.MCP_SERVERS,
     toolTimeoutMs: config.MCP_TOOL_TIMEOUT_MS,

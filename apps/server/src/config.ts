@@ -53,7 +53,7 @@ const mcpServers = () =>
     .string()
     .optional()
     .transform((value, context) => {
-      if (value === undefined) return [];
+      if (value === undefined) return undefined;
       let json: unknown;
       try {
         json = JSON.parse(value);

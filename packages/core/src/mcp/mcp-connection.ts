@@ -7,7 +7,7 @@ import { safeError } from '../logging/safe-error';
 import type { AgentToolOutcome } from '../ports/agent-tools';
 import type { LlmTool } from '../ports/llm-client';
 import { inSpan } from '../tracing/tracing';
-import { exposedName, failure, toLlmTool, toOutcome } from './mcp-results';
+import { capText, exposedName, failure, toLlmTool, toOutcome } from './mcp-results';
 
 /** An MCP server the operator configured (MCP_SERVERS). */
 export type McpServerSpec =
@@ -51,6 +51,8 @@ export class McpConnection {
   private failures = 0;
   private retry: NodeJS.Timeout | null = null;
   private connecting: Promise<boolean> | null = null;
+  /** The client of a try under way, closed at once by close(): shutdown must not wait out its timeout. */
+  private trying: Client | null = null;
 
   constructor(
     readonly spec: McpServerSpec,
@@ -91,6 +93,7 @@ export class McpConnection {
     // Transport errors also surface as failed requests or as onclose; here only for debugging.
     client.onerror = (error) =>
       logger.debug({ mcpServer: this.spec.name, err: safeError(error) }, 'MCP transport error');
+    this.trying = client;
     try {
       await client.connect(this.transport(), { timeout: connectTimeoutMs });
       const tools = await listAllTools(client, connectTimeoutMs);
@@ -117,6 +120,8 @@ export class McpConnection {
       );
       this.scheduleRetry();
       return false;
+    } finally {
+      this.trying = null;
     }
   }
 
@@ -173,7 +178,7 @@ export class McpConnection {
   private scheduleRetry(): void {
     if (this.closed || this.retry) return;
     const delays = this.options.reconnectDelaysMs;
-    const delay = delays[Math.min(this.failures, delays.length - 1)] ?? 30_000;
+    const delay = delays[Math.min(Math.max(this.failures - 1, 0), delays.length - 1)] ?? 30_000;
     this.retry = setTimeout(() => {
       this.retry = null;
       void this.connect();
@@ -203,7 +208,9 @@ export class McpConnection {
           { mcpServer: this.spec.name, tool: name, ms: Math.round(performance.now() - startedAt) },
           'MCP tool call',
         );
-        if ('toolResult' in result) return { ok: true, result: result.toolResult };
+        // A server on the protocol's first version answers with `toolResult` instead of content.
+        if ('toolResult' in result)
+          return { ok: true, result: capText(JSON.stringify(result.toolResult), resultMaxTokens) };
         return toOutcome(result, resultMaxTokens);
       } catch (error) {
         if (signal.aborted) throw signal.reason ?? error;
@@ -225,6 +232,7 @@ export class McpConnection {
     this.closed = true;
     if (this.retry) clearTimeout(this.retry);
     this.retry = null;
+    await this.trying?.close().catch(() => {});
     await this.connecting?.catch(() => {});
     const client = this.client;
     this.client = null;
