@@ -319,10 +319,12 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     onWriteError: (error) => logger.error({ err: error }, 'a reservation could not be recorded'),
   });
 
-  const tools = await mcpToolboxFor(config, logger, cleanup);
+  // On Letta, Letta connects to the MCP servers itself (agent-backend.ts).
+  const tools = config.AGENT_BACKEND === 'builtin' ? await mcpToolboxFor(config, logger, cleanup) : null;
   const backend = agentBackendFor({
     config,
     tools,
+    logger,
     db: store.db,
     soleWriter,
     clock,

@@ -9,6 +9,7 @@ export { DEFAULT_BLOCKS } from './agent/default-blocks';
 export { LettaAgentIds } from './agent/letta/letta-agent-ids';
 export { LettaAgentRuntime, type LettaRuntimeOptions } from './agent/letta/letta-agent-runtime';
 export { createLettaClient, type LettaClientOptions } from './agent/letta/letta-client';
+export { LettaMcpTools, type LettaMcpToolsOptions } from './agent/letta/letta-mcp-tools';
 export { MemoryVersions } from './agent/memory-versions';
 export { ApiKeyAuthProvider } from './auth/api-keys/api-key-auth-provider';
 export { API_KEY_PREFIX, ApiKeyService, hashApiKey, isApiKey } from './auth/api-keys/api-key-service';

@@ -9,6 +9,7 @@ import {
   startMcpTestServer,
 } from '@hearth/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Backend, startBackend } from '../support/agent-backends';
 import { chatTurn, collectRun } from '../support/run-events';
 import {
   signedInClient,
@@ -37,12 +38,17 @@ const toolsOf = (request: LlmRequestRecord | undefined) => (request?.tools ?? []
 const toolNames = (request: LlmRequestRecord | undefined) => toolsOf(request).map((tool) => tool.function.name);
 const lastMessage = (request: LlmRequestRecord | undefined) => ((request?.messages ?? []) as WireMessage[]).at(-1);
 
+const resultsOf = (events: Array<{ data: RunEvent }>) =>
+  events.flatMap((e) => (e.data.type === 'tool.result' ? [e.data] : [])) as ToolResult[];
+
 /** The model's answer after a tool ran: what the tool said, so the answer shows it used the result. */
 function answerFromToolResult(request: LlmRequestRecord) {
   const last = request.messages.at(-1) as { role: string; content: string } | undefined;
   if (last?.role !== 'tool') return { text: 'Hello.' };
-  const { ok, result } = JSON.parse(last.content) as { ok: boolean; result: unknown };
-  return { text: ok ? `The tool said ${String(result)}.` : 'The tool failed.' };
+  // The built-in runtime sends { ok, result }; Letta { status, message, time }.
+  const { ok, result, status, message } = JSON.parse(last.content) as Record<string, unknown>;
+  const succeeded = ok ?? status === 'OK';
+  return { text: succeeded ? `The tool said ${String(result ?? message)}.` : 'The tool failed.' };
 }
 
 describe('tools from MCP servers, built-in agent', () => {
@@ -91,8 +97,6 @@ describe('tools from MCP servers, built-in agent', () => {
   });
 
   const signedIn = () => signedInClient(server, 'mcp');
-  const resultsOf = (events: Array<{ data: RunEvent }>) =>
-    events.flatMap((e) => (e.data.type === 'tool.result' ? [e.data] : [])) as ToolResult[];
 
   it('starts with the servers that answer, warns of the others without their secrets, and offers their tools', async () => {
     expect(server.hearth.describe()).toContain('MCP tools: calc (7 tools), local (7 tools), late (not reachable yet)');
@@ -236,5 +240,86 @@ describe('tools from MCP servers, built-in agent', () => {
     await expect.poll(() => server.hearth.describe(), { timeout: 10_000, interval: 200 }).toContain('local (7 tools)');
     llm.enqueue({ toolCalls: [{ name: 'local__add', arguments: '{"a":20,"b":22}' }] });
     expect((await chatTurn(client, 'add again')).terminal).toMatchObject({ message: { content: 'The tool said 42.' } });
+  });
+});
+
+describe('tools from MCP servers, Letta agent', () => {
+  let llm: LlmTestServer;
+  let calc: McpHttpTestServer;
+  let backend: Backend;
+  let server: TestServer;
+  let downPort: number;
+
+  beforeAll(async () => {
+    llm = await startLlmTestServer({ respond: answerFromToolResult });
+    calc = await startMcpTestServer({ bearerToken: TOKEN });
+    downPort = await freePort();
+    backend = await startBackend('letta', llm, { timeoutMs: 10_000 });
+    server = await startTestServer({
+      store: { kind: 'pglite-memory' },
+      captureLogs: true,
+      ...backend.server,
+      env: {
+        ...backend.server.env,
+        MCP_SERVERS: JSON.stringify([
+          { name: 'calc', transport: 'http', url: calc.url, headers: { authorization: `Bearer ${TOKEN}` } },
+          { name: 'down', transport: 'http', url: `http://127.0.0.1:${downPort}/mcp?key=${DOWN_SECRET}` },
+        ]),
+        MCP_TOOL_RESULT_MAX_TOKENS: '50',
+      },
+    });
+  }, 60_000);
+  afterEach((context) => {
+    if (context.task.result?.state === 'fail') process.stderr.write(server.logs());
+    llm.reset();
+    backend.assertClean();
+  });
+  afterAll(async () => {
+    await server?.close();
+    await backend?.close();
+    await calc?.close();
+    await llm?.close();
+  });
+
+  it('registers the servers with Letta, attaches their tools to the agent, and streams their calls', async () => {
+    const client = await signedInClient(server, 'mcp-letta');
+    llm.enqueue({ toolCalls: [{ id: 'call_add', name: 'add', arguments: '{"a":2,"b":3}' }] });
+    const turn = await chatTurn(client, 'what is 2 + 3?');
+    expect(turn.events.map((e) => e.data).filter((d) => d.type.startsWith('tool.'))).toEqual([
+      { type: 'tool.call', callId: 'call_add', name: 'calc__add', arguments: { a: 2, b: 3 } },
+      { type: 'tool.result', callId: 'call_add', name: 'calc__add', ok: true, result: 5 },
+    ]);
+    expect(turn.terminal).toMatchObject({ type: 'run.completed', message: { content: 'The tool said 5.' } });
+    expect(calc.calls.at(-1)).toEqual({ tool: 'add', arguments: { a: 2, b: 3 } });
+
+    const letta = backend.letta;
+    const servers = [...(letta?.mcp.servers.values() ?? [])];
+    // Letta keeps the server it could not reach, with no tools; Hearth warns of it without its secret.
+    expect(Object.fromEntries(servers.map((s) => [s.serverName, s.tools.length]))).toEqual({ calc: 7, down: 0 });
+    expect(servers.find((s) => s.serverName === 'calc')?.config).toMatchObject({
+      mcp_server_type: 'streamable_http',
+      server_url: calc.url,
+      custom_headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    const agent = [...(letta?.agents.values() ?? [])][0];
+    expect(agent?.toolIds).toHaveLength(7);
+    expect(toolNames(llm.calls[0])).toEqual(expect.arrayContaining(['memory_insert', 'add', 'echo']));
+    expect(server.logs()).toMatch(/"mcpServer":"down".*Letta lists no tools of the MCP server/);
+    expect(server.logs()).not.toContain(DOWN_SECRET);
+    expect(server.logs()).not.toContain(TOKEN);
+  });
+
+  it('caps what Letta gives its model of a result at MCP_TOOL_RESULT_MAX_TOKENS, as characters', async () => {
+    const tools = [...(backend.letta?.mcp.servers.values() ?? [])].flatMap((s) => s.tools);
+    expect(tools.every((tool) => tool.return_char_limit === 200)).toBe(true);
+    const client = await signedInClient(server, 'mcp-letta');
+    llm.enqueue({ toolCalls: [{ name: 'big', arguments: '{"chars":5000}' }] });
+    const turn = await chatTurn(client, 'a lot please');
+    const [result] = resultsOf(turn.events);
+    expect(result).toMatchObject({ name: 'calc__big', ok: true });
+    expect(String(result?.result)).toHaveLength(200);
+    // A second user's agent gets the tools too.
+    const agents = [...(backend.letta?.agents.values() ?? [])];
+    expect(agents.map((a) => a.toolIds.length)).toEqual([7, 7]);
   });
 });

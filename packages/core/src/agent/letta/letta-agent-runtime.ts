@@ -23,6 +23,7 @@ import { KeyedQueue } from './keyed-queue';
 import type { LettaAgentIds, LettaAgentRecord } from './letta-agent-ids';
 import { toMemoryBlock } from './letta-blocks';
 import { lettaFailure } from './letta-errors';
+import type { LettaMcpTools } from './letta-mcp-tools';
 import { LettaStreamMapper, turnEnd } from './letta-stream-events';
 
 export interface LettaRuntimeOptions {
@@ -43,6 +44,8 @@ export interface LettaRuntimeOptions {
   maxOutputTokensFor?: (model: string) => number;
   /** A stream silent this long has stalled (Letta pings every 20 s while it works). */
   idleTimeoutMs: number;
+  /** The operator's MCP servers, registered with Letta and attached to each agent. */
+  mcp?: LettaMcpTools;
 }
 
 /** Letta's own system prompt and tool schemas, before Hearth has seen a turn's usage. */
@@ -261,7 +264,14 @@ export class LettaAgentRuntime implements AgentRuntime {
 
   async runTurn(turn: AgentTurn): Promise<{ usage: Usage }> {
     const { agentId } = await this.ensureAgent(turn.userId);
-    return this.queue.run(agentId, () => this.send(agentId, turn), turn.signal);
+    return this.queue.run(
+      agentId,
+      async () => {
+        await this.options.mcp?.attach(agentId);
+        return this.send(agentId, turn);
+      },
+      turn.signal,
+    );
   }
 
   /**
@@ -327,7 +337,7 @@ export class LettaAgentRuntime implements AgentRuntime {
               metered += tokens;
               received += event.text;
             }
-            turn.emit(event);
+            turn.emit(this.options.mcp?.rename(event) ?? event);
           }
           if (metered > allowance) {
             cut = true;
@@ -342,7 +352,7 @@ export class LettaAgentRuntime implements AgentRuntime {
           }
         }
         // A tool call cut off mid-way is not announced.
-        if (!cut) for (const event of mapper.finish()) turn.emit(event);
+        if (!cut) for (const event of mapper.finish()) turn.emit(this.options.mcp?.rename(event) ?? event);
       } catch (error) {
         if (!signal.aborted) throw lettaFailure(error);
       }
