@@ -268,16 +268,18 @@ export const configSchema = z
       .default(8)
       .describe('Model steps (calls) one agent turn may take, tool calls included.'),
     MCP_SERVERS: mcpServers().describe(
-      'MCP servers whose tools every agent is offered beside its memory tools (built-in agent), as `<name>__<tool>`: a JSON list of `{"name","transport":"stdio","command","args"?,"env"?,"cwd"?}` or `{"name","transport":"http","url","headers"?}` (streamable HTTP). A stdio server gets only `env` and a few safe variables (PATH, HOME…), none of Hearth\'s. A server that is down at start-up or later is warned about and tried again; its tools are left out meanwhile. Unset: no MCP tools.',
+      'MCP servers whose tools every agent is offered beside its memory tools, as `<name>__<tool>`: a JSON list of `{"name","transport":"stdio","command","args"?,"env"?,"cwd"?}` or `{"name","transport":"http","url","headers"?}` (streamable HTTP). A stdio server gets only `env` and a few safe variables (PATH, HOME…), none of Hearth\'s. A server that is down at start-up or later is warned about and tried again; its tools are left out meanwhile. With AGENT_BACKEND=letta they are registered with Letta, which connects to them itself (a stdio command runs on the Letta host; `cwd` is not passed). Unset: no MCP tools.',
     ),
     MCP_TOOL_TIMEOUT_MS: integer(100, 600_000)
       .default(30_000)
       .describe(
-        'How long one MCP tool call may take; past it the call fails for the model to read and the turn goes on.',
+        "How long one MCP tool call may take; past it the call fails for the model to read and the turn goes on. Built-in agent only: on Letta, Letta's own timeout applies.",
       ),
     MCP_TOOL_RESULT_MAX_TOKENS: integer(16, 1_000_000)
       .default(4_000)
-      .describe('The most tokens of one MCP tool result that reach the model; the rest is cut, with a note saying so.'),
+      .describe(
+        "The most tokens of one MCP tool result that reach the model; the rest is cut, with a note saying so. On Letta: each tool's `return_char_limit`, at four characters a token.",
+      ),
     OFFLINE_WORD_DELAY_MS: integer(0, 1_000)
       .default(15)
       .describe("The pause between the offline model's words, so streaming is visible in a demo."),
