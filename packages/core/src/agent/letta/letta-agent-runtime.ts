@@ -281,7 +281,8 @@ export class LettaAgentRuntime implements AgentRuntime {
   private async send(agentId: string, turn: AgentTurn): Promise<{ usage: Usage }> {
     const { client, ledger, maxSteps } = this.options;
     const maxOutputTokens = this.options.maxOutputTokensFor?.(turn.model) ?? this.options.maxOutputTokens;
-    const promptTokens = (this.stepPrompt.get(agentId) ?? BASELINE_STEP_PROMPT_TOKENS) + countTokens(turn.userMessage);
+    const baseline = BASELINE_STEP_PROMPT_TOKENS + (this.options.mcp?.schemaTokens() ?? 0);
+    const promptTokens = (this.stepPrompt.get(agentId) ?? baseline) + countTokens(turn.userMessage);
     const grant = await ledger.reserve({
       userId: turn.userId,
       runId: turn.runId,

@@ -1,4 +1,5 @@
 import { APIError, type Letta } from '@letta-ai/letta-client';
+import { countTokens } from '../../llm/token-count';
 import { safeError } from '../../logging/safe-error';
 import type { TurnEvent } from '../../ports/agent-runtime';
 
@@ -38,7 +39,7 @@ const RETRY_AFTER_MS = 30_000;
  */
 export class LettaMcpTools {
   /** Letta's tool ids and names per server, once registered. */
-  private readonly registered = new Map<string, Array<{ id: string; name: string }>>();
+  private readonly registered = new Map<string, Array<{ id: string; name: string; tokens: number }>>();
   private readonly attached = new Set<string>();
   private syncing: Promise<void> | null = null;
   private lastTry = 0;
@@ -83,6 +84,14 @@ export class LettaMcpTools {
     }
   }
 
+  /**
+   * The prompt tokens the tools' schemas add to each of an agent's steps: part of what a send
+   * reserves before Letta has reported a step's real prompt.
+   */
+  schemaTokens(): number {
+    return [...this.registered.values()].flat().reduce((sum, tool) => sum + tool.tokens, 0);
+  }
+
   /** A tool event with the tool named `<server>__<tool>` when it is one of the servers' tools. */
   rename(event: TurnEvent): TurnEvent {
     if (event.type !== 'tool.call' && event.type !== 'tool.result') return event;
@@ -112,7 +121,16 @@ export class LettaMcpTools {
         id = created.id;
       }
       const tools = (await client.mcpServers.tools.list(id)).flatMap((tool) =>
-        tool.id && tool.name ? [{ id: tool.id, name: tool.name, limit: tool.return_char_limit }] : [],
+        tool.id && tool.name
+          ? [
+              {
+                id: tool.id,
+                name: tool.name,
+                limit: tool.return_char_limit,
+                tokens: countTokens(JSON.stringify(tool.json_schema ?? {})),
+              },
+            ]
+          : [],
       );
       for (const tool of tools) {
         if (tool.limit !== returnCharLimit) await client.tools.update(tool.id, { return_char_limit: returnCharLimit });
@@ -127,7 +145,7 @@ export class LettaMcpTools {
       }
       this.registered.set(
         spec.name,
-        tools.map(({ id: toolId, name }) => ({ id: toolId, name })),
+        tools.map(({ id: toolId, name, tokens }) => ({ id: toolId, name, tokens })),
       );
       logger.info({ mcpServer: spec.name, tools: tools.length }, 'MCP server registered with Letta');
     } catch (error) {
