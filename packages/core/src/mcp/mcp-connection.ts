@@ -3,7 +3,6 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
-import { safeError } from '../logging/safe-error';
 import type { AgentToolOutcome } from '../ports/agent-tools';
 import type { LlmTool } from '../ports/llm-client';
 import { inSpan } from '../tracing/tracing';
@@ -91,8 +90,7 @@ export class McpConnection {
       if (this.client === client) this.lost('closed the connection');
     };
     // Transport errors also surface as failed requests or as onclose; here only for debugging.
-    client.onerror = (error) =>
-      logger.debug({ mcpServer: this.spec.name, err: safeError(error) }, 'MCP transport error');
+    client.onerror = (error) => logger.debug({ mcpServer: this.spec.name, err: error }, 'MCP transport error');
     this.trying = client;
     try {
       await client.connect(this.transport(), { timeout: connectTimeoutMs });
@@ -115,7 +113,7 @@ export class McpConnection {
       // Warned once per outage: a server down for a day must not fill the log.
       const log = this.failures === 1 ? logger.warn.bind(logger) : logger.debug.bind(logger);
       log(
-        { mcpServer: this.spec.name, err: safeError(error) },
+        { mcpServer: this.spec.name, err: error },
         'MCP server not reachable; the agent works without its tools until it is',
       );
       this.scheduleRetry();

@@ -1,6 +1,5 @@
 import { APIError, type Letta } from '@letta-ai/letta-client';
 import { countTokens } from '../../llm/token-count';
-import { safeError } from '../../logging/safe-error';
 import type { TurnEvent } from '../../ports/agent-runtime';
 
 /** An MCP_SERVERS entry, as Letta is told of it (the same shape as the built-in toolbox's). */
@@ -80,7 +79,7 @@ export class LettaMcpTools {
       this.attached.add(agentId);
     } catch (error) {
       // The turn goes on without them; the next one tries again.
-      logger.warn({ err: errorOf(error) }, 'could not attach the MCP tools to a Letta agent');
+      logger.warn(errorOf(error), 'could not attach the MCP tools to a Letta agent');
     }
   }
 
@@ -150,7 +149,7 @@ export class LettaMcpTools {
       logger.info({ mcpServer: spec.name, tools: tools.length }, 'MCP server registered with Letta');
     } catch (error) {
       logger.warn(
-        { mcpServer: spec.name, err: errorOf(error) },
+        { mcpServer: spec.name, ...errorOf(error) },
         'Letta could not register the MCP server; agents work without its tools until it can',
       );
     }
@@ -162,5 +161,6 @@ export class LettaMcpTools {
  * server's URL or command line (and the tokens in them).
  */
 function errorOf(error: unknown): object {
-  return error instanceof APIError ? { type: 'LettaError', status: error.status } : safeError(error);
+  // The logger passes `err` through safeError.
+  return error instanceof APIError ? { lettaStatus: error.status } : { err: error };
 }
