@@ -219,6 +219,24 @@ describe('tools from MCP servers, built-in agent', () => {
     expect(lastMessage(llm.calls[1])?.content.length).toBeLessThan(1_000);
   });
 
+  it('never spends past the budget in a loop of tool calls', async () => {
+    const client = await signedIn();
+    // Each step's prompt carries the tools' schemas and every result so far: a few steps fit, not eight.
+    const limitMicros = 3_000;
+    await client.user.setBudget.mutate({ limitUsd: limitMicros / 1_000_000, period: 'month' });
+    llm.setResponder(() => ({ toolCalls: [{ name: 'calc__big', arguments: '{"chars":2000}' }] }));
+    const turn = await chatTurn(client, 'loop until the money runs out');
+    expect(resultsOf(turn.events).length).toBeGreaterThan(0);
+    expect(llm.callCount).toBeLessThan(8);
+    expect(turn.terminal).toMatchObject({ type: 'run.failed', appCode: 'BUDGET_EXCEEDED' });
+    const budget = await client.user.budget.query();
+    expect(Math.round(budget.spentUsd * 1_000_000)).toBeLessThanOrEqual(limitMicros);
+    expect(budget.reservedUsd).toBe(0);
+    // Every step that ran was billed, the tools' schemas and results with its prompt.
+    const steps = turn.events.filter((e) => e.data.type === 'usage');
+    expect(steps).toHaveLength(llm.callCount);
+  });
+
   it('stops a call when the run is cancelled', async () => {
     const client = await signedIn();
     llm.enqueue({ toolCalls: [{ name: 'local__slow', arguments: '{"ms":800}' }] });
