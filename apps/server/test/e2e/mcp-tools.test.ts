@@ -341,4 +341,36 @@ describe('tools from MCP servers, Letta agent', () => {
     const agents = [...(backend.letta?.agents.values() ?? [])];
     expect(agents.map((a) => a.toolIds.length)).toEqual([7, 7]);
   });
+
+  it('finds the servers it registered before when it starts again, and takes the new settings', async () => {
+    const before = [...(backend.letta?.mcp.servers.values() ?? [])].map((s) => [s.id, s.tools.map((t) => t.id)]);
+    const again = await startTestServer({
+      store: { kind: 'pglite-memory' },
+      ...backend.server,
+      env: {
+        ...backend.server.env,
+        MCP_SERVERS: JSON.stringify([
+          {
+            name: 'calc',
+            transport: 'http',
+            url: calc.url,
+            headers: { authorization: `Bearer ${TOKEN}`, 'x-new': '1' },
+          },
+        ]),
+      },
+    });
+    try {
+      const client = await signedInClient(again, 'mcp-letta');
+      llm.enqueue({ toolCalls: [{ name: 'echo', arguments: '{"text":"once more"}' }] });
+      const turn = await chatTurn(client, 'echo please');
+      expect(turn.terminal).toMatchObject({ message: { content: 'The tool said once more.' } });
+      const after = [...(backend.letta?.mcp.servers.values() ?? [])];
+      expect(after.map((s) => [s.id, s.tools.map((t) => t.id)])).toEqual(before);
+      expect(after.find((s) => s.serverName === 'calc')?.config).toMatchObject({
+        custom_headers: { authorization: `Bearer ${TOKEN}`, 'x-new': '1' },
+      });
+    } finally {
+      await again.close();
+    }
+  }, 60_000);
 });
