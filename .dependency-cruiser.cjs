@@ -16,6 +16,7 @@ const ADAPTERS = [
   `${CORE}billing/litellm/`,
   `${CORE}memory/`,
   `${CORE}redis/`,
+  `${CORE}mcp/`,
   `${CORE}llm/(offline-model|openai-compatible-client|node-http-fetch)\\.ts$`,
 ];
 

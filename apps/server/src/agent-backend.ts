@@ -1,5 +1,6 @@
 import {
   type AgentRuntime,
+  type AgentToolbox,
   BuiltinAgentRuntime,
   type Clock,
   createLettaClient,
@@ -9,10 +10,12 @@ import {
   type Ledger,
   LettaAgentIds,
   LettaAgentRuntime,
+  LettaMcpTools,
   type LlmClient,
   type ModelCatalog,
 } from '@hearth/core';
 import type { Config } from './config';
+import type { Logger } from './logger';
 
 /** The agent backend AGENT_BACKEND picks, and what the rest of the server needs to know of it. */
 export interface AgentBackend {
@@ -39,6 +42,10 @@ export interface BackendDeps {
   catalog: ModelCatalog;
   /** The key a user's model traffic is sent with (BILLING=litellm). */
   apiKeyFor: ((userId: string) => Promise<string>) | undefined;
+  /** The operator's MCP servers' tools, offered beside the memory tools (built-in); null: none configured. */
+  tools?: AgentToolbox | null;
+  /** For what a backend reports in the background (Letta registering MCP_SERVERS). */
+  logger?: Logger;
 }
 
 export function agentBackendFor({
@@ -50,6 +57,8 @@ export function agentBackendFor({
   llm,
   catalog,
   apiKeyFor,
+  tools,
+  logger,
 }: BackendDeps): AgentBackend {
   // Each model's window and output cap from its price, under the operator's caps.
   const limitsFor = (model: string) => {
@@ -67,12 +76,26 @@ export function agentBackendFor({
   };
   const { maxOutputTokens } = defaults;
   if (config.AGENT_BACKEND === 'letta' && config.LETTA_BASE_URL) {
+    const client = createLettaClient({
+      baseUrl: config.LETTA_BASE_URL,
+      apiKey: config.LETTA_API_KEY,
+      timeoutMs: config.LETTA_TIMEOUT_MS,
+    });
+    // Letta calls the MCP servers itself: Hearth registers them and attaches their tools to each agent.
+    const mcp =
+      config.MCP_SERVERS?.length && logger
+        ? new LettaMcpTools({
+            client,
+            servers: config.MCP_SERVERS,
+            // Letta cuts by characters: about four to a token.
+            returnCharLimit: Math.min(config.MCP_TOOL_RESULT_MAX_TOKENS * 4, 1_000_000),
+            logger,
+          })
+        : undefined;
+    // Registered in the background from start-up on, so a first turn seldom waits for it.
+    void mcp?.sync();
     const runtime = new LettaAgentRuntime({
-      client: createLettaClient({
-        baseUrl: config.LETTA_BASE_URL,
-        apiKey: config.LETTA_API_KEY,
-        timeoutMs: config.LETTA_TIMEOUT_MS,
-      }),
+      client,
       agents: new LettaAgentIds(db),
       versions: new DrizzleMemoryVersions(db),
       ledger,
@@ -83,6 +106,7 @@ export function agentBackendFor({
       maxOutputTokens,
       maxOutputTokensFor: (model) => limitsFor(model)?.maxOutputTokens ?? maxOutputTokens,
       idleTimeoutMs: config.LETTA_TIMEOUT_MS,
+      ...(mcp ? { mcp } : {}),
     });
     const ping = () => runtime.ping();
     return {
@@ -111,6 +135,7 @@ export function agentBackendFor({
     limitsFor,
     outputSliceTokens: config.BUDGET_OUTPUT_SLICE_TOKENS,
     ...(apiKeyFor ? { apiKeyFor } : {}),
+    ...(tools ? { tools } : {}),
   });
   return {
     runtime,

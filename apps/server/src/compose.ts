@@ -55,6 +55,7 @@ import {
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { agentBackendFor } from './agent-backend';
+import { mcpToolboxFor } from './agent-tools';
 import { authFor } from './auth-provider';
 import { CleanupStack } from './cleanup-stack';
 import { type Config, ConfigError, corsPolicy, lettaModels, llmModels, redactUrls } from './config';
@@ -341,8 +342,12 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     onWriteError: (error) => logger.error({ err: error }, 'a reservation could not be recorded'),
   });
 
+  // On Letta, Letta connects to the MCP servers itself (agent-backend.ts).
+  const tools = config.AGENT_BACKEND === 'builtin' ? await mcpToolboxFor(config, logger, cleanup) : null;
   const backend = agentBackendFor({
     config,
+    tools,
+    logger,
     db: store.db,
     soleWriter,
     clock,
@@ -509,7 +514,8 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
       const redis = shared.runEvents ? ' + Redis (REDIS_URL)' : '';
       const web = servesWebApp ? '; web app at /' : '';
       const traces = tracing ? `; traces to ${redactUrls(tracing.url)}` : '';
-      return `store: ${where}${redis}; ${auth.description}; ${backend.description}${web}${traces}`;
+      const mcp = tools ? `; MCP tools: ${tools.describe()}` : '';
+      return `store: ${where}${redis}; ${auth.description}; ${backend.description}${mcp}${web}${traces}`;
     },
     close: () => cleanup.run(),
   };

@@ -119,6 +119,32 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads MCP_SERVERS, and tells what is wrong with it by place, never by value', () => {
+    const servers = [
+      { name: 'files', transport: 'stdio', command: 'npx', args: ['-y', 'server'], env: { TOKEN: 'hunter2' } },
+      {
+        name: 'search',
+        transport: 'http',
+        url: 'https://mcp.example/mcp',
+        headers: { authorization: 'Bearer hunter2' },
+      },
+    ];
+    expect(loadConfig({ MCP_SERVERS: JSON.stringify(servers) }).MCP_SERVERS).toEqual(servers);
+    expect(loadConfig({}).MCP_SERVERS).toBeUndefined();
+    const bad = (value: unknown) => () => loadConfig({ MCP_SERVERS: JSON.stringify(value) });
+    expect(() => loadConfig({ MCP_SERVERS: '[{"name":' })).toThrow(
+      /^Invalid setting MCP_SERVERS: expected a JSON list of servers$/,
+    );
+    expect(bad([{ ...servers[1], name: 'has__two' }])).toThrow(/MCP_SERVERS: 0\.name: expected 1-32 letters/);
+    expect(bad([servers[0], { ...servers[1], name: 'files' }])).toThrow(/"files" is used twice/);
+    expect(bad([{ ...servers[1], url: 'ftp://hunter2@mcp.example' }])).toThrow(/MCP_SERVERS: 0\.url/);
+    expect(bad([{ ...servers[0], env: { TOKEN: 42 } }])).toThrow(/MCP_SERVERS: 0\.env\.TOKEN/);
+    expect(bad([{ ...servers[0], extra: 'hunter2' }])).toThrow(/MCP_SERVERS: 0/);
+    for (const value of [[{ ...servers[1], url: 'ftp://hunter2@mcp.example' }], [{ ...servers[0], env: { A: 1 } }]]) {
+      expect(bad(value)).not.toThrow(/hunter2|got/);
+    }
+  });
+
   it('lists every setting in .env.example', async () => {
     const { readFileSync } = await import('node:fs');
     const example = readFileSync(new URL('../../../.env.example', import.meta.url), 'utf8');

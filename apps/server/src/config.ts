@@ -22,6 +22,61 @@ const modelList = () =>
       return models.length > 0 ? models : undefined;
     });
 
+/** What the server name of an MCP_SERVERS entry may be: it starts the names of its tools (`<name>__<tool>`). */
+const MCP_SERVER_NAME = /^[A-Za-z0-9-]{1,32}$/;
+
+const stringMap = z.record(z.string(), z.string());
+
+const mcpServer = z.discriminatedUnion('transport', [
+  z.strictObject({
+    name: z.string().regex(MCP_SERVER_NAME, 'expected 1-32 letters, digits or dashes'),
+    transport: z.literal('stdio'),
+    command: z.string().min(1),
+    args: z.array(z.string()).optional(),
+    env: stringMap.optional(),
+    cwd: z.string().min(1).optional(),
+  }),
+  z.strictObject({
+    name: z.string().regex(MCP_SERVER_NAME, 'expected 1-32 letters, digits or dashes'),
+    transport: z.literal('http'),
+    url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+    headers: stringMap.optional(),
+  }),
+]);
+
+/**
+ * MCP_SERVERS: a JSON list of servers. The problem is told by its place in the list, never by a
+ * value: an entry's env and headers hold tokens.
+ */
+const mcpServers = () =>
+  z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      if (value === undefined) return undefined;
+      let json: unknown;
+      try {
+        json = JSON.parse(value);
+      } catch {
+        context.addIssue({ code: 'custom', message: 'expected a JSON list of servers' });
+        return z.NEVER;
+      }
+      const parsed = z.array(mcpServer).safeParse(json);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const where = issue?.path.length ? issue.path.join('.') : 'the list';
+        context.addIssue({ code: 'custom', message: `${where}: ${issue?.message ?? 'not valid'}` });
+        return z.NEVER;
+      }
+      const names = parsed.data.map((server) => server.name);
+      const repeated = names.find((name, index) => names.indexOf(name) !== index);
+      if (repeated) {
+        context.addIssue({ code: 'custom', message: `the server name "${repeated}" is used twice` });
+        return z.NEVER;
+      }
+      return parsed.data;
+    });
+
 /** Every setting Hearth reads, with its default. `.env.example` lists the same names. */
 export const configSchema = z
   .object({
@@ -212,6 +267,19 @@ export const configSchema = z
     AGENT_MAX_STEPS: integer(1, 50)
       .default(8)
       .describe('Model steps (calls) one agent turn may take, tool calls included.'),
+    MCP_SERVERS: mcpServers().describe(
+      'MCP servers whose tools every agent is offered beside its memory tools, as `<name>__<tool>`: a JSON list of `{"name","transport":"stdio","command","args"?,"env"?,"cwd"?}` or `{"name","transport":"http","url","headers"?}` (streamable HTTP). A stdio server gets only `env` and a few safe variables (PATH, HOME…), none of Hearth\'s. A server that is down at start-up or later is warned about and tried again; its tools are left out meanwhile. With AGENT_BACKEND=letta they are registered with Letta, which connects to them itself (a stdio command runs on the Letta host; `cwd` is not passed). Unset: no MCP tools.',
+    ),
+    MCP_TOOL_TIMEOUT_MS: integer(100, 600_000)
+      .default(30_000)
+      .describe(
+        "How long one MCP tool call may take; past it the call fails for the model to read and the turn goes on. Built-in agent only: on Letta, Letta's own timeout applies.",
+      ),
+    MCP_TOOL_RESULT_MAX_TOKENS: integer(16, 1_000_000)
+      .default(4_000)
+      .describe(
+        "The most tokens of one MCP tool result that reach the model; the rest is cut, with a note saying so. On Letta: each tool's `return_char_limit`, at four characters a token.",
+      ),
     OFFLINE_WORD_DELAY_MS: integer(0, 1_000)
       .default(15)
       .describe("The pause between the offline model's words, so streaming is visible in a demo."),
@@ -379,6 +447,8 @@ const SECRET_SETTINGS = new Set([
   'LETTA_API_KEY',
   'SUPABASE_ANON_KEY',
   'SUPABASE_JWT_SECRET',
+  // Its stdio env and HTTP headers carry the tool servers' tokens.
+  'MCP_SERVERS',
 ]);
 
 /** A setting whose value is never shown: the known secrets, and any name that says it holds one. */

@@ -7,6 +7,7 @@ export { BuiltinAgentRuntime, type BuiltinRuntimeOptions } from './agent/builtin
 export { LettaAgentIds } from './agent/letta/letta-agent-ids';
 export { LettaAgentRuntime, type LettaRuntimeOptions } from './agent/letta/letta-agent-runtime';
 export { createLettaClient, type LettaClientOptions } from './agent/letta/letta-client';
+export { LettaMcpTools, type LettaMcpToolsOptions } from './agent/letta/letta-mcp-tools';
 export { ApiKeyAuthProvider } from './auth/api-keys/api-key-auth-provider';
 export { API_KEY_PREFIX, ApiKeyService, hashApiKey, isApiKey } from './auth/api-keys/api-key-service';
 export { ApiKeyStore } from './auth/api-keys/api-key-store';
@@ -54,6 +55,8 @@ export { OFFLINE_MODEL, OfflineModel } from './llm/offline-model';
 export { OpenAiCompatibleClient, type OpenAiCompatibleOptions } from './llm/openai-compatible-client';
 export { countTokens } from './llm/token-count';
 export { isExpectedError, type SafeError, safeError, statementShape } from './logging/safe-error';
+export type { McpLogger, McpServerSpec } from './mcp/mcp-connection';
+export { McpToolbox, type McpToolboxOptions } from './mcp/mcp-toolbox';
 export { MemoryRateLimiter } from './memory/memory-rate-limiter';
 export { MemoryStreamSlots } from './memory/memory-stream-slots';
 export { RunHub } from './memory/run-hub';
@@ -78,6 +81,7 @@ export type {
   MemoryHistoryPage,
   TurnEvent,
 } from './ports/agent-runtime';
+export type { AgentToolbox, AgentToolCall, AgentToolOutcome } from './ports/agent-tools';
 export type { ApiKeyInfo, ApiKeyOperations, CreatedApiKey } from './ports/api-keys';
 export type { AuthProvider, LoginInput, RegisterInput } from './ports/auth-provider';
 export type {

@@ -9,6 +9,14 @@ export {
 export { type FakeLiteLlm, type FakeLiteLlmCall, type FakeLiteLlmUser, startFakeLiteLlm } from './litellm-fake';
 export { startLlmTestServer } from './llm-test-server';
 export {
+  createMcpTestServer,
+  type McpHttpTestServer,
+  type McpTestCall,
+  type McpTestServerOptions,
+  mcpStdioServerCommand,
+  startMcpTestServer,
+} from './mcp-test-server';
+export {
   CONTRACT_FILES,
   ContractLog,
   type ContractName,

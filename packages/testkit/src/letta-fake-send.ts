@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CompletionFailed, streamCompletion } from './chat-completion-stream';
+import type { FakeLettaMcp } from './letta-fake-mcp';
 import {
   type FakeLettaBlock,
   type FakeLettaPassage,
@@ -25,6 +26,8 @@ export interface FakeLettaAgent {
   context: Array<Record<string, unknown>>;
   /** Every message, as `GET /v1/agents/{id}/messages` lists them. */
   messages: Array<Record<string, unknown>>;
+  /** Tools attached to it (`…/tools/attach/{tool_id}`): MCP servers' tools. */
+  toolIds: string[];
 }
 
 export interface SendContext {
@@ -34,6 +37,8 @@ export interface SendContext {
   maxSteps: number;
   /** OpenAI-compatible base URL the agent's model calls go to. */
   llmUrl: string;
+  /** The MCP servers an attached tool's call goes to. */
+  mcp: FakeLettaMcp;
   signal: AbortSignal;
   /** Writes one stream event, checked against the named schema. */
   emit(schema: string, payload: Record<string, unknown>): void;
@@ -72,6 +77,11 @@ export async function runSend(send: SendContext): Promise<void> {
   let completionTokens = 0;
   let steps = 0;
   let stopReason = 'max_steps';
+  const attached = agent.toolIds.flatMap((id) => {
+    const tool = send.mcp.tool(id);
+    return tool ? [tool] : [];
+  });
+  const tools = [...MEMORY_TOOLS, ...attached.map((tool) => ({ type: 'function', function: tool.json_schema }))];
 
   for (let step = 1; step <= send.maxSteps; step += 1) {
     if (send.cancelled()) {
@@ -89,7 +99,7 @@ export async function runSend(send: SendContext): Promise<void> {
         {
           model: agent.model.slice(agent.model.indexOf('/') + 1),
           messages: [{ role: 'system', content: renderSystemPrompt([...agent.blocks.values()]) }, ...agent.context],
-          tools: MEMORY_TOOLS,
+          tools,
           ...(agent.maxTokens ? { max_tokens: agent.maxTokens } : {}),
         },
         send.signal,
@@ -178,7 +188,10 @@ export async function runSend(send: SendContext): Promise<void> {
         message_type: 'tool_call_message',
         tool_call: { arguments: call.arguments.slice(half) },
       });
-      const outcome = runMemoryTool(agent, call.name, call.arguments);
+      const mcpTool = attached.find((tool) => tool.name === call.name);
+      const outcome = mcpTool
+        ? await send.mcp.call(mcpTool.id, call.arguments)
+        : runMemoryTool(agent, call.name, call.arguments);
       const returned = {
         ...stamp(randomUUID(), `message-${randomUUID()}`, stepId),
         message_type: 'tool_return_message',

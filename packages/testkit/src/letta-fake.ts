@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { readBody } from './http-io';
 import { isRecord, parseJson } from './json';
+import { FakeLettaMcp } from './letta-fake-mcp';
 import { type FakeLettaBlock, limitError, newBlock, newPassage, passageJson } from './letta-fake-memory';
 import { type FakeLettaAgent, runSend } from './letta-fake-send';
 import { ContractLog, OpenApiContract } from './openapi-contract';
@@ -35,6 +36,8 @@ export interface FakeLetta {
   /** Every exchange, checked against Letta's OpenAPI spec; call `contract.assertClean()` after each test. */
   contract: ContractLog;
   agents: Map<string, FakeLettaAgent>;
+  /** The MCP servers registered with it, and their tools. */
+  mcp: FakeLettaMcp;
   sends: FakeLettaSendRecord[];
   /** Run ids (or `*` for all of an agent's runs) that `…/messages/cancel` was asked to stop. */
   cancels: Array<{ agentId: string; runIds: string[] | null }>;
@@ -56,12 +59,13 @@ const validationError = (loc: Array<string | number>, msg: string) => ({
  * A stand-in for a Letta server (v1 API, shared/reference/letta.md) at its HTTP boundary: agents
  * with tags, core-memory blocks with enforced limits, streamed sends run by a small agent loop
  * against an OpenAI-compatible model (memory_insert / memory_replace applied to its own blocks),
- * message history, reset and cancel. Every request, JSON response and stream event goes through
+ * message history, reset and cancel, MCP servers whose tools an agent can be attached to. Every request, JSON response and stream event goes through
  * the contract checker, so an adapter or a fake drifting from Letta's spec fails the test.
  */
 export async function startFakeLetta(options: FakeLettaOptions): Promise<FakeLetta> {
   const contract = new ContractLog(OpenApiContract.load('letta'));
   const agents = new Map<string, FakeLettaAgent>();
+  const mcp = new FakeLettaMcp();
   const sends: FakeLettaSendRecord[] = [];
   const cancels: FakeLetta['cancels'] = [];
   const authorizations: Array<string | undefined> = [];
@@ -97,7 +101,7 @@ export async function startFakeLetta(options: FakeLettaOptions): Promise<FakeLet
       embedding: agent.embedding,
       memory: { blocks },
       blocks,
-      tools: [],
+      tools: agent.toolIds.flatMap((id) => mcp.tool(id) ?? []),
       sources: [],
       tags: agent.tags,
       metadata: agent.metadata,
@@ -140,6 +144,7 @@ export async function startFakeLetta(options: FakeLettaOptions): Promise<FakeLet
         passages: [],
         context: [],
         messages: [],
+        toolIds: [],
       };
       const blocks = Array.isArray(input.memory_blocks) ? input.memory_blocks.filter(isRecord).map(newBlock) : [];
       for (const block of blocks) {
@@ -168,6 +173,8 @@ export async function startFakeLetta(options: FakeLettaOptions): Promise<FakeLet
       return reply(200, found.map(agentJson));
     }
 
+    if (await mcp.handle(method, path, input, reply)) return;
+
     const match = /^\/v1\/agents\/(agent-[^/]+)(\/.*)?$/.exec(path);
     const agent = match?.[1] ? agents.get(match[1]) : undefined;
     if (!match || !agent) return reply(404, { detail: `Agent ${match?.[1] ?? ''} not found` });
@@ -183,6 +190,13 @@ export async function startFakeLetta(options: FakeLettaOptions): Promise<FakeLet
     if (rest === '' && method === 'DELETE') {
       agents.delete(agent.id);
       return reply(200, { message: `Agent id=${agent.id} successfully deleted` });
+    }
+    const attach = /^\/tools\/attach\/([^/]+)$/.exec(rest);
+    if (attach?.[1] && method === 'PATCH') {
+      const toolId = decodeURIComponent(attach[1]);
+      if (!mcp.tool(toolId)) return reply(404, { detail: `Tool ${toolId} not found` });
+      if (!agent.toolIds.includes(toolId)) agent.toolIds.push(toolId);
+      return reply(200, agentJson(agent));
     }
     if (rest === '/core-memory/blocks' && method === 'GET') {
       return reply(200, [...agent.blocks.values()].map(blockJson));
@@ -314,6 +328,7 @@ export async function startFakeLetta(options: FakeLettaOptions): Promise<FakeLet
         userText: text,
         maxSteps: typeof input.max_steps === 'number' ? input.max_steps : 50,
         llmUrl: options.llmUrl,
+        mcp,
         signal: closed,
         cancelled: () => cancelledRuns.has(record.runId) || res.destroyed || dropped,
         emit: (schema, payload) => {
@@ -362,10 +377,13 @@ export async function startFakeLetta(options: FakeLettaOptions): Promise<FakeLet
     authorizations,
     maxConcurrentSends: (agentId) => mostActive.get(agentId) ?? 0,
     failNextSend: (fault) => void faults.push(fault),
-    close: () =>
-      new Promise((resolve) => {
+    mcp,
+    close: async () => {
+      await mcp.close();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();
-      }),
+      });
+    },
   };
 }

@@ -1,5 +1,6 @@
 import type { MemoryBlock, MemoryVersion, Usage } from '../domain/chat';
 import { AppError } from '../domain/errors';
+import { countTokens } from '../llm/token-count';
 import type { AgentRecord, AgentRepository, WrittenBlock } from '../ports/agent-repository';
 import type {
   AgentInfo,
@@ -10,10 +11,11 @@ import type {
   MemoryHistoryInput,
   MemoryHistoryPage,
 } from '../ports/agent-runtime';
+import type { AgentToolbox } from '../ports/agent-tools';
 import type { Ledger } from '../ports/ledger';
-import type { LlmClient, LlmMessage } from '../ports/llm-client';
+import type { LlmClient, LlmMessage, LlmTool } from '../ports/llm-client';
 import { messagesToEvict, trimToWindow } from './context-window';
-import { MEMORY_TOOLS, runTool } from './memory-tools';
+import { MEMORY_TOOLS, runTool, type ToolOutcome } from './memory-tools';
 import { meteredStep, type StepUsage } from './metered-step';
 import { summaryRequest } from './summarizer';
 import { compileSystemPrompt } from './system-prompt';
@@ -35,6 +37,8 @@ export interface BuiltinRuntimeOptions {
   outputSliceTokens?: number;
   /** The key a user's model traffic is sent with, when a billing proxy gives each user one. */
   apiKeyFor?: (userId: string) => Promise<string>;
+  /** Tools offered beside the memory tools (the operator's MCP servers'). */
+  tools?: AgentToolbox;
 }
 
 const SUMMARY_MAX_TOKENS = 400;
@@ -138,7 +142,11 @@ export class BuiltinAgentRuntime implements AgentRuntime {
     for (let step = 1; step <= maxSteps; step += 1) {
       // Rebuilt every step, so a memory edit (the agent's or the user's) reaches the very next call.
       const system: LlmMessage = { role: 'system', content: compileSystemPrompt(blocks, summary) };
-      const messages = trimToWindow([system, ...conversation], contextWindow);
+      // Asked each step: a tool server may have gone down or come back since the last one.
+      const extraTools: LlmTool[] = this.options.tools?.tools() ?? [];
+      // The extra tools' schemas are sent with the prompt, so they take their room in the window.
+      const extraTokens = extraTools.length > 0 ? countTokens(JSON.stringify(extraTools)) : 0;
+      const messages = trimToWindow([system, ...conversation], Math.max(contextWindow - extraTokens, 1));
       const { text, calls } = await meteredStep(
         llm,
         ledger,
@@ -147,7 +155,7 @@ export class BuiltinAgentRuntime implements AgentRuntime {
           runId: turn.runId,
           model: turn.model,
           messages,
-          tools: [...MEMORY_TOOLS],
+          tools: [...MEMORY_TOOLS, ...extraTools],
           maxOutputTokens,
           sliceTokens: this.options.outputSliceTokens,
           signal: turn.signal,
@@ -165,11 +173,14 @@ export class BuiltinAgentRuntime implements AgentRuntime {
       conversation.push({ role: 'assistant', content: text || null, toolCalls: calls });
       for (const call of calls) {
         turn.emit({ type: 'tool.call', callId: call.id, name: call.name, arguments: parseArguments(call.arguments) });
-        const outcome = await runTool(call.name, call.arguments, {
-          agent,
-          store,
-          author: { by: 'agent', runId: turn.runId, messageId: turn.userMessageId },
-        });
+        const toolbox = this.options.tools;
+        const outcome: ToolOutcome = toolbox?.owns(call.name)
+          ? await toolbox.call({ name: call.name, arguments: call.arguments, signal: turn.signal })
+          : await runTool(call.name, call.arguments, {
+              agent,
+              store,
+              author: { by: 'agent', runId: turn.runId, messageId: turn.userMessageId },
+            });
         turn.emit({ type: 'tool.result', callId: call.id, name: call.name, ok: outcome.ok, result: outcome.result });
         const updated = outcome.written;
         if (updated) {

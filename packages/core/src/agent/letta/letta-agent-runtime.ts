@@ -23,6 +23,7 @@ import { IdleTimeout } from './idle-timeout';
 import { KeyedQueue } from './keyed-queue';
 import { toMemoryBlock } from './letta-blocks';
 import { lettaFailure } from './letta-errors';
+import type { LettaMcpTools } from './letta-mcp-tools';
 import { LettaStreamMapper, turnEnd } from './letta-stream-events';
 
 export interface LettaRuntimeOptions {
@@ -44,6 +45,8 @@ export interface LettaRuntimeOptions {
   maxOutputTokensFor?: (model: string) => number;
   /** A stream silent this long has stalled (Letta pings every 20 s while it works). */
   idleTimeoutMs: number;
+  /** The operator's MCP servers, registered with Letta and attached to each agent. */
+  mcp?: LettaMcpTools;
 }
 
 /** Letta's own system prompt and tool schemas, before Hearth has seen a turn's usage. */
@@ -262,7 +265,14 @@ export class LettaAgentRuntime implements AgentRuntime {
 
   async runTurn(turn: AgentTurn): Promise<{ usage: Usage }> {
     const { agentId } = await this.ensureAgent(turn.userId);
-    return this.queue.run(agentId, () => this.send(agentId, turn), turn.signal);
+    return this.queue.run(
+      agentId,
+      async () => {
+        await this.options.mcp?.attach(agentId);
+        return this.send(agentId, turn);
+      },
+      turn.signal,
+    );
   }
 
   /**
@@ -272,7 +282,8 @@ export class LettaAgentRuntime implements AgentRuntime {
   private async send(agentId: string, turn: AgentTurn): Promise<{ usage: Usage }> {
     const { client, ledger, maxSteps } = this.options;
     const maxOutputTokens = this.options.maxOutputTokensFor?.(turn.model) ?? this.options.maxOutputTokens;
-    const promptTokens = (this.stepPrompt.get(agentId) ?? BASELINE_STEP_PROMPT_TOKENS) + countTokens(turn.userMessage);
+    const baseline = BASELINE_STEP_PROMPT_TOKENS + (this.options.mcp?.schemaTokens() ?? 0);
+    const promptTokens = (this.stepPrompt.get(agentId) ?? baseline) + countTokens(turn.userMessage);
     const grant = await ledger.reserve({
       userId: turn.userId,
       runId: turn.runId,
@@ -328,7 +339,7 @@ export class LettaAgentRuntime implements AgentRuntime {
               metered += tokens;
               received += event.text;
             }
-            turn.emit(event);
+            turn.emit(this.options.mcp?.rename(event) ?? event);
           }
           if (metered > allowance) {
             cut = true;
@@ -343,7 +354,7 @@ export class LettaAgentRuntime implements AgentRuntime {
           }
         }
         // A tool call cut off mid-way is not announced.
-        if (!cut) for (const event of mapper.finish()) turn.emit(event);
+        if (!cut) for (const event of mapper.finish()) turn.emit(this.options.mcp?.rename(event) ?? event);
       } catch (error) {
         if (!signal.aborted) throw lettaFailure(error);
       }
