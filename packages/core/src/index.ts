@@ -10,6 +10,11 @@ export { LettaAgentIds } from './agent/letta/letta-agent-ids';
 export { LettaAgentRuntime, type LettaRuntimeOptions } from './agent/letta/letta-agent-runtime';
 export { createLettaClient, type LettaClientOptions } from './agent/letta/letta-client';
 export { MemoryVersions } from './agent/memory-versions';
+export { AttachmentChat, AttachmentService, type AttachmentServiceOptions } from './attachments/attachment-service';
+export { AttachmentStore } from './attachments/attachment-store';
+export { DatabaseAttachmentStorage } from './attachments/database/database-attachment-storage';
+export { sniffImage } from './attachments/inspect';
+export { S3AttachmentStorage, type S3StorageOptions } from './attachments/s3/s3-attachment-storage';
 export { ApiKeyAuthProvider } from './auth/api-keys/api-key-auth-provider';
 export { API_KEY_PREFIX, ApiKeyService, hashApiKey, isApiKey } from './auth/api-keys/api-key-service';
 export { ApiKeyStore } from './auth/api-keys/api-key-store';
@@ -36,6 +41,13 @@ export { cleanTitle, TitleWriter } from './chat/conversation-titles';
 export { ModelCatalog, type OfferedModel } from './chat/model-catalog';
 export { RunHub } from './chat/run-hub';
 export { CompletionService, type CompletionServiceOptions } from './completions/completion-service';
+export type {
+  Attachment,
+  AttachmentInfo,
+  AttachmentKind,
+  AttachmentLimits,
+  AttachmentUpload,
+} from './domain/attachment';
 export { BUDGET_PERIODS, type BudgetPeriod } from './domain/budget';
 export type {
   ArchivalPassage,
@@ -76,9 +88,12 @@ export type {
   ArchivalPage,
   MemoryHistoryInput,
   MemoryHistoryPage,
+  TurnAttachment,
   TurnEvent,
 } from './ports/agent-runtime';
 export type { ApiKeyInfo, ApiKeyOperations, CreatedApiKey } from './ports/api-keys';
+export type { AttachmentStorage } from './ports/attachment-storage';
+export type { AttachmentOperations } from './ports/attachments';
 export type { AuthProvider, LoginInput, RegisterInput } from './ports/auth-provider';
 export type {
   AgentOperations,
@@ -105,7 +120,15 @@ export {
 } from './ports/completions';
 export type { DataRightsOperations } from './ports/data-rights';
 export type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery, UsageTotals } from './ports/ledger';
-export type { LlmClient, LlmMessage, LlmRequest, LlmStreamEvent, LlmTool, LlmToolCall } from './ports/llm-client';
+export type {
+  LlmClient,
+  LlmImage,
+  LlmMessage,
+  LlmRequest,
+  LlmStreamEvent,
+  LlmTool,
+  LlmToolCall,
+} from './ports/llm-client';
 export type { RateLimitDecision, RateLimiter } from './ports/rate-limiter';
 export { LocalRevocations, type Revocation, type Revocations } from './ports/revocations';
 export type { RunSignals } from './ports/run-signals';

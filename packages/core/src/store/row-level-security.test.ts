@@ -1,9 +1,9 @@
 import { type SQL, sql, TransactionRollbackError } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../testing';
+import * as attachmentSchema from './attachment-schema';
 import { type Database, openStore, queryRows, type Store } from './database';
 import { migrateStore } from './migrate';
-import * as attachmentSchema from './attachment-schema';
 import * as schema from './schema';
 
 /**
