@@ -11,6 +11,7 @@ import {
   ApiKeyAuthProvider,
   ApiKeyService,
   ApiKeyStore,
+  AttachmentChat,
   AuthThrottle,
   BuiltinLedger,
   ChatService,
@@ -52,6 +53,7 @@ import {
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { agentBackendFor } from './agent-backend';
+import { attachmentServiceFor, attachmentStorageFor, sendBodyLimit } from './attachments';
 import { authFor } from './auth-provider';
 import { CleanupStack } from './cleanup-stack';
 import { type Config, ConfigError, corsPolicy, lettaModels, llmModels, redactUrls } from './config';
@@ -334,6 +336,8 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     'store',
     ['startRun', 'turnContext', 'savePartial', 'saveSummary', 'finishRun'],
   );
+  const attachmentStorage = attachmentStorageFor(config, store.db);
+  const attachments = attachmentServiceFor(config, { db: store.db, catalog, logger, storage: attachmentStorage });
   const hub = new RunHub(config.RUN_EVENT_RETENTION_SECONDS * 1000, {
     observe: metrics?.runEventObserved,
     shared: shared.runEvents,
@@ -379,6 +383,7 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
       runsPerUser: config.RUNS_PER_USER_MAX,
       sharedStore: location.kind === 'postgres',
     },
+    turnAttachments: (userId, messageId) => attachments.forTurn(userId, messageId),
   });
   titlingRunIds = () => chat.titlingRunIds();
   // A cancel that reached another process sharing the store, for a run that lives here.
@@ -390,6 +395,14 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
   const readiness = [{ name: 'store', check: () => store.ping() }, ...backend.readiness];
   if (auth.readiness) readiness.push(auth.readiness);
   if (litellm) readiness.push({ name: 'litellm', check: () => litellm.ping() });
+  if (attachmentStorage.kind === 's3') {
+    readiness.push({
+      name: 'attachments',
+      check: async () => {
+        if ((await attachmentStorage.probe()) === false) throw new Error('the attachment bucket did not answer');
+      },
+    });
+  }
 
   const status = new AccountStatus({
     db: store.db,
@@ -432,6 +445,7 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     cancelRuns: (userId) => chat.cancelUserRuns(userId),
     activeRunIds: (userId) => chatStore.activeRunIds(userId),
     deleteBillingUser: litellmLedger ? (userId) => litellmLedger.deleteUser(userId) : undefined,
+    attachments,
   });
 
   const cors = corsPolicy(config);
@@ -439,7 +453,8 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     deps: {
       auth: gate,
       users: new StoreUserService(store.db, clock, runtime),
-      chat,
+      chat: new AttachmentChat(chat, attachments, logger),
+      attachments,
       agent: new AgentService(runtime, chatStore, hub, catalog),
       account: new AccountService(ledger, runtime, chatStore, backend.modelInfo),
       apiKeys,
@@ -452,6 +467,7 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     corsOrigins: cors.origins,
     allowLoopbackOrigins: cors.allowLoopback,
     trustProxy: config.TRUST_PROXY,
+    maxSendBodyBytes: sendBodyLimit(config),
     remoteAddress: (c) => getConnInfo(c).remote.address ?? 'unknown',
     exposeErrorDetails: config.NODE_ENV === 'development',
     ...(metrics ? { metrics } : {}),

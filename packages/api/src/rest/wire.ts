@@ -55,15 +55,20 @@ const attachmentInfo = z
     name: z.string(),
     type: z.string().describe('The media type its bytes were sniffed as.'),
     size: z.number().describe('Bytes.'),
-    kind: z.enum(['image', 'text']).describe('image: sent to the model as an image; text: its text put into the context.'),
-    truncated: z.boolean().describe("Its text was cut to the per-message token limit."),
+    kind: z
+      .enum(['image', 'text'])
+      .describe('image: sent to the model as an image; text: its text put into the context.'),
+    truncated: z.boolean().describe('Its text was cut to the per-message token limit.'),
   })
   .openapi('AttachmentInfo');
 export const attachmentSchema = attachmentInfo
   .extend({
     messageId: z.string(),
     createdAt: isoDate,
-    text: z.string().nullable().describe('The text put into the context (a PDF: its extracted text); null for an image.'),
+    text: z
+      .string()
+      .nullable()
+      .describe('The text put into the context (a PDF: its extracted text); null for an image.'),
     data: z.string().describe('The original bytes, base64.'),
   })
   .openapi('Attachment');
