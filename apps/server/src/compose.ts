@@ -49,6 +49,7 @@ import {
   systemClock,
   TitleWriter,
   traceMethods,
+  warmPdfReader,
 } from '@hearth/core';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
@@ -483,6 +484,14 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
   // Last, so its provider is flushed first at close.
   const tracing = await startTracing(config);
   if (tracing) cleanup.defer(() => tracing.shutdown());
+  if (config.ATTACHMENTS_MAX_COUNT > 0) {
+    // PDF.js loads in the background now rather than stalling every request when the first PDF comes.
+    const warming = setTimeout(() => {
+      warmPdfReader().catch((error: unknown) => logger.warn({ err: error }, 'could not load the PDF reader'));
+    }, 1_000);
+    warming.unref();
+    cleanup.defer(() => clearTimeout(warming));
+  }
 
   return {
     app,

@@ -59,7 +59,8 @@ function invalid(message: string): AppError {
   return new AppError('INVALID_INPUT', message, { fieldErrors: { attachments: [message] } });
 }
 
-const megabytes = (bytes: number) => `${Math.round((bytes / 1_000_000) * 10) / 10} MB`;
+const megabytes = (bytes: number) =>
+  bytes >= 1_000_000 ? `${(bytes / 1_000_000).toFixed(1).replace(/\.0$/, '')} MB` : `${Math.ceil(bytes / 1_000)} KB`;
 
 /**
  * Attachments: checks what a send carries (count, size, type by the bytes' magic numbers), reads

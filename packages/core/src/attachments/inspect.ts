@@ -1,4 +1,4 @@
-import { extractText, getDocumentProxy } from 'unpdf';
+import { extractText, getDocumentProxy, getResolvedPDFJS } from 'unpdf';
 import type { AttachmentKind } from '../domain/attachment';
 import { AppError } from '../domain/errors';
 
@@ -97,6 +97,15 @@ export function inspect(bytes: Uint8Array, declared: string, name: string, field
     return { kind: 'text', mediaType: type === '' || type === 'application/octet-stream' ? 'text/plain' : type };
   }
   throw refuse(`the type "${type || '(none)'}" is not accepted. Accepted: ${ACCEPTED_TYPES}.`);
+}
+
+/**
+ * Loads PDF.js ahead of the first PDF: evaluating it takes most of a second of CPU, which would
+ * otherwise stall every other request when the first PDF arrives. The composition starts it in the
+ * background once the server is up.
+ */
+export async function warmPdfReader(): Promise<void> {
+  await getResolvedPDFJS();
 }
 
 /** The text of a PDF (pages separated by blank lines), through PDF.js (unpdf). Unreadable: INVALID_INPUT. */

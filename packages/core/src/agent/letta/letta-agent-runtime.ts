@@ -272,7 +272,9 @@ export class LettaAgentRuntime implements AgentRuntime {
   private async send(agentId: string, turn: AgentTurn): Promise<{ usage: Usage }> {
     const { client, ledger, maxSteps } = this.options;
     const maxOutputTokens = this.options.maxOutputTokensFor?.(turn.model) ?? this.options.maxOutputTokens;
-    const promptTokens = (this.stepPrompt.get(agentId) ?? BASELINE_STEP_PROMPT_TOKENS) + countTokens(withAttachments(turn.userMessage, turn.attachments).content);
+    const promptTokens =
+      (this.stepPrompt.get(agentId) ?? BASELINE_STEP_PROMPT_TOKENS) +
+      countTokens(withAttachments(turn.userMessage, turn.attachments).content);
     const grant = await ledger.reserve({
       userId: turn.userId,
       runId: turn.runId,
