@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, type Backend, startBackend } from '../support/agent-backends';
 import { expectHearthError } from '../support/expect-error';
 import { base64, PNG_1X1, tinyPdf } from '../support/files';
+import { RestContract } from '../support/rest';
 import { collectRun } from '../support/run-events';
 import { PASSWORD, signedInClient, startTestServer, type TestServer, uniqueEmail } from '../support/test-server';
 
@@ -224,6 +225,42 @@ describe.each(BACKENDS)('attachments on the $name backend', ({ name }) => {
   });
 
   it.runIf(name === 'builtin')(
+    'takes attachments over REST too, each answer as the OpenAPI document says',
+    async () => {
+      const api = await RestContract.load(server.url);
+      const { body: auth } = await api.call<{ session: { accessToken: string } }>('POST', '/api/v1/auth/register', {
+        body: { email: uniqueEmail('attach-rest'), password: PASSWORD },
+      });
+      const token = auth.session.accessToken;
+      llm.enqueue({ text: 'Got it.' });
+      const sent = await api.call<{ userMessage: { attachments: Array<{ id: string; name: string }> } }>(
+        'POST',
+        '/api/v1/chat/message',
+        {
+          token,
+          body: {
+            text: 'read this',
+            attachments: [{ name: 'note.pdf', type: 'application/pdf', data: base64(tinyPdf(SECRET)) }],
+          },
+        },
+      );
+      expect(sent.status).toBe(202);
+      const id = sent.body.userMessage.attachments[0]?.id ?? '';
+      const fetched = await api.call<{ name: string; text: string }>('GET', `/api/v1/chat/attachments/${id}`, {
+        token,
+      });
+      expect(fetched.status).toBe(200);
+      expect(fetched.body).toMatchObject({ name: 'note.pdf', text: SECRET });
+      const missing = await api.call('GET', `/api/v1/chat/attachments/${crypto.randomUUID()}`, { token });
+      expect(missing.status).toBe(404);
+      const history = await api.call<{ messages: Array<{ attachments?: unknown[] }> }>('GET', '/api/v1/chat/history', {
+        token,
+      });
+      expect(history.body.messages[0]?.attachments).toHaveLength(1);
+    },
+  );
+
+  it.runIf(name === 'builtin')(
     'refuses an image for a model that cannot read it, before anything is stored or billed',
     async () => {
       const client = await signedInClient(server, 'attach-vision');
@@ -284,7 +321,8 @@ describe('attachments in an S3-compatible bucket (ATTACHMENT_STORAGE=s3)', () =>
     const me = await client.auth.me.query();
     expect([...s3.objects.keys()]).toEqual([`hearth-files/attachments/${me.id}/${id}`]);
     expect((await client.chat.attachment.query({ id })).data).toBe(PNG_1X1);
-    expect((await fetch(`${server.url}/readyz`).then((r) => r.json())).checks).toMatchObject({ attachments: 'ok' });
+    const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { checks: Record<string, string> };
+    expect(ready.checks).toMatchObject({ attachments: 'ok' });
 
     await client.chat.deleteConversation.mutate({ conversationId: sent.conversationId });
     expect(s3.objects.size).toBe(0);

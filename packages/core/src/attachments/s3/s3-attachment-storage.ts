@@ -92,7 +92,7 @@ export class S3AttachmentStorage implements AttachmentStorage {
     );
   }
 
-  async put(object: { key: string; mediaType: string; bytes: Uint8Array }): Promise<void> {
+  async put(object: { key: string; userId: string; mediaType: string; bytes: Uint8Array }): Promise<void> {
     const response = await this.call('PUT', object.key, {
       body: object.bytes.slice(),
       headers: { 'content-type': object.mediaType, 'content-length': String(object.bytes.byteLength) },
