@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attachmentSchema, warmPdfReader } from '@hearth/core';
+import { testDatabases } from '@hearth/core/testing';
 import { type FakeS3, type LlmTestServer, startFakeS3, startLlmTestServer } from '@hearth/testkit';
 import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -42,7 +43,9 @@ function lastUserParts(llm: LlmTestServer): { text: string; images: string[] } {
   };
 }
 
-describe.each(BACKENDS)('attachments on the $name backend', ({ name }) => {
+const SUITES = BACKENDS.flatMap(({ name }) => testDatabases().map((database) => ({ name, database })));
+
+describe.each(SUITES)('attachments on the $name backend, $database.name', ({ name, database }) => {
   let llm: LlmTestServer;
   let backend: Backend;
   let server: TestServer;
@@ -56,7 +59,7 @@ describe.each(BACKENDS)('attachments on the $name backend', ({ name }) => {
     // A fresh fake Letta's first answers (its spec checker warming up) can take over the default 1 s here.
     backend = await startBackend(name, llm, { timeoutMs: 10_000 });
     server = await startTestServer({
-      store: { kind: 'pglite-memory' },
+      store: database.location,
       captureLogs: true,
       ...backend.server,
       env: {
@@ -282,60 +285,63 @@ describe.each(BACKENDS)('attachments on the $name backend', ({ name }) => {
   );
 });
 
-describe('attachments in an S3-compatible bucket (ATTACHMENT_STORAGE=s3)', () => {
-  let s3: FakeS3;
-  let server: TestServer;
+describe.each(testDatabases())(
+  'attachments in an S3-compatible bucket (ATTACHMENT_STORAGE=s3), $name',
+  ({ location }) => {
+    let s3: FakeS3;
+    let server: TestServer;
 
-  beforeAll(async () => {
-    await warmPdfReader();
-    s3 = await startFakeS3({ buckets: ['hearth-files'] });
-    server = await startTestServer({
-      store: { kind: 'pglite-memory' },
-      env: {
-        ATTACHMENT_STORAGE: 's3',
-        S3_ENDPOINT: s3.url,
-        S3_BUCKET: 'hearth-files',
-        S3_REGION: s3.region,
-        S3_ACCESS_KEY_ID: s3.accessKeyId,
-        S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      },
+    beforeAll(async () => {
+      await warmPdfReader();
+      s3 = await startFakeS3({ buckets: ['hearth-files'] });
+      server = await startTestServer({
+        store: location,
+        env: {
+          ATTACHMENT_STORAGE: 's3',
+          S3_ENDPOINT: s3.url,
+          S3_BUCKET: 'hearth-files',
+          S3_REGION: s3.region,
+          S3_ACCESS_KEY_ID: s3.accessKeyId,
+          S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+        },
+      });
     });
-  });
-  afterAll(async () => {
-    await server?.close();
-    await s3?.close();
-  });
-
-  it('keeps the bytes in the bucket, serves them back, and deletes them with the conversation and the account', async () => {
-    const email = uniqueEmail('attach-s3');
-    const client = server.client();
-    await client.auth.register.mutate({ email, password: PASSWORD });
-    const sent = await client.chat.send.mutate({
-      text: 'a pixel',
-      attachments: [{ name: 'pixel.png', type: 'image/png', data: PNG_1X1 }],
+    afterAll(async () => {
+      await server?.close();
+      await s3?.close();
     });
-    const run = await collectRun(client, sent.runId);
-    // The offline demo model takes images and says what it got.
-    expect(run.text).toContain('pixel.png');
-    const id = sent.userMessage.attachments?.[0]?.id ?? '';
-    const me = await client.auth.me.query();
-    expect([...s3.objects.keys()]).toEqual([`hearth-files/attachments/${me.id}/${id}`]);
-    expect((await client.chat.attachment.query({ id })).data).toBe(PNG_1X1);
-    const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { checks: Record<string, string> };
-    expect(ready.checks).toMatchObject({ attachments: 'ok' });
 
-    await client.chat.deleteConversation.mutate({ conversationId: sent.conversationId });
-    expect(s3.objects.size).toBe(0);
-    await expectHearthError(client.chat.attachment.query({ id }), 'NOT_FOUND');
+    it('keeps the bytes in the bucket, serves them back, and deletes them with the conversation and the account', async () => {
+      const email = uniqueEmail('attach-s3');
+      const client = server.client();
+      await client.auth.register.mutate({ email, password: PASSWORD });
+      const sent = await client.chat.send.mutate({
+        text: 'a pixel',
+        attachments: [{ name: 'pixel.png', type: 'image/png', data: PNG_1X1 }],
+      });
+      const run = await collectRun(client, sent.runId);
+      // The offline demo model takes images and says what it got.
+      expect(run.text).toContain('pixel.png');
+      const id = sent.userMessage.attachments?.[0]?.id ?? '';
+      const me = await client.auth.me.query();
+      expect([...s3.objects.keys()]).toEqual([`hearth-files/attachments/${me.id}/${id}`]);
+      expect((await client.chat.attachment.query({ id })).data).toBe(PNG_1X1);
+      const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { checks: Record<string, string> };
+      expect(ready.checks).toMatchObject({ attachments: 'ok' });
 
-    const again = await client.chat.send.mutate({
-      text: 'notes',
-      attachments: [{ name: 'notes.md', type: 'text/markdown', data: base64('# Notes\nkeep me') }],
+      await client.chat.deleteConversation.mutate({ conversationId: sent.conversationId });
+      expect(s3.objects.size).toBe(0);
+      await expectHearthError(client.chat.attachment.query({ id }), 'NOT_FOUND');
+
+      const again = await client.chat.send.mutate({
+        text: 'notes',
+        attachments: [{ name: 'notes.md', type: 'text/markdown', data: base64('# Notes\nkeep me') }],
+      });
+      await collectRun(client, again.runId);
+      expect(s3.objects.size).toBe(1);
+      await client.user.deleteAccount.mutate({ password: PASSWORD });
+      expect(s3.objects.size).toBe(0);
+      expect(s3.requests.every((request) => request.signed)).toBe(true);
     });
-    await collectRun(client, again.runId);
-    expect(s3.objects.size).toBe(1);
-    await client.user.deleteAccount.mutate({ password: PASSWORD });
-    expect(s3.objects.size).toBe(0);
-    expect(s3.requests.every((request) => request.signed)).toBe(true);
-  });
-});
+  },
+);
