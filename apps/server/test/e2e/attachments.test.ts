@@ -140,6 +140,21 @@ describe.each(SUITES)('attachments on the $name backend, $database.name', ({ nam
     expect(server.logs()).not.toContain(PNG_1X1.slice(20, 60));
   });
 
+  it('sends the files again when the answer is regenerated', async () => {
+    const client = await signedInClient(server, 'attach-regenerate');
+    llm.enqueue({ text: 'First.' }, { text: 'Second.' });
+    const sent = await client.chat.send.mutate({
+      text: 'read it',
+      attachments: [{ name: 'note.pdf', type: 'application/pdf', data: base64(tinyPdf(SECRET)) }],
+    });
+    await collectRun(client, sent.runId);
+    llm.reset();
+    llm.enqueue({ text: 'Second.' });
+    const again = await client.chat.regenerate.mutate({ messageId: sent.userMessage.id });
+    expect((await collectRun(client, again.runId)).terminal?.type).toBe('run.completed');
+    expect(lastUserParts(llm).text).toContain(SECRET);
+  });
+
   it('refuses a .png that is not a PNG, naming the file, and stores nothing', async () => {
     const client = await signedInClient(server, 'attach-fake');
     const error = await expectHearthError(
