@@ -11,6 +11,8 @@ const TESTS = ['\\.test\\.ts$', `${CORE}testing/`];
 // would mean editing a service.
 const ADAPTERS = [
   `${CORE}agent/letta/`,
+  `${CORE}attachments/database/`,
+  `${CORE}attachments/s3/`,
   `${CORE}auth/builtin/`,
   `${CORE}auth/supabase/`,
   `${CORE}billing/litellm/`,
@@ -47,7 +49,7 @@ module.exports = {
         'for compose.ts), tests and the adapter itself may import one.',
       severity: 'error',
       // The capture is the importer's folder (agent/letta, or chat), so an adapter may import its own files.
-      from: { path: `${CORE}((?:agent|auth|billing)/[^/]+|[^/]+)/`, pathNot: TESTS },
+      from: { path: `${CORE}((?:agent|attachments|auth|billing)/[^/]+|[^/]+)/`, pathNot: TESTS },
       to: { path: ADAPTERS, pathNot: `${CORE}$1/[^/]+$` },
     },
     {
@@ -71,7 +73,7 @@ module.exports = {
         'account across every table in one transaction, which no one repository owns.',
       severity: 'error',
       from: {
-        path: [`${CORE}.+-service\\.ts$`, `${CORE}(chat|agent)/[^/]+\\.ts$`],
+        path: [`${CORE}.+-service\\.ts$`, `${CORE}(chat|agent|attachments)/[^/]+\\.ts$`],
         pathNot: [
           ...TESTS,
           `${CORE}admin/admin-service\\.ts$`,

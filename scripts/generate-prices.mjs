@@ -34,6 +34,7 @@ export function pricesFrom(map) {
       outputUsdPerToken: entry.output_cost_per_token,
       contextWindow: entry.max_input_tokens ?? entry.max_tokens,
       maxOutputTokens: entry.max_output_tokens ?? entry.max_tokens,
+      ...(entry.supports_vision === true ? { supportsVision: true } : {}),
     };
   }
   return table;

@@ -11,6 +11,7 @@ import {
   ApiKeyAuthProvider,
   ApiKeyService,
   ApiKeyStore,
+  AttachmentChat,
   AuthThrottle,
   BuiltinLedger,
   ChatService,
@@ -51,11 +52,13 @@ import {
   systemClock,
   TitleWriter,
   traceMethods,
+  warmPdfReader,
 } from '@hearth/core';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { agentBackendFor } from './agent-backend';
 import { mcpToolboxFor } from './agent-tools';
+import { attachmentServiceFor, attachmentStorageFor, sendBodyLimit } from './attachments';
 import { authFor } from './auth-provider';
 import { CleanupStack } from './cleanup-stack';
 import { type Config, ConfigError, corsPolicy, lettaModels, llmModels, redactUrls } from './config';
@@ -362,6 +365,8 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     'store',
     ['startRun', 'turnContext', 'savePartial', 'saveSummary', 'finishRun'],
   );
+  const attachmentStorage = attachmentStorageFor(config, store.db);
+  const attachments = attachmentServiceFor(config, { db: store.db, catalog, logger, storage: attachmentStorage });
   const hub = new RunHub(config.RUN_EVENT_RETENTION_SECONDS * 1000, {
     observe: metrics?.runEventObserved,
     shared: shared.runEvents,
@@ -409,6 +414,7 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
       runsPerUser: config.RUNS_PER_USER_MAX,
       sharedStore: location.kind === 'postgres',
     },
+    turnAttachments: (userId, messageId) => attachments.forTurn(userId, messageId),
   });
   titlingRunIds = () => chat.titlingRunIds();
   // A cancel that reached another process sharing the store, for a run that lives here.
@@ -420,6 +426,14 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
   const readiness = [{ name: 'store', check: () => store.ping() }, ...backend.readiness];
   if (auth.readiness) readiness.push(auth.readiness);
   if (litellm) readiness.push({ name: 'litellm', check: () => litellm.ping() });
+  if (attachmentStorage.kind === 's3') {
+    readiness.push({
+      name: 'attachments',
+      check: async () => {
+        if ((await attachmentStorage.probe()) === false) throw new Error('the attachment bucket did not answer');
+      },
+    });
+  }
 
   const status = new AccountStatus({
     db: store.db,
@@ -462,6 +476,7 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     cancelRuns: (userId) => chat.cancelUserRuns(userId),
     activeRunIds: (userId) => chatStore.activeRunIds(userId),
     deleteBillingUser: litellmLedger ? (userId) => litellmLedger.deleteUser(userId) : undefined,
+    attachments,
   });
 
   const cors = corsPolicy(config);
@@ -469,7 +484,8 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     deps: {
       auth: gate,
       users: new StoreUserService(store.db, clock, runtime),
-      chat,
+      chat: new AttachmentChat(chat, attachments, logger),
+      attachments,
       agent: new AgentService(runtime, chatStore, chatStore, hub, catalog),
       account: new AccountService(ledger, runtime, chatStore, backend.modelInfo),
       apiKeys,
@@ -482,6 +498,7 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
     corsOrigins: cors.origins,
     allowLoopbackOrigins: cors.allowLoopback,
     trustProxy: config.TRUST_PROXY,
+    maxSendBodyBytes: sendBodyLimit(config),
     remoteAddress: (c) => getConnInfo(c).remote.address ?? 'unknown',
     exposeErrorDetails: config.NODE_ENV === 'development',
     ...(metrics ? { metrics } : {}),
@@ -497,6 +514,14 @@ async function assemble(config: Config, overrides: HearthOverrides, cleanup: Cle
   // Last, so its provider is flushed first at close.
   const tracing = await startTracing(config);
   if (tracing) cleanup.defer(() => tracing.shutdown());
+  if (config.ATTACHMENTS_MAX_COUNT > 0) {
+    // PDF.js loads in the background now rather than stalling every request when the first PDF comes.
+    const warming = setTimeout(() => {
+      warmPdfReader().catch((error: unknown) => logger.warn({ err: error }, 'could not load the PDF reader'));
+    }, 1_000);
+    warming.unref();
+    cleanup.defer(() => clearTimeout(warming));
+  }
 
   return {
     app,

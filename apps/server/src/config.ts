@@ -312,6 +312,42 @@ export const configSchema = z
       .min(1)
       .optional()
       .describe("Extra or overriding model prices, in LiteLLM's price-map format."),
+    ATTACHMENTS_MAX_COUNT: integer(0, 20)
+      .default(5)
+      .describe("Files one message may carry (`chat.send`'s `attachments`); 0 turns attachments off."),
+    ATTACHMENTS_MAX_MB: z.coerce
+      .number()
+      .positive()
+      .max(50)
+      .default(10)
+      .describe(
+        "Megabytes (10^6 bytes, decoded) one message's attachments may be in all. The request body limit of `chat.send` (and `POST /api/v1/chat/message`) grows to fit them in base64.",
+      ),
+    ATTACHMENT_TEXT_MAX_TOKENS: integer(100, 200_000)
+      .default(8_000)
+      .describe(
+        "Tokens of text one message's text-like files (PDF, text, Markdown, code) put into the context, all together; the rest is cut with a marker saying so.",
+      ),
+    ATTACHMENT_STORAGE: z
+      .enum(['database', 's3'])
+      .default('database')
+      .describe(
+        "Where attachments' bytes are kept: `database` (Hearth's store: PGlite or PostgreSQL), or `s3`: an S3-compatible bucket (AWS S3, MinIO, Cloudflare R2, Supabase Storage's S3 endpoint). Their details are in the database either way.",
+      ),
+    S3_ENDPOINT: z
+      .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
+      .optional()
+      .describe(
+        "ATTACHMENT_STORAGE=s3: the service URL, e.g. `https://s3.eu-west-1.amazonaws.com` or Supabase's `https://<ref>.supabase.co/storage/v1/s3`. Objects are addressed path-style (`<endpoint>/<bucket>/<key>`).",
+      ),
+    S3_BUCKET: z.string().min(1).optional().describe('ATTACHMENT_STORAGE=s3: the bucket (it must exist).'),
+    S3_REGION: z
+      .string()
+      .min(1)
+      .default('us-east-1')
+      .describe('ATTACHMENT_STORAGE=s3: the region requests are signed for.'),
+    S3_ACCESS_KEY_ID: z.string().min(1).optional().describe('ATTACHMENT_STORAGE=s3: the access key id.'),
+    S3_SECRET_ACCESS_KEY: z.string().min(1).optional().describe('ATTACHMENT_STORAGE=s3: the secret access key.'),
     DEFAULT_BUDGET_USD: z.coerce
       .number()
       .min(0)
@@ -421,6 +457,9 @@ export const configSchema = z
     if (config.AUTH_PROVIDER === 'supabase') require(['SUPABASE_URL', 'SUPABASE_ANON_KEY'], 'AUTH_PROVIDER=supabase');
     if (config.BILLING === 'litellm') require(['LITELLM_URL', 'LITELLM_MASTER_KEY'], 'BILLING=litellm');
     if (config.AGENT_BACKEND === 'letta') require(['LETTA_BASE_URL'], 'AGENT_BACKEND=letta');
+    if (config.ATTACHMENT_STORAGE === 's3') {
+      require(['S3_ENDPOINT', 'S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'], 'ATTACHMENT_STORAGE=s3');
+    }
     // Letta calls its models itself, with its own provider keys: per-user proxy keys cannot reach
     // those calls, so the proxy would neither bill nor limit them per user.
     if (config.AGENT_BACKEND === 'letta' && config.BILLING === 'litellm') {
@@ -449,6 +488,7 @@ const SECRET_SETTINGS = new Set([
   'SUPABASE_JWT_SECRET',
   // Its stdio env and HTTP headers carry the tool servers' tokens.
   'MCP_SERVERS',
+  'S3_SECRET_ACCESS_KEY',
 ]);
 
 /** A setting whose value is never shown: the known secrets, and any name that says it holds one. */

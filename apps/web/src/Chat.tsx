@@ -1,4 +1,4 @@
-import { useBudget, useChat } from '@hearth/react';
+import { fileToAttachment, useBudget, useChat } from '@hearth/react';
 import { type FormEvent, type KeyboardEvent, useEffect, useRef, useState } from 'react';
 import { describeError } from './errors';
 import { formatUsd } from './format';
@@ -8,6 +8,9 @@ import { ModelPicker } from './ModelPicker';
 export function Chat({ conversationId }: { conversationId: string }) {
   const chat = useChat({ conversationId });
   const [text, setText] = useState('');
+  /** Files to send with the next message (images, PDFs, text and code). */
+  const [files, setFiles] = useState<File[]>([]);
+  const picker = useRef<HTMLInputElement>(null);
   /** The user message being edited: the composer's text replaces it (a new version) when sent. */
   const [editing, setEditing] = useState<string | null>(null);
   const { budget } = useBudget();
@@ -34,7 +37,9 @@ export function Chat({ conversationId }: { conversationId: string }) {
       setEditing(null);
       await chat.edit(editing, message);
     } else {
-      await chat.send(message);
+      const attachments = await Promise.all(files.map(fileToAttachment));
+      setFiles([]);
+      await chat.send(message, { attachments });
     }
   }
 
@@ -83,6 +88,18 @@ export function Chat({ conversationId }: { conversationId: string }) {
             ) : (
               <Markdown text={message.content} />
             )}
+            {message.attachments?.length ? (
+              <ul className="attachments" aria-label="Attachments">
+                {message.attachments.map((file) => (
+                  <li
+                    key={file.id}
+                    title={`${file.type}, ${formatBytes(file.size)}${file.truncated ? ', cut to fit' : ''}`}
+                  >
+                    📎 {file.name}
+                  </li>
+                ))}
+              </ul>
+            ) : null}
             {message.role === 'assistant' && !message.pending && message.status === 'incomplete' ? (
               <div className="meta">Stopped.</div>
             ) : null}
@@ -131,6 +148,26 @@ export function Chat({ conversationId }: { conversationId: string }) {
               onKeyDown={onKeyDown}
             />
           </label>
+          {editing ? null : (
+            <>
+              <input
+                ref={picker}
+                type="file"
+                multiple
+                hidden
+                aria-label="Attach files"
+                accept={ATTACHABLE}
+                onChange={(event) => {
+                  const chosen = [...(event.target.files ?? [])];
+                  setFiles((current) => [...current, ...chosen]);
+                  event.target.value = '';
+                }}
+              />
+              <button type="button" onClick={() => picker.current?.click()} disabled={running}>
+                Attach
+              </button>
+            </>
+          )}
           {editing ? (
             <button
               type="button"
@@ -151,6 +188,23 @@ export function Chat({ conversationId }: { conversationId: string }) {
             {editing ? 'Save and answer' : 'Send'}
           </button>
         </form>
+        {files.length > 0 ? (
+          <ul className="attachments pending" aria-label="Files to send">
+            {files.map((file, index) => (
+              <li key={`${file.name}-${index}`}>
+                📎 {file.name} <span className="muted">({formatBytes(file.size)})</span>{' '}
+                <button
+                  type="button"
+                  className="link"
+                  aria-label={`Remove ${file.name}`}
+                  onClick={() => setFiles((current) => current.filter((_, i) => i !== index))}
+                >
+                  ×
+                </button>
+              </li>
+            ))}
+          </ul>
+        ) : null}
         {chat.usage ? (
           <p className="muted usage-line">
             Last answer: {chat.usage.promptTokens + chat.usage.completionTokens} tokens, {formatUsd(chat.usage.costUsd)}
@@ -159,6 +213,16 @@ export function Chat({ conversationId }: { conversationId: string }) {
       </div>
     </section>
   );
+}
+
+/** What the attach control offers; the server checks every file's bytes whatever it is called. */
+const ATTACHABLE =
+  'image/png,image/jpeg,image/gif,image/webp,application/pdf,text/*,application/json,.md,.markdown,.csv,.ts,.tsx,.js,.jsx,.py,.go,.rs,.java,.rb,.sh,.sql,.yaml,.yml,.toml';
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1_000) return `${bytes} B`;
+  if (bytes < 1_000_000) return `${Math.round(bytes / 100) / 10} KB`;
+  return `${Math.round(bytes / 100_000) / 10} MB`;
 }
 
 /** "‹ 2/3 ›": the versions of a point of the conversation (edits, regenerated answers). */

@@ -47,8 +47,12 @@ export function describeError(error: unknown, known: { remainingUsd?: number | n
       return 'An answer is still being written in this conversation.';
     case 'MEMORY_LIMIT':
       return 'That is longer than the block allows.';
-    case 'INVALID_INPUT':
-      return 'Please check what you entered.';
+    case 'INVALID_INPUT': {
+      // An attachment's refusal says which file and why (its type, its size, a model without vision).
+      const fieldErrors = (error as ErrorLike).data?.fieldErrors as Record<string, unknown> | undefined;
+      const attachment = Array.isArray(fieldErrors?.attachments) ? fieldErrors.attachments[0] : undefined;
+      return typeof attachment === 'string' ? attachment : 'Please check what you entered.';
+    }
     case 'UNAUTHENTICATED':
     case 'SESSION_REVOKED':
       return 'Your session ended: log in again.';

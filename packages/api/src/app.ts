@@ -35,6 +35,8 @@ export interface AppOptions {
   /** Also allow any http(s) origin on localhost, 127.0.0.1 or [::1], whatever its port. */
   allowLoopbackOrigins?: boolean;
   maxBodyBytes?: number;
+  /** The body limit of chat.send (tRPC and REST), which carries attachments in base64; at least maxBodyBytes. */
+  maxSendBodyBytes?: number;
   /** The peer address of a request as the HTTP server saw it. */
   remoteAddress: (c: Context) => string;
   /** Behind reverse proxies: which of them may say, in X-Forwarded-For, who the client is. */
@@ -45,6 +47,9 @@ export interface AppOptions {
 }
 
 const ONE_MIB = 1024 * 1024;
+
+/** Whether a tRPC request path (`/trpc/chat.send`, or a batch `/trpc/a,chat.send`) calls chat.send. */
+const callsSend = (path: string) => path.slice('/trpc/'.length).split(',').includes('chat.send');
 
 /** A Retry-After header for the first error that asks the client to wait (RATE_LIMITED). */
 function retryAfterHeaders(errors: TRPCError[]): Record<string, string> {
@@ -63,6 +68,7 @@ function bearerToken(req: Request, connectionParams: Record<string, string | und
 /** Builds the HTTP surface from its dependencies; nothing here reaches for globals. */
 export function createApp(options: AppOptions): Hono {
   const maxBodyBytes = options.maxBodyBytes ?? ONE_MIB;
+  const maxSendBodyBytes = Math.max(maxBodyBytes, options.maxSendBodyBytes ?? maxBodyBytes);
   const exposeErrorDetails = options.exposeErrorDetails ?? false;
   const resolveClientAddress = clientAddressResolver(options.trustProxy ?? { hops: 0 });
   const clientIp = (c: Context): string =>
@@ -138,7 +144,11 @@ export function createApp(options: AppOptions): Hono {
     }),
   );
 
-  app.use('/trpc/*', bodyLimit({ maxSize: maxBodyBytes, onError: (c) => payloadTooLarge(c, maxBodyBytes) }));
+  // chat.send may carry attachments in base64: its own, larger limit (ATTACHMENTS_MAX_MB).
+  const bodyLimitFor = (maxSize: number) => bodyLimit({ maxSize, onError: (c) => payloadTooLarge(c, maxSize) });
+  const anyBody = bodyLimitFor(maxBodyBytes);
+  const sendBody = bodyLimitFor(maxSendBodyBytes);
+  app.use('/trpc/*', (c, next) => (callsSend(c.req.path) ? sendBody(c, next) : anyBody(c, next)));
   app.use('/trpc/*', labelRefusedBatchesAsJson);
   app.use(
     '/trpc/*',
@@ -159,7 +169,14 @@ export function createApp(options: AppOptions): Hono {
   app.route('/openai/v1', openAiRoutes({ deps: options.deps, logger: options.logger, maxBodyBytes }));
   app.route(
     '/',
-    createRestApi({ deps: options.deps, logger: options.logger, clientIp, maxBodyBytes, exposeErrorDetails }),
+    createRestApi({
+      deps: options.deps,
+      logger: options.logger,
+      clientIp,
+      maxBodyBytes,
+      maxSendBodyBytes,
+      exposeErrorDetails,
+    }),
   );
   app.route('/docs', apiReference('/api/v1/openapi.json'));
 

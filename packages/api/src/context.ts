@@ -3,6 +3,7 @@ import type {
   AdminOperations,
   AgentOperations,
   ApiKeyOperations,
+  AttachmentOperations,
   AuthenticatedUser,
   AuthProvider,
   ChatOperations,
@@ -35,6 +36,8 @@ export interface ApiDeps {
   completions: CompletionOperations;
   /** The user's export of their data, and the deletion of their account. */
   dataRights: DataRightsOperations;
+  /** chat.attachment: one of the caller's files. */
+  attachments: AttachmentOperations;
 }
 
 // A type alias, not an interface: @hono/trpc-server wants a context assignable to Record<string, unknown>.

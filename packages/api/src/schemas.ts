@@ -50,12 +50,33 @@ const messageText = storedText()
   .max(32_000, 'A message has at most 32,000 characters.')
   .refine((text) => text.trim().length > 0, 'A message cannot be empty.');
 const model = storedText().min(1).max(200);
+/**
+ * A file sent with a message, its bytes in base64. Only the shape is checked here; the count, the
+ * size (ATTACHMENTS_MAX_COUNT, ATTACHMENTS_MAX_MB) and the type (by the bytes) are the service's.
+ */
+export const attachmentUpload = z.object({
+  name: storedText()
+    .trim()
+    .min(1, 'An attachment needs a name.')
+    .max(255, "An attachment's name has at most 255 characters."),
+  type: storedText().max(200).describe("The file's media type, e.g. image/png, application/pdf, text/markdown."),
+  data: z
+    .string()
+    .max(70_000_000, 'An attachment is at most 50 MB.')
+    .describe("The file's bytes, base64 (standard alphabet)."),
+});
 export const sendInput = z.object({
   text: messageText,
   conversationId: id('conversationId').optional(),
   clientMessageId: id('clientMessageId').optional(),
   model: model.optional(),
+  attachments: z
+    .array(attachmentUpload)
+    .max(20, 'At most 20 attachments.')
+    .optional()
+    .describe('Files sent with the message: images (to a vision model) and text-like files (their text).'),
 });
+export const attachmentInput = z.object({ id: id('id') });
 /** The last answer (or the user message it answers) to write again. */
 export const regenerateInput = z.object({ messageId: id('messageId'), model: model.optional() });
 /** A user message to write anew (the same rules as chat.send's text), answered from there. */

@@ -8,6 +8,10 @@ export { LettaAgentIds } from './agent/letta/letta-agent-ids';
 export { LettaAgentRuntime, type LettaRuntimeOptions } from './agent/letta/letta-agent-runtime';
 export { createLettaClient, type LettaClientOptions } from './agent/letta/letta-client';
 export { LettaMcpTools, type LettaMcpToolsOptions } from './agent/letta/letta-mcp-tools';
+export { AttachmentChat, AttachmentService, type AttachmentServiceOptions } from './attachments/attachment-service';
+export { DatabaseAttachmentStorage } from './attachments/database/database-attachment-storage';
+export { sniffImage, warmPdfReader } from './attachments/inspect';
+export { S3AttachmentStorage, type S3StorageOptions } from './attachments/s3/s3-attachment-storage';
 export { ApiKeyAuthProvider } from './auth/api-keys/api-key-auth-provider';
 export { API_KEY_PREFIX, ApiKeyService, hashApiKey, isApiKey } from './auth/api-keys/api-key-service';
 export { ApiKeyStore } from './auth/api-keys/api-key-store';
@@ -32,6 +36,13 @@ export { ChatService, type ChatServiceOptions } from './chat/chat-service';
 export { cleanTitle, TitleWriter } from './chat/conversation-titles';
 export { ModelCatalog, type OfferedModel } from './chat/model-catalog';
 export { CompletionService, type CompletionServiceOptions } from './completions/completion-service';
+export type {
+  Attachment,
+  AttachmentInfo,
+  AttachmentKind,
+  AttachmentLimits,
+  AttachmentUpload,
+} from './domain/attachment';
 export { BUDGET_PERIODS, type BudgetPeriod } from './domain/budget';
 export type {
   ArchivalPassage,
@@ -79,10 +90,13 @@ export type {
   ArchivalPage,
   MemoryHistoryInput,
   MemoryHistoryPage,
+  TurnAttachment,
   TurnEvent,
 } from './ports/agent-runtime';
 export type { AgentToolbox, AgentToolCall, AgentToolOutcome } from './ports/agent-tools';
 export type { ApiKeyInfo, ApiKeyOperations, CreatedApiKey } from './ports/api-keys';
+export type { AttachmentStorage } from './ports/attachment-storage';
+export type { AttachmentOperations } from './ports/attachments';
 export type { AuthProvider, LoginInput, RegisterInput } from './ports/auth-provider';
 export type {
   AgentOperations,
@@ -111,7 +125,15 @@ export type { ConversationRepository, ConversationSettings } from './ports/conve
 export type { DataRightsOperations } from './ports/data-rights';
 export type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery, UsageTotals } from './ports/ledger';
 export type { LettaAgentRecord, LettaAgentRepository } from './ports/letta-agent-repository';
-export type { LlmClient, LlmMessage, LlmRequest, LlmStreamEvent, LlmTool, LlmToolCall } from './ports/llm-client';
+export type {
+  LlmClient,
+  LlmImage,
+  LlmMessage,
+  LlmRequest,
+  LlmStreamEvent,
+  LlmTool,
+  LlmToolCall,
+} from './ports/llm-client';
 export type {
   MemoryAuthor,
   MemoryVersionRepository,
@@ -142,12 +164,14 @@ export { RedisRateLimiter } from './redis/redis-rate-limiter';
 export { RedisRevocations } from './redis/redis-revocations';
 export { RedisRunEvents, type RedisRunEventsOptions } from './redis/redis-run-events';
 export { RedisStreamSlots, type RedisStreamSlotsOptions } from './redis/redis-stream-slots';
+export * as attachmentSchema from './store/attachment-schema';
 export { createDataDir, DataDirError } from './store/data-dir';
 export { DataDirInUseError } from './store/data-dir-lock';
 export { type Database, openStore, type Store, type StoreLocation } from './store/database';
 export { StoreUnreachableError } from './store/errors';
 export { migrateStore } from './store/migrate';
 export { DrizzleAgentStore } from './store/repositories/agent-store';
+export { DrizzleAttachmentStore } from './store/repositories/attachment-store';
 export { DrizzleChatStore } from './store/repositories/chat-store';
 export { DrizzleMemoryVersions } from './store/repositories/memory-versions';
 export * as schema from './store/schema';

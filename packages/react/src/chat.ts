@@ -1,5 +1,6 @@
 import {
   type AppCode,
+  type AttachmentUpload,
   type HearthClient,
   isHearthError,
   type MemoryBlock,
@@ -30,11 +31,25 @@ export interface UseChatOptions {
   conversationId?: string;
 }
 
+export interface SendOptions {
+  /** Files sent with the message (`chat.send`'s `attachments`); `fileToAttachment` reads a browser File. */
+  attachments?: AttachmentUpload[];
+}
+
+/** A browser File as an attachment for `send`: its name, type and bytes in base64. */
+export async function fileToAttachment(file: Blob & { name: string }): Promise<AttachmentUpload> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let binary = '';
+  // In slices: String.fromCharCode takes only so many arguments at once.
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return { name: file.name, type: file.type, data: btoa(binary) };
+}
+
 export interface UseChatResult {
   /** The history (latest page, oldest first), then the user's message being sent and the live answer. */
   messages: ChatMessage[];
   /** Sends a message. Ignored while a message is being sent or answered (a double click sends once). */
-  send(text: string): Promise<void>;
+  send(text: string, options?: SendOptions): Promise<void>;
   /**
    * Answers the last user message again (`chat.regenerate`); the old answer stays, a version of the new
    * one. Unset `messageId`: the last answer shown. Ignored while a message is being sent or answered.
@@ -337,14 +352,35 @@ export function useChat(options: UseChatOptions = {}): UseChatResult {
   );
 
   const send = useCallback(
-    (text: string): Promise<void> => {
+    (text: string, options: SendOptions = {}): Promise<void> => {
+      const attachments = options.attachments?.length ? options.attachments : undefined;
       const clientMessageId = crypto.randomUUID();
       setCutAt(null);
       // Sent again after a network failure with the same clientMessageId, the server answers
       // with the first send's run rather than starting another.
       return begin(
-        () => client.chat.send.mutate({ text, clientMessageId, ...(conversationId ? { conversationId } : {}) }),
-        pendingMessage(clientMessageId, text, history.data?.messages.at(-1)?.id ?? null),
+        () =>
+          client.chat.send.mutate({
+            text,
+            clientMessageId,
+            ...(conversationId ? { conversationId } : {}),
+            ...(attachments ? { attachments } : {}),
+          }),
+        {
+          ...pendingMessage(clientMessageId, text, history.data?.messages.at(-1)?.id ?? null),
+          ...(attachments
+            ? {
+                attachments: attachments.map((file, index) => ({
+                  id: `pending:${clientMessageId}:${index}`,
+                  name: file.name,
+                  type: file.type,
+                  size: Math.floor((file.data.length * 3) / 4),
+                  kind: file.type.startsWith('image/') ? ('image' as const) : ('text' as const),
+                  truncated: false,
+                })),
+              }
+            : {}),
+        },
         2,
       );
     },

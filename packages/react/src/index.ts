@@ -3,7 +3,9 @@ export { type AuthStatus, type UseAuthResult, useAuth, useSession } from './auth
 export {
   type ChatMessage,
   type ChatStatus,
+  fileToAttachment,
   RunFailedError,
+  type SendOptions,
   type UseChatOptions,
   type UseChatResult,
   useChat,

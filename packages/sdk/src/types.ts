@@ -24,6 +24,12 @@ export type HistoryMessage = RouterOutputs['chat']['history']['messages'][number
 export type Conversation = RouterOutputs['chat']['createConversation'];
 /** A model the server offers (`chat.models`): window, output cap, prices per million tokens, the default. */
 export type ModelInfo = RouterOutputs['chat']['models']['models'][number];
+/** A file for `chat.send`'s `attachments`: its name, media type and bytes in base64. */
+export type AttachmentUpload = NonNullable<RouterInputs['chat']['send']['attachments']>[number];
+/** An attachment as a message lists it (`chat.history`, `chat.send`'s `userMessage`). */
+export type AttachmentInfo = NonNullable<HistoryMessage['attachments']>[number];
+/** One attachment with its content (`chat.attachment`). */
+export type Attachment = RouterOutputs['chat']['attachment'];
 export type MemoryBlock = RouterOutputs['agent']['updateMemory'];
 export type MemoryVersion = RouterOutputs['agent']['memoryHistory']['versions'][number];
 export type ArchivalPassage = RouterOutputs['agent']['archival']['list']['passages'][number];

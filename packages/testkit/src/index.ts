@@ -25,6 +25,7 @@ export {
   ContractViolation,
   OpenApiContract,
 } from './openapi-contract';
+export { type FakeS3, type FakeS3Options, type FakeS3Request, startFakeS3 } from './s3-fake';
 export {
   type FakeSupabaseAuth,
   type FakeSupabaseAuthCall,

@@ -34,6 +34,8 @@ export interface SendContext {
   agent: FakeLettaAgent;
   runId: string;
   userText: string;
+  /** Images sent with the message (ImageContent with a base64 source), passed to the model as image parts. */
+  userImages?: Array<{ mediaType: string; data: string }>;
   maxSteps: number;
   /** OpenAI-compatible base URL the agent's model calls go to. */
   llmUrl: string;
@@ -72,7 +74,20 @@ export async function runSend(send: SendContext): Promise<void> {
     run_id: runId,
   };
   agent.messages.push(userMessage);
-  agent.context.push({ role: 'user', content: send.userText });
+  const images = send.userImages ?? [];
+  agent.context.push({
+    role: 'user',
+    content:
+      images.length === 0
+        ? send.userText
+        : [
+            { type: 'text', text: send.userText },
+            ...images.map((image) => ({
+              type: 'image_url',
+              image_url: { url: `data:${image.mediaType};base64,${image.data}` },
+            })),
+          ],
+  });
   let promptTokens = 0;
   let completionTokens = 0;
   let steps = 0;

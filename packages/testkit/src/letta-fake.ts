@@ -271,6 +271,21 @@ export async function startFakeLetta(options: FakeLettaOptions): Promise<FakeLet
       }
       const message = Array.isArray(input.messages) ? input.messages.find(isRecord) : undefined;
       const content = message?.content ?? input.input;
+      if (Array.isArray(content)) {
+        // Content parts (LettaMessageContentUnion): the text parts are the message, images go to the model as Letta passes them.
+        const parts = content.filter(isRecord);
+        const text = parts
+          .filter((part) => part.type === 'text')
+          .map((part) => String(part.text ?? ''))
+          .join('\n');
+        const images = parts.flatMap((part) => {
+          const source = isRecord(part.source) ? part.source : null;
+          return part.type === 'image' && source?.type === 'base64'
+            ? [{ mediaType: String(source.media_type), data: String(source.data) }]
+            : [];
+        });
+        return stream(res, closed, agent, text, input, images);
+      }
       return stream(res, closed, agent, typeof content === 'string' ? content : JSON.stringify(content), input);
     }
     return reply(404, { detail: 'Not Found' });
@@ -282,6 +297,7 @@ export async function startFakeLetta(options: FakeLettaOptions): Promise<FakeLet
     agent: FakeLettaAgent,
     text: string,
     input: Record<string, unknown>,
+    images: Array<{ mediaType: string; data: string }> = [],
   ): Promise<void> {
     contract.response({ method: 'POST', path: `/v1/agents/${agent.id}/messages` }, { status: 200 });
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -326,6 +342,7 @@ export async function startFakeLetta(options: FakeLettaOptions): Promise<FakeLet
         agent,
         runId: record.runId,
         userText: text,
+        userImages: images,
         maxSteps: typeof input.max_steps === 'number' ? input.max_steps : 50,
         llmUrl: options.llmUrl,
         mcp,

@@ -58,6 +58,7 @@ describe.each(testDatabases())('models on the built-in runtime ($name)', ({ loca
         maxOutputTokens: 4_096,
         inputUsdPerMillionTokens: 1,
         outputUsdPerMillionTokens: 2,
+        supportsVision: false,
         default: true,
       },
       {
@@ -66,6 +67,7 @@ describe.each(testDatabases())('models on the built-in runtime ($name)', ({ loca
         maxOutputTokens: null,
         inputUsdPerMillionTokens: 100,
         outputUsdPerMillionTokens: 200,
+        supportsVision: false,
         default: false,
       },
     ]);
@@ -195,6 +197,7 @@ describe('models: the offline default and start-up', () => {
           maxOutputTokens: 1_024,
           inputUsdPerMillionTokens: 0,
           outputUsdPerMillionTokens: 0,
+          supportsVision: true,
           default: true,
         },
       ]);

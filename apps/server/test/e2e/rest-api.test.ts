@@ -84,6 +84,7 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
           'POST /api/v1/chat/runs/{runId}/cancel',
           'GET /api/v1/chat/history',
           'GET /api/v1/chat/models',
+          'GET /api/v1/chat/attachments/{id}',
           'GET /api/v1/chat/conversations',
           'POST /api/v1/chat/conversations',
           'PUT /api/v1/chat/conversations/{id}/model',
@@ -337,7 +338,7 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
           .filter(([, operation]) => operation.security)
           .map(([method]) => ({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, randomUUID()) })),
       );
-      expect(secured.length).toBe(42);
+      expect(secured.length).toBe(43);
       for (const { method, path } of secured) {
         const body = method === 'GET' || method === 'DELETE' ? {} : { body: {} };
         for (const bad of [null, 'garbage', expired, forged]) {
@@ -690,14 +691,27 @@ describe.each(testDatabases())('REST API on $name', ({ location }) => {
   describe('plain HTTP', () => {
     it('answers a body over the limit with 413 INVALID_INPUT before reading it', async () => {
       const { token } = await register();
-      const response = await api.call('POST', '/api/v1/chat/message', {
+      // 1 MiB everywhere but a send, whose limit also fits ATTACHMENTS_MAX_MB in base64 (13.7 MiB by default).
+      const response = await api.call('POST', '/api/v1/chat/conversations', {
         token,
-        body: { text: 'x'.repeat(1024 * 1024 + 10) },
+        body: { title: 'x'.repeat(1024 * 1024 + 10) },
       });
       const error = expectError(response, 413, 'INVALID_INPUT');
       expect(error.message).toBe('The request body is larger than 1 MiB.');
+      const send = await api.call('POST', '/api/v1/chat/message', {
+        token,
+        body: { text: 'x', attachments: [{ name: 'a.txt', type: 'text/plain', data: 'x'.repeat(15 * 1024 * 1024) }] },
+      });
+      expect(expectError(send, 413, 'INVALID_INPUT').message).toBe('The request body is larger than 13.7 MiB.');
       const history = await api.call<{ messages: unknown[] }>('GET', '/api/v1/chat/history', { token });
       expect(history.body.messages).toEqual([]);
+      const listed = await api.call<{ conversations: Array<{ title: string | null }> }>(
+        'GET',
+        '/api/v1/chat/conversations',
+        { token },
+      );
+      // Only the default conversation the history call made: nothing of the refused bodies.
+      expect(listed.body.conversations.map((c) => c.title)).toEqual([null]);
     });
 
     it('answers an unexpected failure as INTERNAL with the generic message, and logs it without the statement', async () => {

@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import {
+  attachmentInput,
   conversationInput,
   conversationsQuery,
   createConversationInput,
@@ -17,6 +18,7 @@ import { bearerSecurity, jsonBody, jsonResponse, type RestEnv, type RestOptions,
 import { errorResponses } from './errors';
 import { runEventStream } from './sse';
 import {
+  attachmentSchema,
   cancelResultSchema,
   conversationSchema,
   conversationsSchema,
@@ -222,6 +224,21 @@ export function chatRoutes(options: RestOptions) {
         },
       }),
       async (c) => c.json(await deps.chat.models(c.get('user')), 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/attachments/{id}',
+        tags: ['chat'],
+        summary: 'One of the caller’s attachments, with its bytes (base64) and the text put into the context',
+        security: bearerSecurity,
+        request: { params: attachmentInput },
+        responses: {
+          200: jsonResponse(attachmentSchema, 'The attachment'),
+          ...errorResponses(['INVALID_INPUT', ...AUTH, 'NOT_FOUND']),
+        },
+      }),
+      async (c) => c.json(await deps.attachments.attachment(c.get('user'), c.req.valid('param').id), 200),
     )
     .openapi(
       createRoute({

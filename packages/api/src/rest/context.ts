@@ -10,6 +10,8 @@ export interface RestOptions {
   /** The client's address, resolved as for tRPC (trusted proxies only). */
   clientIp: (c: Context) => string;
   maxBodyBytes: number;
+  /** POST /chat/message's limit: it carries attachments in base64. */
+  maxSendBodyBytes?: number;
   exposeErrorDetails: boolean;
 }
 

@@ -34,19 +34,21 @@ export function createRestApi(options: RestOptions): OpenAPIHono<RestEnv> {
   }).basePath('/api/v1');
   rest.onError((error, c) => respond(c, error));
 
-  rest.use(
-    '*',
+  const limitTo = (maxSize: number) =>
     bodyLimit({
-      maxSize: options.maxBodyBytes,
+      maxSize,
       onError: (c) => {
-        const message = payloadTooLargeMessage(options.maxBodyBytes);
+        const message = payloadTooLargeMessage(maxSize);
         const body: ErrorBody = { error: { code: 'INVALID_INPUT', message, fieldErrors: {}, formErrors: [message] } };
         // The rest of the body was never read, so this connection cannot carry another request.
         c.header('Connection', 'close');
         return c.json(body, 413);
       },
-    }),
-  );
+    });
+  const anyBody = limitTo(options.maxBodyBytes);
+  // A send carries its attachments in base64: its own, larger limit.
+  const sendBody = limitTo(Math.max(options.maxBodyBytes, options.maxSendBodyBytes ?? options.maxBodyBytes));
+  rest.use('*', (c, next) => (c.req.path === '/api/v1/chat/message' ? sendBody(c, next) : anyBody(c, next)));
 
   rest.route('/auth', authRoutes(options));
   rest.route('/chat', chatRoutes(options));

@@ -49,6 +49,29 @@ export const createdApiKeySchema = apiKey
   .openapi('CreatedApiKey');
 
 const usage = z.object({ promptTokens: z.number(), completionTokens: z.number(), costUsd: z.number() });
+const attachmentInfo = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    type: z.string().describe('The media type its bytes were sniffed as.'),
+    size: z.number().describe('Bytes.'),
+    kind: z
+      .enum(['image', 'text'])
+      .describe('image: sent to the model as an image; text: its text put into the context.'),
+    truncated: z.boolean().describe('Its text was cut to the per-message token limit.'),
+  })
+  .openapi('AttachmentInfo');
+export const attachmentSchema = attachmentInfo
+  .extend({
+    messageId: z.string(),
+    createdAt: isoDate,
+    text: z
+      .string()
+      .nullable()
+      .describe('The text put into the context (a PDF: its extracted text); null for an image.'),
+    data: z.string().describe('The original bytes, base64.'),
+  })
+  .openapi('Attachment');
 const message = z
   .object({
     id: z.string(),
@@ -65,6 +88,7 @@ const message = z
     status: z.enum(['complete', 'incomplete', 'failed']),
     createdAt: isoDate,
     usage: usage.nullable(),
+    attachments: z.array(attachmentInfo).optional().describe('The files sent with a user message.'),
   })
   .openapi('Message');
 const historyMessage = message
@@ -91,6 +115,7 @@ const modelInfo = z
     maxOutputTokens: z.number().nullable().describe('null when the price map does not say.'),
     inputUsdPerMillionTokens: z.number(),
     outputUsdPerMillionTokens: z.number(),
+    supportsVision: z.boolean().describe('Reads images: image attachments go only to such a model.'),
     default: z.boolean().describe('Used when neither the send nor the conversation names a model.'),
   })
   .openapi('ModelInfo');
@@ -342,5 +367,6 @@ export const userExportSchema = z
         createdAt: isoDate,
       }),
     ),
+    attachments: z.array(attachmentSchema).describe('Every file sent with a message, with its bytes (base64).'),
   })
   .openapi('UserExport');

@@ -2,6 +2,7 @@ import type { StreamedEvent } from '@hearth/core';
 import type { TRPCRouterRecord } from '@trpc/server';
 import { tracked } from '@trpc/server';
 import {
+  attachmentInput,
   conversationInput,
   conversationsInput,
   createConversationInput,
@@ -62,6 +63,10 @@ export const chatProcedures = {
     .query(({ ctx, input }) => ctx.deps.chat.conversations(ctx.user, input)),
 
   models: authedProcedure.query(({ ctx }) => ctx.deps.chat.models(ctx.user)),
+
+  attachment: authedProcedure
+    .input(attachmentInput)
+    .query(({ ctx, input }) => ctx.deps.attachments.attachment(ctx.user, input.id)),
 
   createConversation: authedProcedure
     .input(createConversationInput)

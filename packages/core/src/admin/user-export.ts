@@ -28,6 +28,8 @@ export interface ExportOptions {
    * keeps them itself); without it they are read from Hearth's store, where the built-in agent keeps them.
    */
   agent?: Pick<AgentRuntime, 'memory' | 'archival'>;
+  /** The user's attachments with their bytes, from wherever they are stored; without it: none. */
+  attachments?: (userId: string) => AsyncIterable<unknown>;
 }
 
 /**
@@ -149,6 +151,12 @@ export async function* exportUser(db: Database, userId: string, options: ExportO
     const last = page.at(-1);
     if (!last || page.length < PAGE) break;
     afterId = last.id;
+  }
+  yield '],"attachments":[';
+  let firstAttachment = true;
+  for await (const attachment of options.attachments?.(userId) ?? []) {
+    yield `${firstAttachment ? '' : ','}${json(attachment)}`;
+    firstAttachment = false;
   }
   yield ']}\n';
 }

@@ -1,3 +1,4 @@
+import { withAttachments } from '../attachments/turn-content';
 import type { MemoryBlock, MemoryVersion, Usage } from '../domain/chat';
 import { AppError } from '../domain/errors';
 import { countTokens } from '../llm/token-count';
@@ -137,7 +138,11 @@ export class BuiltinAgentRuntime implements AgentRuntime {
       total.costUsd = (Math.round(total.costUsd * 1_000_000) + costMicros) / 1_000_000;
     };
     const { summary, history } = await this.compact(turn, compileSystemPrompt(blocks, turn.summary), report, apiKey);
-    const conversation: LlmMessage[] = [...history, { role: 'user', content: turn.userMessage }];
+    const user = withAttachments(turn.userMessage, turn.attachments);
+    const conversation: LlmMessage[] = [
+      ...history,
+      { role: 'user', content: user.content, ...(user.images.length > 0 ? { images: user.images } : {}) },
+    ];
 
     for (let step = 1; step <= maxSteps; step += 1) {
       // Rebuilt every step, so a memory edit (the agent's or the user's) reaches the very next call.
@@ -209,7 +214,9 @@ export class BuiltinAgentRuntime implements AgentRuntime {
     apiKey: string | undefined,
   ): Promise<{ summary: string | null; history: LlmMessage[] }> {
     const history: LlmMessage[] = turn.history.map(({ role, content }) => ({ role, content }));
-    const current: LlmMessage[] = [{ role: 'user', content: turn.userMessage }];
+    const current: LlmMessage[] = [
+      { role: 'user', content: withAttachments(turn.userMessage, turn.attachments).content },
+    ];
     const { contextWindow } = this.limits(turn.model);
     const evict = messagesToEvict({ role: 'system', content: system }, history, current, contextWindow);
     if (evict === 0) return { summary: turn.summary, history };

@@ -6,4 +6,6 @@ export interface ModelPrice {
   maxOutputTokens: number;
   /** The price map did not say: `maxOutputTokens` is a guess, and chat.models says null. */
   maxOutputTokensUnknown?: true;
+  /** The price map's `supports_vision`: the model reads images (image attachments go only to such a model). */
+  supportsVision?: true;
 }

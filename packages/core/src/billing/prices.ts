@@ -7,6 +7,8 @@ export const FREE: ModelPrice = {
   outputUsdPerToken: 0,
   contextWindow: 8_192,
   maxOutputTokens: 1_024,
+  // The offline demo model takes image attachments (it says what it was sent), so they can be tried without a provider.
+  supportsVision: true,
 };
 
 /** Money is integer micro-dollars inside Hearth; a fraction of one is charged as a whole one. */
@@ -54,6 +56,7 @@ export class PriceTable {
         contextWindow: typeof window === 'number' ? window : 128_000,
         maxOutputTokens: typeof maxOutput === 'number' ? maxOutput : 4_096,
         ...(typeof maxOutput === 'number' ? {} : { maxOutputTokensUnknown: true as const }),
+        ...(entry.supports_vision === true ? { supportsVision: true as const } : {}),
       };
     }
     return prices;

@@ -11,7 +11,7 @@ import {
 } from '../domain/chat';
 import { AppError, isAppError, runActiveError } from '../domain/errors';
 import type { AuthenticatedUser } from '../domain/user';
-import type { AgentInfo, AgentRuntime, TurnEvent } from '../ports/agent-runtime';
+import type { AgentInfo, AgentRuntime, TurnAttachment, TurnEvent } from '../ports/agent-runtime';
 import type { ChatOperations, EditInput, RegenerateInput, SendInput, SendOrigin, StreamedEvent } from '../ports/chat';
 import type { Clock } from '../ports/clock';
 import type { ConversationRepository, ConversationSettings } from '../ports/conversation-repository';
@@ -65,6 +65,8 @@ export interface ChatServiceOptions {
   sharedEvents?: SharedRunEvents | null | undefined;
   /** Per-user limits; counted through `rateLimiter` (shared by all instances when it is Redis). */
   limits?: ChatLimits | undefined;
+  /** The files of a stored user message, for a turn that answers it again (regenerate); unset: none. */
+  turnAttachments?: ((userId: string, userMessageId: string) => Promise<TurnAttachment[]>) | undefined;
 }
 
 export interface ChatLimits {
@@ -176,6 +178,8 @@ export class ChatService implements ChatOperations {
       const settings = await conversations.conversationSettings(caller.id, conversationId);
       model = this.modelFor(agent, input.model, settings);
       untitled = settings !== null && !settings.titled;
+      // The send's files: refused here when the model cannot take them, else their bytes are stored.
+      await input.prepared?.admit(model);
       return runs.startRun({
         userId: caller.id,
         conversationId,
@@ -198,7 +202,7 @@ export class ChatService implements ChatOperations {
       }
       throw runActiveError();
     }
-    return this.launch(caller, started, model, origin, untitled);
+    return this.launch(caller, started, model, origin, untitled, input.prepared?.items);
   }
 
   /**
@@ -271,6 +275,7 @@ export class ChatService implements ChatOperations {
     model: string,
     origin: SendOrigin,
     untitled: boolean,
+    attachments?: readonly TurnAttachment[],
   ): Promise<StartedRun> {
     const { stored, ...run } = started;
     const { hub } = this.options;
@@ -281,7 +286,7 @@ export class ChatService implements ChatOperations {
     // Its span is a child of the request's, and outlives it: the run streams on after send answers.
     const writeTitle = untitled && Boolean(this.options.titles);
     void inSpan('chat.run', runSpanAttributes(run, caller.id, model, origin.requestId), () =>
-      this.execute(caller.id, run, stored, model, signal, origin.requestId ?? null, writeTitle),
+      this.execute(caller.id, run, stored, model, signal, origin.requestId ?? null, writeTitle, attachments),
     );
     await stored.catch((error: unknown) => {
       // Never stored, so never started as far as anyone knows: stop the model call, keep no trace.
@@ -434,6 +439,7 @@ export class ChatService implements ChatOperations {
     signal: AbortSignal,
     requestId: string | null,
     writeTitle: boolean,
+    sentAttachments?: readonly TurnAttachment[],
   ): Promise<void> {
     const { messages, runs, hub, runtime, clock, logger, historyLimit } = this.options;
     const runId = started.runId;
@@ -488,6 +494,8 @@ export class ChatService implements ChatOperations {
     });
     try {
       const context = await messages.turnContext(started.conversationId, started.userMessage.id, historyLimit);
+      const attachments =
+        sentAttachments ?? (await this.options.turnAttachments?.(userId, started.userMessage.id)) ?? [];
       await runtime.runTurn({
         userId,
         conversationId: started.conversationId,
@@ -498,6 +506,7 @@ export class ChatService implements ChatOperations {
         summary: context.summary,
         saveSummary: (summary, throughSeq) => messages.saveSummary(started.conversationId, summary, throughSeq),
         userMessage: started.userMessage.content,
+        attachments,
         accepted: succeeds(stored),
         signal,
         emit: (event: TurnEvent) => {

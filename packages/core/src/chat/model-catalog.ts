@@ -42,6 +42,7 @@ export class ModelCatalog {
       maxOutputTokens: price.maxOutputTokensUnknown ? null : price.maxOutputTokens,
       inputUsdPerMillionTokens: roundUsd(price.inputUsdPerToken * PER_MILLION),
       outputUsdPerMillionTokens: roundUsd(price.outputUsdPerToken * PER_MILLION),
+      supportsVision: price.supportsVision === true,
       default: id === this.defaultModel,
     }));
   }
@@ -49,6 +50,11 @@ export class ModelCatalog {
   /** The model's limits for the built-in runtime: its context window and output cap. */
   price(model: string): ModelPrice | undefined {
     return this.byId.get(model)?.price;
+  }
+
+  /** Whether the model reads images (its price-map entry's `supports_vision`). */
+  supportsVision(model: string): boolean {
+    return this.byId.get(model)?.price.supportsVision === true;
   }
 
   /** Refuses a model the server does not offer, naming the ones it does. */

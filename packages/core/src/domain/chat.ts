@@ -1,3 +1,5 @@
+import type { AttachmentInfo } from './attachment';
+
 export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 export type MessageStatus = 'complete' | 'incomplete' | 'failed';
 
@@ -21,6 +23,8 @@ export interface Message {
   status: MessageStatus;
   createdAt: Date;
   usage: Usage | null;
+  /** The files sent with a user message (chat.send's `attachments`); set by chat.send and chat.history. */
+  attachments?: AttachmentInfo[];
 }
 
 /** A message of a conversation's branch as `chat.history` lists it, with its versions. */
@@ -101,6 +105,8 @@ export interface ModelInfo {
   maxOutputTokens: number | null;
   inputUsdPerMillionTokens: number;
   outputUsdPerMillionTokens: number;
+  /** Whether it reads images (the price map's `supports_vision`): only such a model takes image attachments. */
+  supportsVision: boolean;
   /** The model used when neither the send nor the conversation names one. */
   default: boolean;
 }

@@ -74,6 +74,12 @@ function decide(messages: readonly LlmMessage[], tools: Set<string>): Reply {
   const note = REMEMBER.exec(text)?.[1];
   if (note && tools.has('memory_insert')) return memoryInsert(`Note: ${note}`);
 
+  const attached = [...text.matchAll(/^\[Attached (?:image|file): (.+) \([^)]*\)\]$/gm)].map((m) => m[1]);
+  if (attached.length > 0) {
+    return {
+      text: `I'm Hearth's offline demo model, so I can't read files, but I received ${attached.length === 1 ? 'one attachment' : `${attached.length} attachments`}: ${attached.join(', ')}.`,
+    };
+  }
   const quoted = text.length > 200 ? `${text.slice(0, 200)}…` : text;
   return {
     text: `I'm Hearth's offline demo model, so I can't really think, but I heard you: "${quoted}". Tell me your name and I'll remember it.`,

@@ -256,6 +256,19 @@ function toOpenAiMessage(message: LlmMessage): ChatCompletionMessageParam {
             }
           : {}),
       };
+    case 'user':
+      if (!message.images?.length) return { role: 'user', content: message.content };
+      // A vision model's message: the text, then each image as a data URL.
+      return {
+        role: 'user',
+        content: [
+          { type: 'text', text: message.content },
+          ...message.images.map((image) => ({
+            type: 'image_url' as const,
+            image_url: { url: `data:${image.mediaType};base64,${image.data}` },
+          })),
+        ],
+      };
     default:
       return message;
   }

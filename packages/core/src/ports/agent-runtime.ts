@@ -28,6 +28,11 @@ export interface AgentTurn {
   saveSummary(summary: string, throughSeq: number): Promise<void>;
   userMessage: string;
   /**
+   * The files sent with the user message, checked and prepared: images (only for a model that reads
+   * them) and the text of text-like files, already cut to the per-message token limit. Empty: none.
+   */
+  attachments?: readonly TurnAttachment[];
+  /**
    * True once the user's message is stored; false when it never will be (the send failed). The
    * turn starts before the store has answered, so a step settles only after this: a turn that was
    * never accepted gives its reservations back unbilled (Ledger.release).
@@ -36,6 +41,11 @@ export interface AgentTurn {
   signal: AbortSignal;
   emit(event: TurnEvent): void;
 }
+
+/** A file of the turn's user message, as the agent backend passes it to the model. */
+export type TurnAttachment =
+  | { kind: 'image'; name: string; mediaType: string /** base64 */; data: string }
+  | { kind: 'text'; name: string; mediaType: string; text: string; truncated: boolean };
 
 export interface MemoryHistoryInput {
   label?: string | undefined;

@@ -1,3 +1,4 @@
+import type { AttachmentUpload } from '../domain/attachment';
 import type {
   Conversation,
   HistoryMessage,
@@ -9,13 +10,32 @@ import type {
   RunStatus,
 } from '../domain/chat';
 import type { AuthenticatedUser } from '../domain/user';
-import type { ArchivalInput, ArchivalPage, MemoryHistoryInput, MemoryHistoryPage } from './agent-runtime';
+import type {
+  ArchivalInput,
+  ArchivalPage,
+  MemoryHistoryInput,
+  MemoryHistoryPage,
+  TurnAttachment,
+} from './agent-runtime';
 
 export interface SendInput {
   text: string;
   conversationId?: string | undefined;
   clientMessageId?: string | undefined;
   model?: string | undefined;
+  /** Files sent with the message, as the client sent them (the API's input). */
+  attachments?: AttachmentUpload[] | undefined;
+  /**
+   * The same files checked and prepared (set by the attachment layer in front of the chat service):
+   * `admit` is called with the model chosen, right before the message is stored, and refuses what
+   * that model cannot take (images for a model without vision) or stores the files' bytes.
+   */
+  prepared?: PreparedAttachments | undefined;
+}
+
+export interface PreparedAttachments {
+  items: readonly TurnAttachment[];
+  admit(model: string): Promise<void>;
 }
 
 /** Answer the conversation's last user message again: `messageId` is its last answer, or that message. */

@@ -1,9 +1,16 @@
 /** A message in the model's context, in the OpenAI chat format every supported provider speaks. */
 export type LlmMessage =
   | { role: 'system'; content: string }
-  | { role: 'user'; content: string }
+  | { role: 'user'; content: string; images?: LlmImage[] }
   | { role: 'assistant'; content: string | null; toolCalls?: LlmToolCall[] }
   | { role: 'tool'; toolCallId: string; content: string };
+
+/** An image a user message shows a vision-capable model (sent as an `image_url` part, a data URL). */
+export interface LlmImage {
+  mediaType: string;
+  /** The bytes, base64. */
+  data: string;
+}
 
 export interface LlmToolCall {
   id: string;

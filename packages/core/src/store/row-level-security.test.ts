@@ -1,6 +1,7 @@
 import { type SQL, sql, TransactionRollbackError } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../testing';
+import * as attachmentSchema from './attachment-schema';
 import { type Database, openStore, queryRows, type Store } from './database';
 import { migrateStore } from './migrate';
 import * as schema from './schema';
@@ -28,6 +29,8 @@ const TABLES = {
   litellm_keys: { key: 'user_id', readable: false },
   letta_agents: { key: 'user_id', readable: false },
   api_keys: { key: 'id', readable: false },
+  attachments: { key: 'id', readable: true },
+  attachment_blobs: { key: 'storage_key', readable: false },
 } as const satisfies Record<string, { key: string; readable: boolean }>;
 type Table = keyof typeof TABLES;
 const tableNames = (Object.keys(TABLES) as Table[]).sort();
@@ -51,6 +54,8 @@ async function seedUser(db: Database): Promise<Seeded> {
     reservations: crypto.randomUUID(),
     usage_records: crypto.randomUUID(),
     api_keys: crypto.randomUUID(),
+    attachments: crypto.randomUUID(),
+    attachment_blobs: crypto.randomUUID(),
   };
   const inAnHour = new Date(Date.now() + 3_600_000);
   await db.insert(schema.users).values({ id: userId, email: `rls-${userId}@example.com` });
@@ -111,6 +116,23 @@ async function seedUser(db: Database): Promise<Seeded> {
   await db
     .insert(schema.apiKeys)
     .values({ id: ids.api_keys, userId, name: 'k', prefix: 'hth_x', keyHash: `h-${userId}` });
+  await db.insert(attachmentSchema.attachmentBlobs).values({
+    storageKey: ids.attachment_blobs,
+    userId,
+    data: new Uint8Array([1, 2, 3]),
+  });
+  await db.insert(attachmentSchema.attachments).values({
+    id: ids.attachments,
+    userId,
+    messageId: ids.messages,
+    position: 0,
+    name: 'a.txt',
+    mediaType: 'text/plain',
+    kind: 'text',
+    sizeBytes: 3,
+    storage: 'database',
+    storageKey: ids.attachment_blobs,
+  });
   return {
     ...ids,
     users: userId,
@@ -155,6 +177,11 @@ const plant: Record<Table, (owner: Seeded) => SQL> = {
   letta_agents: (o) => sql`insert into letta_agents (user_id, letta_agent_id) values (${o.users}, 'agent-planted')`,
   api_keys: (o) => sql`insert into api_keys (id, user_id, name, prefix, key_hash)
     values (gen_random_uuid(), ${o.users}, 'planted', 'hth_p', gen_random_uuid()::text)`,
+  attachments: (o) => sql`insert into attachments (id, user_id, message_id, position, name, media_type, kind,
+    size_bytes, storage, storage_key)
+    values (gen_random_uuid(), ${o.users}, ${o.messages}, 1, 'p.txt', 'text/plain', 'text', 1, 'database', 'k')`,
+  attachment_blobs: (o) => sql`insert into attachment_blobs (storage_key, user_id, data)
+    values (gen_random_uuid()::text, ${o.users}, '\\x00')`,
 };
 
 type Outcome = { keys: string[] } | { error: string };

@@ -23,6 +23,8 @@ export interface DataRightsOptions {
   activeRunIds(userId: string): Promise<string[]>;
   /** Removes the user from the billing proxy (BILLING=litellm). */
   deleteBillingUser?: ((userId: string) => Promise<void>) | undefined;
+  /** The user's attachments for the export, and the deletion of their bytes where they are stored. */
+  attachments?: { exportFor(userId: string): AsyncIterable<unknown>; deleteForUser(userId: string): Promise<void> };
   /** How long to wait for cancelled runs to end (and so settle their bills). */
   runsTimeoutMs?: number;
 }
@@ -34,7 +36,12 @@ export class DataRightsService implements DataRightsOperations {
 
   exportData(caller: AuthenticatedUser): AsyncIterable<string> {
     const { db, clock, runtime } = this.options;
-    return exportUser(db, caller.id, { now: clock.now(), agent: runtime });
+    const { attachments } = this.options;
+    return exportUser(db, caller.id, {
+      now: clock.now(),
+      agent: runtime,
+      ...(attachments ? { attachments: (userId: string) => attachments.exportFor(userId) } : {}),
+    });
   }
 
   async deleteAccount(caller: AuthenticatedUser, password: string, client: ClientInfo): Promise<void> {
@@ -50,6 +57,8 @@ export class DataRightsService implements DataRightsOperations {
       await this.endRuns(caller.id);
       await runtime.deleteAgent(caller.id);
       await this.options.deleteBillingUser?.(caller.id);
+      // The files' bytes where they are stored (an S3 bucket); their rows go with the user's below.
+      await this.options.attachments?.deleteForUser(caller.id);
     } catch (error) {
       // Nothing of the account is gone yet but perhaps upstream copies: the user may sign in and try again.
       await status.setDisabled(caller.id, false);

@@ -1,6 +1,7 @@
 import { APIError, type Letta } from '@letta-ai/letta-client';
 import type { BlockResponse } from '@letta-ai/letta-client/resources/blocks/blocks';
 import { z } from 'zod';
+import { withAttachments } from '../../attachments/turn-content';
 import type { MemoryBlock, MemoryVersion, Usage } from '../../domain/chat';
 import { DEFAULT_BLOCK_LIMIT, DEFAULT_BLOCKS } from '../../domain/default-blocks';
 import { AppError } from '../../domain/errors';
@@ -283,7 +284,9 @@ export class LettaAgentRuntime implements AgentRuntime {
     const { client, ledger, maxSteps } = this.options;
     const maxOutputTokens = this.options.maxOutputTokensFor?.(turn.model) ?? this.options.maxOutputTokens;
     const baseline = BASELINE_STEP_PROMPT_TOKENS + (this.options.mcp?.schemaTokens() ?? 0);
-    const promptTokens = (this.stepPrompt.get(agentId) ?? baseline) + countTokens(turn.userMessage);
+    const promptTokens =
+      (this.stepPrompt.get(agentId) ?? baseline) +
+      countTokens(withAttachments(turn.userMessage, turn.attachments).content);
     const grant = await ledger.reserve({
       userId: turn.userId,
       runId: turn.runId,
@@ -310,7 +313,7 @@ export class LettaAgentRuntime implements AgentRuntime {
         const stream = await client.agents.messages.create(
           agentId,
           {
-            messages: [{ role: 'user', content: turn.userMessage, otid: turn.runId }],
+            messages: [{ role: 'user', content: lettaContent(turn), otid: turn.runId }],
             streaming: true,
             stream_tokens: true,
             include_pings: true,
@@ -517,4 +520,20 @@ export class LettaAgentRuntime implements AgentRuntime {
       throw lettaFailure(error);
     }
   }
+}
+
+/**
+ * The user message as Letta's MessageCreate takes it: the text (with the text of attached files), and
+ * with images a list of content parts, each image an ImageContent with a base64 source.
+ */
+function lettaContent(turn: AgentTurn) {
+  const { content, images } = withAttachments(turn.userMessage, turn.attachments);
+  if (images.length === 0) return content;
+  return [
+    { type: 'text' as const, text: content },
+    ...images.map((image) => ({
+      type: 'image' as const,
+      source: { type: 'base64' as const, media_type: image.mediaType, data: image.data },
+    })),
+  ];
 }
