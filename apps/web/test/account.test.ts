@@ -40,13 +40,15 @@ describe('memory history and the account in the web app', () => {
   });
 
   it("undoes the agent's memory change: the value from before it is back, in the panel and on the server", async () => {
-    const before = await humanOnServer();
-    expect(before).not.toContain('Ada');
+    // A value of the user's own first, so the undo has something to bring back.
+    const before = 'Likes: tea';
+    await (await signedIn()).agent.updateMemory.mutate({ label: 'human', value: before });
+    await page.reload();
     await page.locator('[role="log"][aria-busy="false"]').waitFor();
     await page.getByLabel('Message').fill('My name is Ada');
     await page.getByRole('button', { name: 'Send' }).click();
     const human = page.getByRole('region', { name: 'Memory' }).locator('article[data-label="human"]');
-    await human.getByText('Name: Ada').waitFor();
+    await human.getByText(/Likes: tea\s+Name: Ada/).waitFor();
 
     await human.getByText('History', { exact: true }).click();
     const history = human.getByRole('list', { name: 'human history' });
@@ -60,7 +62,7 @@ describe('memory history and the account in the web app', () => {
     await agentVersion.getByRole('button', { name: 'Undo this change' }).click();
 
     await page.locator('article[data-label="human"][data-updated-by="user"]').getByText('by you').waitFor();
-    expect(await human.locator('.value').first().textContent()).not.toContain('Ada');
+    expect(await human.locator('.value').first().textContent()).toBe(before);
     // The undo is a new version, by the user, with the old value; the agent's change stays in the history.
     await history.locator('li[data-updated-by="user"]').first().waitFor();
     expect(await history.locator('li').first().getAttribute('data-updated-by')).toBe('user');
