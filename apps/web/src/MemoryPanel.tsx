@@ -45,7 +45,7 @@ function History({ block }: { block: MemoryBlock }) {
             // Undoing writes the value from before the change again: the version just older than it.
             const previous = history.versions[index + 1];
             return (
-              <li key={version.id} data-updated-by={version.updatedBy}>
+              <li key={version.id} className="version" data-updated-by={version.updatedBy}>
                 <div className="meta muted">
                   {AUTHOR[version.updatedBy]} ·{' '}
                   <time dateTime={new Date(version.createdAt).toISOString()} title={formatDateTime(version.createdAt)}>

@@ -25,7 +25,11 @@ describe('memory history and the account in the web app', () => {
 
   beforeAll(async () => {
     browser = await launchBrowser();
-    server = await startTestServer({ store: { kind: 'pglite-memory' }, webAppDir: WEB_APP_DIR, llm: new OfflineModel(1) });
+    server = await startTestServer({
+      store: { kind: 'pglite-memory' },
+      webAppDir: WEB_APP_DIR,
+      llm: new OfflineModel(1),
+    });
     ({ context, page } = await desktopPage(browser, server.url));
     await page.goto('/');
     await page.getByLabel('Email').fill(email);
