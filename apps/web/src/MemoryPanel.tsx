@@ -1,11 +1,82 @@
-import { type UseMemoryResult, useMemory } from '@hearth/react';
-import { useState } from 'react';
+import { type UseMemoryResult, useMemory, useMemoryHistory } from '@hearth/react';
+import { useEffect, useState } from 'react';
 import { describeError } from './errors';
 import { formatAgo, formatDateTime } from './format';
 
 type MemoryBlock = UseMemoryResult['blocks'][number];
 
 const WHO: Record<MemoryBlock['updatedBy'], string> = { agent: 'the agent', user: 'you', system: 'Hearth (default)' };
+
+const AUTHOR: Record<MemoryBlock['updatedBy'], string> = { agent: 'Agent', user: 'You', system: 'Hearth' };
+
+/** The block's versions, newest first; a change by the agent can be undone (its previous value written again). */
+function History({ block }: { block: MemoryBlock }) {
+  const [open, setOpen] = useState(false);
+  const history = useMemoryHistory({ label: block.label, enabled: open });
+  const [error, setError] = useState<unknown>(null);
+  const [pending, setPending] = useState<string | null>(null);
+  const { refetch } = history;
+  const updatedAt = new Date(block.updatedAt).getTime();
+
+  // The block changed (an answer, an edit, an undo): its history has a new version.
+  useEffect(() => {
+    if (open && updatedAt) void refetch();
+  }, [open, updatedAt, refetch]);
+
+  async function undo(versionId: string, previousId: string) {
+    setPending(versionId);
+    setError(null);
+    try {
+      await history.revert(previousId);
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setPending(null);
+    }
+  }
+
+  return (
+    <details className="history" onToggle={(event) => setOpen(event.currentTarget.open)}>
+      <summary>History</summary>
+      {open && history.isLoading ? <p className="muted">Loading…</p> : null}
+      {open && !history.isLoading ? (
+        <ol aria-label={`${block.label} history`}>
+          {history.versions.map((version, index) => {
+            // Undoing writes the value from before the change again: the version just older than it.
+            const previous = history.versions[index + 1];
+            return (
+              <li key={version.id} className="version" data-updated-by={version.updatedBy}>
+                <div className="meta muted">
+                  {AUTHOR[version.updatedBy]} ·{' '}
+                  <time dateTime={new Date(version.createdAt).toISOString()} title={formatDateTime(version.createdAt)}>
+                    {formatAgo(version.createdAt)}
+                  </time>
+                </div>
+                <div className="value">{version.value || <span className="muted">(empty)</span>}</div>
+                {version.updatedBy === 'agent' && previous ? (
+                  <button
+                    type="button"
+                    disabled={pending !== null}
+                    onClick={() => void undo(version.id, previous.id)}
+                    aria-label="Undo this change"
+                  >
+                    Undo
+                  </button>
+                ) : null}
+              </li>
+            );
+          })}
+        </ol>
+      ) : null}
+      {open && history.hasMore ? <p className="muted">Older versions are not shown.</p> : null}
+      {error || history.error ? (
+        <p role="alert" className="alert">
+          {describeError(error ?? history.error)}
+        </p>
+      ) : null}
+    </details>
+  );
+}
 
 function Block({ block, save }: { block: MemoryBlock; save(value: string): Promise<unknown> }) {
   const [draft, setDraft] = useState<string | null>(null);
@@ -71,6 +142,7 @@ function Block({ block, save }: { block: MemoryBlock; save(value: string): Promi
           {describeError(error)}
         </p>
       ) : null}
+      <History block={block} />
     </article>
   );
 }

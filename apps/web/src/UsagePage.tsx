@@ -1,5 +1,6 @@
 import { useBudget, useUsage } from '@hearth/react';
 import { type FormEvent, useEffect, useState } from 'react';
+import { AccountSettings } from './AccountSettings';
 import { type Bar, BarChart } from './BarChart';
 import { describeError } from './errors';
 import { formatDateTime, formatUsd } from './format';
@@ -112,6 +113,7 @@ export function UsagePage() {
         <BarChart title="Requests per model" bars={toBars(byModel.usage?.buckets)} />
       </div>
       <BudgetSettings />
+      <AccountSettings />
     </main>
   );
 }

@@ -53,3 +53,32 @@ export function useHealth(options: { refetchIntervalMs?: number } = {}): Loaded 
   });
   return { health: query.data ?? null, isLoading: query.isLoading, error: query.error, refetch: query.refetch };
 }
+
+/**
+ * The account itself: `exportData()` fetches the caller's data (`user.exportData`, the JSON document
+ * `UserExport`) as a Blob ready to save; `deleteAccount(password)` deletes the account for good
+ * (`user.deleteAccount`) and then signs out here, so `useAuth()` reports `signedOut`.
+ */
+export function useAccount(): {
+  exportData(): Promise<Blob>;
+  deleteAccount(password: string): Promise<void>;
+  isDeleting: boolean;
+} {
+  const { client } = useHearth();
+  const queryClient = useQueryClient();
+  const remove = useMutation({
+    mutationFn: async (password: string) => {
+      await client.user.deleteAccount.mutate({ password });
+      client.setSession(null);
+      queryClient.removeQueries();
+    },
+  });
+  return {
+    exportData: async () => {
+      const response = await client.user.exportData();
+      return new Blob([await response.arrayBuffer()], { type: 'application/json' });
+    },
+    deleteAccount: remove.mutateAsync,
+    isDeleting: remove.isPending,
+  };
+}

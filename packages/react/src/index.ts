@@ -1,4 +1,4 @@
-export { type Budget, type Health, type UsageReport, useBudget, useHealth, useUsage } from './account';
+export { type Budget, type Health, type UsageReport, useAccount, useBudget, useHealth, useUsage } from './account';
 export { type AuthStatus, type UseAuthResult, useAuth, useSession } from './auth';
 export {
   type ChatMessage,
@@ -12,7 +12,7 @@ export {
 } from './chat';
 export { type HearthContextValue, useHearth, useTRPC } from './context';
 export { type UseConversationsResult, useConversations } from './conversations';
-export { type UseMemoryResult, useMemory } from './memory';
+export { type UseMemoryHistoryResult, type UseMemoryResult, useMemory, useMemoryHistory } from './memory';
 export { effectiveModel, type ModelInfo, type UseModelsResult, useModels } from './models';
 export { HearthProvider, type HearthProviderProps } from './provider';
 export { defaultStorage, type HearthStorage, memoryStorage } from './storage';

@@ -1,4 +1,4 @@
-import type { MemoryBlock, RouterInputs } from '@hearth/sdk';
+import type { MemoryBlock, MemoryVersion, RouterInputs } from '@hearth/sdk';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useHearth, useTRPC } from './context';
 
@@ -40,5 +40,53 @@ export function useMemory(): UseMemoryResult {
     error: memory.error,
     update: (label, value) => update.mutateAsync({ label, value }),
     reset: (scope = 'memory') => reset.mutateAsync(scope),
+  };
+}
+
+export interface UseMemoryHistoryResult {
+  /** The values the block (or every block) has had, newest first. */
+  versions: MemoryVersion[];
+  /** More, older versions exist than were loaded. */
+  hasMore: boolean;
+  isLoading: boolean;
+  error: unknown;
+  refetch(): Promise<unknown>;
+  /**
+   * Writes that version's value again, as a new version by the user (`agent.revertMemory`): to undo a
+   * change, pass the version before it. The block in `useMemory()` and this history update.
+   */
+  revert(versionId: string): Promise<MemoryBlock>;
+}
+
+/** The history of the memory blocks (`agent.memoryHistory`), or of the one labelled `label`. */
+export function useMemoryHistory(
+  options: { label?: string; limit?: number; enabled?: boolean } = {},
+): UseMemoryHistoryResult {
+  const { client } = useHearth();
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const input = {
+    ...(options.label === undefined ? {} : { label: options.label }),
+    limit: options.limit ?? 50,
+  };
+  const history = useQuery({ ...trpc.agent.memoryHistory.queryOptions(input), enabled: options.enabled ?? true });
+  const memoryKey = trpc.agent.memory.queryOptions().queryKey;
+  const revert = useMutation({
+    mutationFn: (versionId: string) => client.agent.revertMemory.mutate({ versionId }),
+    onSuccess: async ({ block }) => {
+      await queryClient.cancelQueries({ queryKey: memoryKey });
+      queryClient.setQueryData(memoryKey, (old) =>
+        old ? { blocks: old.blocks.map((b) => (b.label === block.label ? block : b)) } : old,
+      );
+      await queryClient.invalidateQueries({ queryKey: trpc.agent.memoryHistory.pathKey() });
+    },
+  });
+  return {
+    versions: history.data?.versions ?? [],
+    hasMore: (history.data?.nextCursor ?? null) !== null,
+    isLoading: history.isLoading,
+    error: history.error,
+    refetch: history.refetch,
+    revert: async (versionId) => (await revert.mutateAsync(versionId)).block,
   };
 }

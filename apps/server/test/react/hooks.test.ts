@@ -2,12 +2,14 @@ import {
   HearthProvider,
   type HearthStorage,
   memoryStorage,
+  useAccount,
   useAuth,
   useBudget,
   useChat,
   useConversations,
   useHealth,
   useMemory,
+  useMemoryHistory,
   useModels,
   useUsage,
 } from '@hearth/react';
@@ -325,6 +327,62 @@ describe('useChat', () => {
     await waitFor(() =>
       expect(result.current.memory.blocks.find((b) => b.label === 'human')?.value).not.toMatch(/tea/),
     );
+  });
+});
+
+describe('useMemoryHistory', () => {
+  it("lists a block's versions, and undoes the agent's change by reverting to the version before it", async () => {
+    const storage = await signedInStorage();
+    const { result } = renderHook(
+      () => ({ chat: useChat(), memory: useMemory(), history: useMemoryHistory({ label: 'human' }) }),
+      { wrapper: providerFor(storage) },
+    );
+    await waitFor(() => expect(result.current.memory.blocks.length).toBeGreaterThan(0));
+    await act(() => result.current.memory.update('human', 'Prefers tea.'));
+    await act(() => result.current.chat.send('My name is Ada'));
+    await waitFor(() => expect(result.current.chat.status).toBe('idle'), { timeout: 10_000 });
+    await act(() => result.current.history.refetch());
+    await waitFor(() => expect(result.current.history.versions[0]?.updatedBy).toBe('agent'));
+    const [change, previous] = result.current.history.versions;
+    expect(change?.value).toMatch(/Ada/);
+    expect(previous).toMatchObject({ value: 'Prefers tea.', updatedBy: 'user' });
+
+    const block = await act(() => result.current.history.revert(previous?.id ?? ''));
+    expect(block).toMatchObject({ label: 'human', value: 'Prefers tea.', updatedBy: 'user' });
+    await waitFor(() =>
+      expect(result.current.memory.blocks.find((b) => b.label === 'human')?.value).toBe('Prefers tea.'),
+    );
+    await waitFor(() => expect(result.current.history.versions[0]).toMatchObject({ value: 'Prefers tea.' }));
+    expect(result.current.history.versions[1]?.id).toBe(change?.id);
+  });
+});
+
+describe('useAccount', () => {
+  it('exports the data as a JSON Blob, and deletes the account: signed out, the login refused', async () => {
+    const storage = memoryStorage();
+    const email = uniqueEmail('react-account');
+    const { result } = renderHook(() => ({ auth: useAuth(), account: useAccount() }), {
+      wrapper: providerFor(storage),
+    });
+    await act(() => result.current.auth.register({ email, password: PASSWORD }));
+    await waitFor(() => expect(result.current.auth.status).toBe('signedIn'));
+
+    const blob = await act(() => result.current.account.exportData());
+    expect(blob.type).toBe('application/json');
+    const data = JSON.parse(await blob.text());
+    expect(data).toMatchObject({ format: 'hearth.user-export/1', profile: { email } });
+
+    const wrong = await act(() => result.current.account.deleteAccount('not the password').catch((e: unknown) => e));
+    expect(isHearthError(wrong, 'INVALID_CREDENTIALS')).toBe(true);
+    expect(result.current.auth.status).toBe('signedIn');
+
+    await act(() => result.current.account.deleteAccount(PASSWORD));
+    await waitFor(() => expect(result.current.auth.status).toBe('signedOut'));
+    expect(storage.getItem('hearth.session')).toBeNull();
+    const login = await createHearthClient({ url })
+      .auth.login.mutate({ email, password: PASSWORD })
+      .catch((e: unknown) => e);
+    expect(isHearthError(login)).toBe(true);
   });
 });
 
