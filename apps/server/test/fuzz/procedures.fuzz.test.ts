@@ -195,7 +195,23 @@ function arbitraries(ids: Ids): Record<string, fc.Arbitrary<unknown>> {
       fc.record({ text: marked(50), conversationId: fc.oneof(v.conversationIdNotMine, notUuid) }),
       fc.record({ text: marked(50), clientMessageId: notUuid }),
       fc.record({ text: marked(50), model: fc.oneof(marked(50), unstorable, notString, hugeText(201)) }),
+      // Files whose bytes are not what they claim, too many of them, or not files at all.
+      fc.record({
+        text: marked(50),
+        attachments: fc.oneof(
+          notObject,
+          fc.array(
+            fc.record({
+              name: fc.oneof(marked(20), unstorable, notString, fc.constant('')),
+              type: fc.oneof(fc.constantFrom('image/png', 'application/pdf'), notString),
+              data: fc.oneof(marked(40), notString, fc.constant('')),
+            }),
+            { minLength: 1, maxLength: 7 },
+          ),
+        ),
+      }),
     ),
+    'chat.attachment': fc.oneof(notObject, fc.record({ id: fc.oneof(v.anyUuid, notUuid) })),
     // Never a well-formed call on the owner's own messages: it would start a run (and change the history).
     'chat.regenerate': fc.oneof(
       notObject,
