@@ -7,6 +7,7 @@ import type { BudgetView, Grant, Ledger, ReserveRequest, UsageQuery, UsageTotals
 import { type Database, queryRows } from '../store/database';
 import { budgets, reservations, usageRecords } from '../store/schema';
 import { BudgetMirror, type MirroredBudget } from './budget-mirror';
+import type { ModelPrice } from './model-price';
 import { periodEnd, periodStart } from './periods';
 import { costMicros, type PriceTable } from './prices';
 
@@ -32,10 +33,10 @@ export interface LedgerOptions {
 }
 
 /** The smallest answer worth starting a step for: below this the step is refused outright. */
-export const MINIMAL_ANSWER_TOKENS = 16;
+const MINIMAL_ANSWER_TOKENS = 16;
 
 /** Our tokenizer and the provider's may differ a little: reserve for a slightly longer prompt. */
-export const promptAllowance = (counted: number) => Math.ceil(counted * 1.1) + 16;
+const promptAllowance = (counted: number) => Math.ceil(counted * 1.1) + 16;
 
 /** SQL for the start of the period a budget row is in now: calendar periods roll over by themselves. */
 const currentStart = (now: string) =>
@@ -197,20 +198,8 @@ export class BuiltinLedger implements Ledger {
         fieldErrors: { model: ['No price is configured for this model.'] },
       });
     }
-    const promptTokens = promptAllowance(request.promptTokens);
-    const maxOutput = Math.min(request.maxOutputTokens, price.maxOutputTokens);
-    const outputMicrosPerToken = price.outputUsdPerToken * 1_000_000;
-    const minimalOutput = Math.min(MINIMAL_ANSWER_TOKENS, maxOutput);
-    const sliced = !request.steps && request.firstSliceTokens !== undefined && outputMicrosPerToken > 0;
-    const firstOutput = sliced
-      ? Math.max(minimalOutput, Math.min(request.firstSliceTokens ?? maxOutput, maxOutput))
-      : maxOutput;
-    const step = costMicros(price, promptTokens, maxOutput);
-    const desired = request.steps ? step * request.steps : costMicros(price, promptTokens, firstOutput);
-    // A multi-step call cannot be capped mid-way, so it needs at least one whole step.
-    const minimal = request.steps ? step : costMicros(price, promptTokens, minimalOutput);
-    // Without a limit nothing is ever refused: the whole cap at once spares the step its extensions.
-    const unlimited = request.steps ? desired : step;
+    const plan = reservationPlan(request, price);
+    const { desired, minimal, unlimited } = plan;
     const id = randomUUID();
     const now = this.options.clock.now();
     const at = now.toISOString();
@@ -219,26 +208,7 @@ export class BuiltinLedger implements Ledger {
     const { granted, remaining } = this.mirror
       ? await this.reserveInMirror(this.mirror, request, { ...ask, now, expires })
       : await this.reserveInStore(request, { ...ask, at, expires });
-    const affordable =
-      outputMicrosPerToken > 0
-        ? Math.floor((granted - costMicros(price, promptTokens, 0)) / outputMicrosPerToken)
-        : maxOutput;
-    const paid = Math.max(1, Math.min(maxOutput, affordable));
-    // What the rest of the budget could add, were every extension granted: never worth asking past it.
-    const ceiling =
-      request.steps || remaining === null || outputMicrosPerToken <= 0
-        ? paid
-        : Math.min(maxOutput, paid + Math.floor(Math.max(0, remaining) / outputMicrosPerToken));
-    return {
-      id,
-      userId: request.userId,
-      runId: request.runId,
-      model: request.model,
-      amountMicros: granted,
-      maxOutputTokens: paid,
-      outputCeiling: ceiling,
-      steps: step > 0 ? Math.max(1, Math.floor(granted / step)) : (request.steps ?? 1),
-    };
+    return grantOf(request, id, plan, granted, remaining);
   }
 
   async extend(grant: Grant, outputTokens: number): Promise<Grant> {
@@ -619,6 +589,69 @@ export class BuiltinLedger implements Ledger {
       resetsAt: periodEnd(row.period, this.options.clock.now()),
     };
   }
+}
+
+/** What a step asks the budget for: its whole cost, the least worth granting, and the grant without a limit. */
+export interface ReservationPlan {
+  price: ModelPrice;
+  promptTokens: number;
+  maxOutput: number;
+  outputMicrosPerToken: number;
+  /** One whole step: the prompt and every output token the step may write. */
+  step: number;
+  desired: number;
+  minimal: number;
+  unlimited: number;
+}
+
+/** The amounts a reservation asks for; the arithmetic every ledger shares (the in-memory one of the tests too). */
+export function reservationPlan(request: ReserveRequest, price: ModelPrice): ReservationPlan {
+  const promptTokens = promptAllowance(request.promptTokens);
+  const maxOutput = Math.min(request.maxOutputTokens, price.maxOutputTokens);
+  const outputMicrosPerToken = price.outputUsdPerToken * 1_000_000;
+  const minimalOutput = Math.min(MINIMAL_ANSWER_TOKENS, maxOutput);
+  const sliced = !request.steps && request.firstSliceTokens !== undefined && outputMicrosPerToken > 0;
+  const firstOutput = sliced
+    ? Math.max(minimalOutput, Math.min(request.firstSliceTokens ?? maxOutput, maxOutput))
+    : maxOutput;
+  const step = costMicros(price, promptTokens, maxOutput);
+  const desired = request.steps ? step * request.steps : costMicros(price, promptTokens, firstOutput);
+  // A multi-step call cannot be capped mid-way, so it needs at least one whole step.
+  const minimal = request.steps ? step : costMicros(price, promptTokens, minimalOutput);
+  // Without a limit nothing is ever refused: the whole cap at once spares the step its extensions.
+  const unlimited = request.steps ? desired : step;
+  return { price, promptTokens, maxOutput, outputMicrosPerToken, step, desired, minimal, unlimited };
+}
+
+/** The grant for `granted` micro-dollars, `remaining` being what the budget has left after it (null: no limit). */
+export function grantOf(
+  request: ReserveRequest,
+  id: string,
+  plan: ReservationPlan,
+  granted: number,
+  remaining: number | null,
+): Grant {
+  const { price, promptTokens, maxOutput, outputMicrosPerToken, step } = plan;
+  const affordable =
+    outputMicrosPerToken > 0
+      ? Math.floor((granted - costMicros(price, promptTokens, 0)) / outputMicrosPerToken)
+      : maxOutput;
+  const paid = Math.max(1, Math.min(maxOutput, affordable));
+  // What the rest of the budget could add, were every extension granted: never worth asking past it.
+  const ceiling =
+    request.steps || remaining === null || outputMicrosPerToken <= 0
+      ? paid
+      : Math.min(maxOutput, paid + Math.floor(Math.max(0, remaining) / outputMicrosPerToken));
+  return {
+    id,
+    userId: request.userId,
+    runId: request.runId,
+    model: request.model,
+    amountMicros: granted,
+    maxOutputTokens: paid,
+    outputCeiling: ceiling,
+    steps: step > 0 ? Math.max(1, Math.floor(granted / step)) : (request.steps ?? 1),
+  };
 }
 
 export function budgetExceeded(remainingMicros: number): AppError {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { budgetExceeded, MINIMAL_ANSWER_TOKENS, promptAllowance } from '../billing/builtin-ledger';
+import { budgetExceeded, grantOf, reservationPlan } from '../billing/builtin-ledger';
 import type { ModelPrice } from '../billing/model-price';
 import { periodEnd, periodStart } from '../billing/periods';
 import { costMicros, type PriceTable } from '../billing/prices';
@@ -131,18 +131,8 @@ export class InMemoryLedger implements Ledger {
         fieldErrors: { model: ['No price is configured for this model.'] },
       });
     }
-    const promptTokens = promptAllowance(request.promptTokens);
-    const maxOutput = Math.min(request.maxOutputTokens, price.maxOutputTokens);
-    const outputMicrosPerToken = price.outputUsdPerToken * 1_000_000;
-    const minimalOutput = Math.min(MINIMAL_ANSWER_TOKENS, maxOutput);
-    const sliced = !request.steps && request.firstSliceTokens !== undefined && outputMicrosPerToken > 0;
-    const firstOutput = sliced
-      ? Math.max(minimalOutput, Math.min(request.firstSliceTokens ?? maxOutput, maxOutput))
-      : maxOutput;
-    const step = costMicros(price, promptTokens, maxOutput);
-    const desired = request.steps ? step * request.steps : costMicros(price, promptTokens, firstOutput);
-    const minimal = request.steps ? step : costMicros(price, promptTokens, minimalOutput);
-    const unlimited = request.steps ? desired : step;
+    const plan = reservationPlan(request, price);
+    const { desired, minimal, unlimited } = plan;
 
     const budget = this.current(request.userId);
     const limit = this.limitOf(budget);
@@ -161,26 +151,7 @@ export class InMemoryLedger implements Ledger {
       expiresAt: this.clock.now().getTime() + this.ttl,
     });
 
-    const left = remaining === null ? null : remaining - granted;
-    const affordable =
-      outputMicrosPerToken > 0
-        ? Math.floor((granted - costMicros(price, promptTokens, 0)) / outputMicrosPerToken)
-        : maxOutput;
-    const paid = Math.max(1, Math.min(maxOutput, affordable));
-    const ceiling =
-      request.steps || left === null || outputMicrosPerToken <= 0
-        ? paid
-        : Math.min(maxOutput, paid + Math.floor(Math.max(0, left) / outputMicrosPerToken));
-    return {
-      id,
-      userId: request.userId,
-      runId: request.runId,
-      model: request.model,
-      amountMicros: granted,
-      maxOutputTokens: paid,
-      outputCeiling: ceiling,
-      steps: step > 0 ? Math.max(1, Math.floor(granted / step)) : (request.steps ?? 1),
-    };
+    return grantOf(request, id, plan, granted, remaining === null ? null : remaining - granted);
   }
 
   async extend(grant: Grant, outputTokens: number): Promise<Grant> {
